@@ -1,0 +1,12 @@
+/**
+ * stateroom: lightweight, single-threaded, room-based services over WebSockets.
+ * This module is the public surface; it only re-exports.
+ * @module
+ */
+export type { ClientId, Context, MaybePromise, Payload, Recipient, Service, ServiceClass, ServiceFactory, ServiceSource } from './service/types.js';
+export type { AdapterFactory, AdapterSource, ServiceAdapter } from './service/adapter.js';
+export { serve, type RunningServer } from './serve.js';
+export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+export { ErrorCode, StateroomError, type ErrorContext } from './errors.js';
+export { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './logger.js';
+export { DEFAULT_ROOM_ID, MAX_ROOM_ID_BYTES } from './transport/room-path.js';

@@ -1,0 +1,90 @@
+/**
+ * Server options: every default in one frozen object, checked once at start. The CLI's
+ * flags map one to one onto these, so anything the CLI does a test can do in-process.
+ * @module
+ */
+import { ErrorCode, StateroomError } from './errors.js';
+import { LOG_LEVELS, type LogLevel, type Logger } from './logger.js';
+
+/** Options for {@link serve}; every one is optional. */
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Interface to listen on. Default `0.0.0.0` (every IPv4 interface). */
+  host?: string;
+  /** How often each client is pinged, in ms; 0 turns the heartbeat off. Default 30 000. */
+  heartbeatIntervalMs?: number;
+  /** A client not heard from for this long (ms) is dropped. Default 120 000. */
+  heartbeatTimeoutMs?: number;
+  /** How long an empty room lives on before it is disposed, in ms. Default 30 000. */
+  roomIdleMs?: number;
+  /** Largest incoming message in bytes; a larger one closes its client with 1009. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Directory served at `/` (`index.html` for directories). Default: none. */
+  staticDir?: string | undefined;
+  /** Directory served at `/client/`. Default: none. */
+  clientDir?: string | undefined;
+  /** Quietest level logged. Default `info`. Ignored when `logger` is given. */
+  logLevel?: LogLevel;
+  /** A pino-compatible logger to use instead of the default (JSON lines on stdout). */
+  logger?: Logger | undefined;
+}
+
+export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'staticDir' | 'clientDir' | 'logger'>>> &
+  Readonly<Pick<ServerOptions, 'staticDir' | 'clientDir' | 'logger'>>;
+
+/** Every default, in one place; `stateroom serve --help` shows the same values. */
+export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
+  port: 8080,
+  host: '0.0.0.0',
+  heartbeatIntervalMs: 30_000,
+  heartbeatTimeoutMs: 120_000,
+  roomIdleMs: 30_000,
+  maxPayloadBytes: 1024 * 1024,
+  staticDir: undefined,
+  clientDir: undefined,
+  logLevel: 'info',
+  logger: undefined,
+});
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Merges `input` over the defaults and checks every value; `input` is not modified.
+ * @throws {@link StateroomError} `SR_ERR_OPTIONS_INVALID`, naming the option and what it takes.
+ */
+export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerOptions {
+  const given = Object.entries(input).filter(([, value]) => value !== undefined);
+  const unknown = given.map(([key]) => key).filter((key) => !(key in DEFAULT_SERVER_OPTIONS));
+  if (unknown.length > 0) {
+    throw invalid(unknown[0] ?? '', `unknown option(s): ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_SERVER_OPTIONS).join(', ')}`);
+  }
+  const o = { ...DEFAULT_SERVER_OPTIONS, ...Object.fromEntries(given) } as ResolvedServerOptions;
+  checkInteger('port', o.port, 0, 65_535);
+  if (typeof o.host !== 'string' || o.host === '') throw invalid('host', 'host must be a non-empty string');
+  checkInteger('heartbeatIntervalMs', o.heartbeatIntervalMs, 0, MAX_TIMER_MS);
+  checkInteger('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('roomIdleMs', o.roomIdleMs, 0, MAX_TIMER_MS);
+  checkInteger('maxPayloadBytes', o.maxPayloadBytes, 1, 2 ** 31 - 1);
+  if (o.heartbeatIntervalMs > 0 && o.heartbeatTimeoutMs <= o.heartbeatIntervalMs) {
+    // Otherwise a client could be dropped before its first pong has had a chance to arrive.
+    throw invalid(
+      'heartbeatTimeoutMs',
+      `heartbeatTimeoutMs (${o.heartbeatTimeoutMs}) must be greater than heartbeatIntervalMs (${o.heartbeatIntervalMs})`,
+    );
+  }
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
+    throw invalid('logLevel', `logLevel must be one of ${LOG_LEVELS.join(', ')}, not ${String(o.logLevel)}`);
+  }
+  return Object.freeze(o);
+}
+
+function checkInteger(option: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(option, `${option} must be a whole number from ${min} to ${max}, not ${String(value)}`);
+  }
+}
+
+function invalid(option: string, message: string): StateroomError {
+  return new StateroomError(ErrorCode.OPTIONS_INVALID, message, { option });
+}

@@ -1,0 +1,99 @@
+/**
+ * The embedded placement: every room in this process, in a map from room id to room.
+ * Creates rooms on demand and disposes them an idle grace period after the last client
+ * leaves, so a client that comes back in time finds its room as it was.
+ * @module
+ */
+import type { Logger } from '../logger.js';
+import type { AdapterFactory } from '../service/adapter.js';
+import type { Placement, Seat } from './placement.js';
+import { Room, type ClientSink } from './room.js';
+
+export interface RegistryOptions {
+  /** How long an empty room lives on before it is disposed. */
+  readonly roomIdleMs: number;
+}
+
+export class RoomRegistry implements Placement {
+  private readonly rooms = new Map<string, Room>();
+  private readonly idle = new Map<Room, NodeJS.Timeout>();
+
+  constructor(
+    private readonly createAdapter: AdapterFactory,
+    private readonly options: RegistryOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** How many rooms are live. */
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  /** The live room with this id, if any. */
+  get(roomId: string): Room | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  join(roomId: string, sink: ClientSink): Seat {
+    const room = this.rooms.get(roomId) ?? this.create(roomId);
+    this.cancelIdle(room);
+    const clientId = room.join(sink);
+    let seated = true;
+    return {
+      roomId,
+      clientId,
+      message: (payload) => room.message(clientId, payload),
+      leave: () => {
+        if (!seated) return;
+        seated = false;
+        room.leave(clientId);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const rooms = [...this.rooms.values()];
+    for (const room of rooms) this.forget(room);
+    await Promise.all(rooms.map((room) => room.dispose()));
+  }
+
+  private create(roomId: string): Room {
+    const room = new Room(
+      roomId,
+      this.createAdapter,
+      {
+        onEmpty: (r) => this.scheduleIdle(r),
+        onFailed: (r) => this.forget(r),
+      },
+      this.log,
+    );
+    // The constructor may already have failed (a factory that throws synchronously).
+    if (room.live) {
+      this.rooms.set(roomId, room);
+      this.log.info({ roomId, rooms: this.rooms.size }, 'room created');
+    }
+    return room;
+  }
+
+  private scheduleIdle(room: Room): void {
+    this.cancelIdle(room);
+    const timer = setTimeout(() => {
+      this.forget(room);
+      void room.dispose().then(() => this.log.info({ roomId: room.id, rooms: this.rooms.size }, 'room disposed'));
+    }, this.options.roomIdleMs);
+    timer.unref();
+    this.idle.set(room, timer);
+  }
+
+  private cancelIdle(room: Room): void {
+    const timer = this.idle.get(room);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.idle.delete(room);
+  }
+
+  private forget(room: Room): void {
+    this.cancelIdle(room);
+    if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
+  }
+}

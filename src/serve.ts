@@ -1,0 +1,138 @@
+/**
+ * `serve()`: the programmatic server, and everything the CLI's `serve` does. It wires the
+ * pieces together — options, logger, placement (the room registry), transport — and owns
+ * the order in which they start and stop.
+ * @module
+ */
+import { ErrorCode, StateroomError, describeThrown } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { resolveServerOptions, type ServerOptions } from './options.js';
+import { RoomRegistry } from './room/registry.js';
+import type { AdapterFactory, AdapterSource } from './service/adapter.js';
+import { nativeAdapterFactory } from './service/native.js';
+import type { ServiceSource } from './service/types.js';
+import { Transport } from './transport/server.js';
+import { staticFiles, type StaticHandler } from './transport/static-files.js';
+
+/** A listening server. */
+export interface RunningServer {
+  /** The bound port (the real one when `port: 0` was asked for). */
+  readonly port: number;
+  /** The interface listened on. */
+  readonly host: string;
+  /** `http://<host>:<port>`, with `localhost` for a wildcard host. */
+  readonly url: string;
+  /** How many rooms are live right now. */
+  readonly roomCount: number;
+  /** How many WebSocket clients are connected right now. */
+  readonly clientCount: number;
+  /**
+   * Stops accepting, closes every client with 1001 (each room gets its `disconnect`s),
+   * then disposes every room. Resolves when all of that is done.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a Stateroom server for one service and resolves once it is listening.
+ *
+ * Each room id gets its own instance of the service, created when the first client joins
+ * `/ws/<roomId>` and disposed `roomIdleMs` after the last one leaves. Events of one room
+ * are delivered one at a time, in arrival order.
+ *
+ * @param service - A service class (constructed once per room), a factory
+ *   `(roomId, ctx) => service`, or an {@link AdapterSource} (e.g. a WASM module).
+ * @param options - See {@link ServerOptions}; the defaults live in `DEFAULT_SERVER_OPTIONS`.
+ * @returns The bound address and `close()`.
+ * @throws {@link StateroomError} `SR_ERR_OPTIONS_INVALID` before anything is bound, or
+ *   `SR_ERR_LISTEN_FAILED` when the port cannot be bound.
+ * @example
+ * ```ts
+ * const server = await serve(SharedCounter, { port: 0 });
+ * console.log(`ws://127.0.0.1:${server.port}/ws/lobby`);
+ * await server.close();
+ * ```
+ */
+export async function serve(service: ServiceSource | AdapterSource, options?: ServerOptions): Promise<RunningServer> {
+  const o = resolveServerOptions(options);
+  const log = o.logger ?? createLogger(o.logLevel);
+  const createAdapter = adapterFactoryOf(service);
+  const [staticHandler, clientHandler] = await Promise.all([
+    directory('staticDir', o.staticDir),
+    directory('clientDir', o.clientDir),
+  ]);
+  const registry = new RoomRegistry(createAdapter, { roomIdleMs: o.roomIdleMs }, log);
+  const transport = new Transport(
+    registry,
+    {
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      maxPayloadBytes: o.maxPayloadBytes,
+      staticFiles: staticHandler,
+      clientFiles: clientHandler,
+    },
+    log,
+  );
+  const address = await listen(transport, o.port, o.host);
+  const shown = o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host;
+  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`;
+  log.info({ url, host: o.host, port: address.port }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>)`);
+  let closing: Promise<void> | undefined;
+  return {
+    port: address.port,
+    host: o.host,
+    url,
+    get roomCount() {
+      return registry.size;
+    },
+    get clientCount() {
+      return transport.clientCount;
+    },
+    close: () => (closing ??= shutDown(transport, registry, log)),
+  };
+}
+
+function adapterFactoryOf(service: ServiceSource | AdapterSource): AdapterFactory {
+  if (typeof service === 'function') return nativeAdapterFactory(service);
+  if (typeof service === 'object' && service !== null && typeof service.createAdapter === 'function') {
+    return service.createAdapter;
+  }
+  throw new StateroomError(
+    ErrorCode.OPTIONS_INVALID,
+    `serve() needs a service class, a factory (roomId, ctx) => service, or an adapter source; got ${typeof service}`,
+  );
+}
+
+async function directory(option: 'staticDir' | 'clientDir', dir: string | undefined): Promise<StaticHandler | undefined> {
+  if (dir === undefined) return undefined;
+  try {
+    return await staticFiles(dir);
+  } catch (cause) {
+    throw new StateroomError(
+      ErrorCode.OPTIONS_INVALID,
+      `${option} "${dir}" cannot be served: ${describeThrown(cause)}`,
+      { option, file: dir },
+      { cause },
+    );
+  }
+}
+
+async function listen(transport: Transport, port: number, host: string) {
+  try {
+    return await transport.listen(port, host);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'EADDRINUSE'
+        ? `port ${port} is already in use on ${host}: stop the other server or choose another port (--port)`
+        : `cannot listen on ${host}:${port}: ${describeThrown(cause)}`;
+    throw new StateroomError(ErrorCode.LISTEN_FAILED, hint, {}, { cause });
+  }
+}
+
+async function shutDown(transport: Transport, registry: RoomRegistry, log: Logger): Promise<void> {
+  const rooms = registry.size;
+  await transport.close();
+  await registry.close();
+  log.info({ rooms }, 'server closed');
+}

@@ -1,0 +1,42 @@
+/**
+ * Which room a WebSocket path names: `/ws` is the default room `"1"` (as upstream's README
+ * says), `/ws/<roomId>` is `<roomId>` percent-decoded. Pure, so every rule is unit-tested.
+ * @module
+ */
+
+/** The room plain `/ws` joins. */
+export const DEFAULT_ROOM_ID = '1';
+/** The longest room id, in UTF-8 bytes. */
+export const MAX_ROOM_ID_BYTES = 256;
+
+export type RoomPath =
+  | { readonly ok: true; readonly roomId: string }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The room named by `pathname` (no query string), or why it names none. Returns
+ * `undefined` when the path is not a WebSocket path at all.
+ */
+export function parseRoomPath(pathname: string): RoomPath | undefined {
+  if (pathname === '/ws') return { ok: true, roomId: DEFAULT_ROOM_ID };
+  if (!pathname.startsWith('/ws/')) return undefined;
+  const encoded = pathname.slice('/ws/'.length);
+  if (encoded === '') return { ok: false, reason: 'the room id is empty: use /ws for the default room or /ws/<roomId>' };
+  let roomId: string;
+  try {
+    roomId = decodeURIComponent(encoded);
+  } catch {
+    return { ok: false, reason: 'the room id is not valid percent-encoding' };
+  }
+  const bytes = Buffer.byteLength(roomId, 'utf8');
+  if (bytes > MAX_ROOM_ID_BYTES) {
+    return { ok: false, reason: `the room id is ${bytes} bytes long; the limit is ${MAX_ROOM_ID_BYTES}` };
+  }
+  return { ok: true, roomId };
+}
+
+/** Splits a request target into its path and query string. */
+export function splitTarget(target: string): { pathname: string; query: string } {
+  const q = target.indexOf('?');
+  return q < 0 ? { pathname: target, query: '' } : { pathname: target.slice(0, q), query: target.slice(q + 1) };
+}
