@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { within } from '../../test/helpers/deadline.js';
+import { MemoryLogger } from '../../test/helpers/logs.js';
+import { nativeAdapterFactory } from '../service/native.js';
+import type { ClientId, Context, Payload, Service, ServiceSource } from '../service/types.js';
+import { Room, type ClientSink } from './room.js';
+
+class Sink implements ClientSink {
+  readonly got: Payload[] = [];
+  closedWith: [number, string] | undefined;
+  send(payload: Payload): void {
+    this.got.push(payload);
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = [code, reason];
+  }
+}
+
+const noHooks = { onEmpty: () => {}, onFailed: () => {} };
+
+function roomOf(source: ServiceSource, log = new MemoryLogger(), hooks = noHooks, step?: number): Room {
+  return new Room('r', nativeAdapterFactory(source), hooks, log, step);
+}
+
+/** Resolves after `count` turns of the event loop have passed: for "nothing happened" checks. */
+const turns = async (count: number): Promise<void> => {
+  for (let i = 0; i < count; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('init runs before the first connect, and client ids count up from 1', () => {
+  const events: string[] = [];
+  const room = roomOf(
+    class implements Service {
+      init(): void {
+        events.push('init');
+      }
+      connect(client: ClientId): void {
+        events.push(`connect ${client}`);
+      }
+    },
+  );
+  assert.equal(room.join(new Sink()), 1);
+  assert.equal(room.join(new Sink()), 2);
+  assert.deepEqual(events, ['init', 'connect 1', 'connect 2']);
+});
+
+test('client ids are never reused while the room lives', () => {
+  const room = roomOf(class {});
+  const first = room.join(new Sink());
+  room.leave(first);
+  assert.equal(room.join(new Sink()), first + 1);
+});
+
+test('an async callback holds back the next event until it settles', async () => {
+  const events: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const room = roomOf(
+    class implements Service {
+      async message(client: ClientId, payload: Payload): Promise<void> {
+        events.push(`start ${String(payload)}`);
+        if (payload === 'slow') await gate;
+        events.push(`end ${String(payload)}`);
+      }
+    },
+  );
+  const a = room.join(new Sink());
+  room.message(a, 'slow');
+  room.message(a, 'fast');
+  await turns(3);
+  assert.deepEqual(events, ['start slow'], 'fast must wait for slow');
+  release();
+  await turns(3);
+  assert.deepEqual(events, ['start slow', 'end slow', 'start fast', 'end fast']);
+});
+
+test('a throwing callback is logged with room and client, and the room goes on', async () => {
+  const log = new MemoryLogger();
+  const sink = new Sink();
+  const room = roomOf(
+    class implements Service {
+      message(client: ClientId, payload: Payload, ctx: Context): void {
+        if (payload === 'boom') throw new Error('kaboom');
+        ctx.sendMessage(client, `ok ${String(payload)}`);
+      }
+      async timer(): Promise<void> {
+        throw new Error('async kaboom');
+      }
+    },
+    log,
+  );
+  const a = room.join(sink);
+  room.message(a, 'boom');
+  room.message(a, 'after');
+  assert.deepEqual(sink.got, ['ok after']);
+  const entry = log.entries.find((e) => e.level === 'error');
+  assert.ok(entry, 'the throw was logged');
+  assert.equal(entry.fields.roomId, 'r');
+  assert.equal(entry.fields.clientId, a);
+  assert.match(entry.message, /message\(\).*room "r", client 1.*kaboom/);
+  room.context.setTimer(0);
+  await within(log.waitFor((e) => /timer\(\).*async kaboom/.test(e.message), 'the rejected timer logged'), 'log');
+});
+
+test('sendMessage reaches one client, everyone, or everyone but one', () => {
+  const sinks = [new Sink(), new Sink(), new Sink()];
+  let ctx!: Context;
+  const room = roomOf((_id, c) => ((ctx = c), {}));
+  const [a, b] = sinks.map((s) => room.join(s)) as [number, number, number];
+  ctx.sendMessage(b, 'to b');
+  ctx.sendMessage('broadcast', 'to all');
+  ctx.sendMessage({ except: a }, 'not a');
+  ctx.sendMessage(99, 'nobody'); // a client that is not here: dropped, as upstream does
+  assert.deepEqual(sinks.map((s) => s.got), [['to all'], ['to b', 'to all', 'not a'], ['to all', 'not a']]);
+});
+
+test('a client that left receives nothing more, and its disconnect is delivered', () => {
+  const events: string[] = [];
+  const sink = new Sink();
+  let ctx!: Context;
+  const room = roomOf((_id, c) => {
+    ctx = c;
+    return { disconnect: (client: ClientId) => void events.push(`disconnect ${client}`) };
+  });
+  const a = room.join(sink);
+  room.leave(a);
+  ctx.sendMessage('broadcast', 'late');
+  assert.deepEqual(sink.got, []);
+  assert.deepEqual(events, ['disconnect 1']);
+});
+
+test('bad recipients and payloads are refused with SR_ERR_BAD_SEND', () => {
+  let ctx!: Context;
+  roomOf((_id, c) => ((ctx = c), {}));
+  const send = ctx.sendMessage as (r: unknown, p: unknown) => void;
+  assert.throws(() => send(0, 'x'), { code: 'SR_ERR_BAD_SEND' });
+  assert.throws(() => send({ except: -1 }, 'x'), { code: 'SR_ERR_BAD_SEND' });
+  assert.throws(() => send('everyone', 'x'), { code: 'SR_ERR_BAD_SEND' });
+  assert.throws(() => send('broadcast', { text: 'x' }), /Uint8Array/);
+  assert.throws(() => ctx.setTimer(-1), { code: 'SR_ERR_BAD_TIMER' });
+  assert.throws(() => ctx.setTimer(Number.NaN), { code: 'SR_ERR_BAD_TIMER' });
+});
+
+test('setTimer(0) fires on a later turn, not inside the call', async () => {
+  let fired = 0;
+  let ctx!: Context;
+  roomOf((_id, c) => ((ctx = c), { timer: () => void (fired += 1) }));
+  ctx.setTimer(0);
+  assert.equal(fired, 0);
+  await within(
+    new Promise<void>((resolve) => {
+      const poll = (): void => (fired > 0 ? resolve() : void setImmediate(poll));
+      poll();
+    }),
+    'the zero timer',
+  );
+  assert.equal(fired, 1);
+});
+
+test('a new setTimer replaces the outstanding one, and clearTimer cancels it', async () => {
+  const fired: string[] = [];
+  let ctx!: Context;
+  let label = '';
+  let sawTimer!: () => void;
+  const done = new Promise<void>((r) => (sawTimer = r));
+  roomOf((_id, c) => {
+    ctx = c;
+    return {
+      timer: () => {
+        fired.push(label);
+        sawTimer();
+      },
+    };
+  });
+  label = 'first';
+  ctx.setTimer(5);
+  ctx.setTimer(30); // replaces the 5 ms one
+  label = 'second';
+  await within(done, 'the replacing timer');
+  assert.deepEqual(fired, ['second']);
+  ctx.setTimer(5);
+  ctx.clearTimer();
+  await new Promise((r) => setTimeout(r, 40)); // longer than the cancelled timer's delay
+  assert.deepEqual(fired, ['second'], 'the cancelled timer must not fire');
+});
+
+test('delays longer than one setTimeout step are chained, not fired early', async () => {
+  let firedAt = 0;
+  let fired!: () => void;
+  const done = new Promise<void>((r) => (fired = r));
+  let ctx!: Context;
+  // A 10 ms step stands in for setTimeout's 2^31 - 1 ms limit.
+  roomOf((_id, c) => ((ctx = c), { timer: () => ((firedAt = performance.now()), fired()) }), undefined, noHooks, 10);
+  const start = performance.now();
+  ctx.setTimer(45);
+  await within(done, 'the chained timer');
+  assert.ok(firedAt - start >= 44, `fired after ${firedAt - start} ms, wanted >= 45`);
+});
+
+test('a delay past setTimeout\'s limit does not fire at once', async () => {
+  let fired = false;
+  let ctx!: Context;
+  const room = roomOf((_id, c) => ((ctx = c), { timer: () => void (fired = true) }));
+  ctx.setTimer(2 ** 31 + 5_000);
+  await new Promise((r) => setTimeout(r, 20)); // Node fires an over-long setTimeout after 1 ms
+  assert.equal(fired, false);
+  await room.dispose();
+});
+
+test('a factory that throws fails the room: its clients are closed with 1011 and it is reported', () => {
+  const log = new MemoryLogger();
+  let failed = false;
+  const room = roomOf(
+    () => {
+      throw new Error('no database');
+    },
+    log,
+    { onEmpty: () => {}, onFailed: () => void (failed = true) },
+  );
+  const sink = new Sink();
+  room.join(sink);
+  assert.equal(failed, true);
+  assert.equal(room.live, false);
+  assert.deepEqual(sink.closedWith, [1011, 'room service failed to start']);
+  assert.match(log.entries[0]?.message ?? '', /could not be created.*no database/);
+});
+
+test('an async factory that rejects closes the clients that joined meanwhile', async () => {
+  const room = roomOf(async () => {
+    await turns(1);
+    throw new Error('late failure');
+  });
+  const sink = new Sink();
+  room.join(sink);
+  await turns(4);
+  assert.deepEqual(sink.closedWith, [1011, 'room service failed to start']);
+});
+
+test('dispose waits for queued events, then stops the timer', async () => {
+  const events: string[] = [];
+  let ctx!: Context;
+  const room = roomOf((_id, c) => {
+    ctx = c;
+    return {
+      message: async (_client: ClientId, p: Payload) => {
+        await turns(1);
+        events.push(String(p));
+      },
+      timer: () => void events.push('timer'),
+    };
+  });
+  const a = room.join(new Sink());
+  room.message(a, 'one');
+  room.message(a, 'two');
+  ctx.setTimer(0);
+  await within(room.dispose(), 'dispose');
+  assert.deepEqual(events.slice(0, 2), ['one', 'two']);
+  const before = events.length;
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(events.length, before, 'nothing runs after dispose');
+});
