@@ -40,10 +40,16 @@ export async function loadService(file: string): Promise<ServiceSource> {
   return exported as ServiceSource;
 }
 
-/** A CommonJS module imported as ESM wraps `module.exports` in `default`, sometimes twice. */
+/**
+ * A CommonJS module imported as ESM wraps `module.exports` in `default`; one compiled from
+ * ESM syntax (a `.ts` file outside a `"type": "module"` package) marks that object
+ * `__esModule` and keeps the real default export one level down.
+ */
 function defaultExport(module: { default?: unknown }): unknown {
   const first = module.default;
-  if (typeof first === 'object' && first !== null && 'default' in first) return (first as { default: unknown }).default;
+  if (typeof first === 'object' && first !== null && ('default' in first || '__esModule' in first)) {
+    return (first as { default?: unknown }).default;
+  }
   return first;
 }
 

@@ -1,0 +1,85 @@
+// Runs the built `stateroom` command as a child process, the way a user does.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { within } from './deadline.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = path.join(ROOT, 'dist/cli/main.js');
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `stateroom <args>` to completion. */
+export async function run(args: string[], options: { cwd?: string; ms?: number } = {}): Promise<Finished> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT });
+  return finish(child, `stateroom ${args.join(' ')}`, options.ms);
+}
+
+/** Collects a child's output until it exits. */
+export async function finish(child: ChildProcess, what: string, ms = 15_000): Promise<Finished> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    const [code] = (await within(once(child, 'exit'), `${what} to exit`, ms)) as [number | null];
+    return { code, stdout, stderr };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+export interface Serving {
+  child: ChildProcess;
+  port: number;
+  /** Everything the server printed so far. */
+  output(): string;
+  ws(path?: string): string;
+}
+
+/**
+ * Starts a long-running command (`stateroom serve …` by default) and resolves once its
+ * "listening" log line names the port. The child is killed when the test ends.
+ */
+export async function startServing(
+  args: string[],
+  onEnd: (fn: () => void) => void,
+  { command = [process.execPath, BIN], cwd = ROOT }: { command?: string[]; cwd?: string } = {},
+): Promise<Serving> {
+  const [file = '', ...rest] = command;
+  // npm and npx run node under a shell: give them their own process group to kill.
+  const child = spawn(file, [...rest, ...args], { cwd, detached: file !== process.execPath });
+  onEnd(() => {
+    if (child.exitCode === null) kill(child);
+  });
+  let text = '';
+  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const port = await within(
+    new Promise<number>((resolve, reject) => {
+      child.stdout?.on('data', (d: Buffer) => {
+        text += d.toString();
+        const found = /"port":(\d+)/.exec(text);
+        if (found) resolve(Number(found[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${text}`)));
+    }),
+    `${args.join(' ')} to listen`,
+    15_000,
+  );
+  return { child, port, output: () => text, ws: (p = '/ws') => `ws://127.0.0.1:${port}${p}` };
+}
+
+/** Kills a child and, when it leads a process group (npm start), the whole group. */
+function kill(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined && child.spawnargs[0] !== process.execPath) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    // already gone
+  }
+}
