@@ -21,6 +21,24 @@ export const ErrorCode = {
   CLIENT_IDS_EXHAUSTED: 'SR_ERR_CLIENT_IDS_EXHAUSTED',
   /** The server could not listen (port in use, permission denied, …). */
   LISTEN_FAILED: 'SR_ERR_LISTEN_FAILED',
+  /** The file is not a valid WebAssembly module (or `.wat` text that does not assemble). */
+  WASM_INVALID: 'SR_ERR_WASM_INVALID',
+  /** A valid WebAssembly module that does not have Stateroom's exports (or has an older interface's). */
+  WASM_NOT_STATEROOM: 'SR_ERR_WASM_NOT_STATEROOM',
+  /** `STATEROOM_API_VERSION`/`STATEROOM_API_PROTOCOL` do not read 1 and 0. */
+  WASM_BAD_VERSION: 'SR_ERR_WASM_BAD_VERSION',
+  /** The module imports something the host does not provide. */
+  WASM_BAD_IMPORT: 'SR_ERR_WASM_BAD_IMPORT',
+  /** A guest trapped (a panic, `unreachable`, out-of-bounds access…); its room's instance is gone. */
+  WASM_TRAP: 'SR_ERR_WASM_TRAP',
+  /** A guest called `proc_exit`; its room's instance is gone. */
+  WASM_EXIT: 'SR_ERR_WASM_EXIT',
+  /** A guest handed `stateroom_send` bytes that do not decode; its room's instance is gone. */
+  WASM_BAD_OUTPUT: 'SR_ERR_WASM_BAD_OUTPUT',
+  /** `stateroom build` failed (a compile error, a missing entry file…). */
+  BUILD_FAILED: 'SR_ERR_BUILD_FAILED',
+  /** `stateroom.toml` cannot be read or has a key of the wrong type. */
+  CONFIG_INVALID: 'SR_ERR_CONFIG_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -43,6 +61,22 @@ export class StateroomError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * Errors after which a room's service instance cannot go on, each with the close reason its
+ * clients get (code 1011). The room is dropped; the next connection gets a fresh instance.
+ */
+const FATAL_CLOSE_REASONS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.SERVICE_LOAD]: 'room service failed to start',
+  [ErrorCode.WASM_TRAP]: 'room service crashed (WebAssembly trap)',
+  [ErrorCode.WASM_EXIT]: 'room service exited (proc_exit)',
+  [ErrorCode.WASM_BAD_OUTPUT]: 'room service sent bytes that do not decode',
+};
+
+/** The close reason for a fatal error, or `undefined` when the room can go on after `thrown`. */
+export function fatalCloseReason(thrown: unknown): string | undefined {
+  return thrown instanceof StateroomError ? FATAL_CLOSE_REASONS[thrown.code] : undefined;
 }
 
 /** A short description of anything thrown, for log lines and error messages. */

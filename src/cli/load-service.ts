@@ -1,7 +1,10 @@
 /**
- * Loads a service module given on the command line: `.ts`/`.mts`/`.cts` through tsx (no
- * build step for the user), `.js`/`.mjs`/`.cjs` with plain `import()`. Its default export
- * must be a service class or a factory.
+ * Loads the service given on the command line:
+ * - `.ts`/`.mts`/`.cts` through tsx (no build step for the user), `.js`/`.mjs`/`.cjs` with
+ *   plain `import()`: the default export must be a service class or a factory;
+ * - `.wasm`/`.wat`: a WebAssembly guest, checked before the first room;
+ * - a directory holding `server.wasm` and optionally `static/` (the layout `stateroom build`
+ *   writes, as upstream's `dist/`).
  * @module
  */
 import { stat } from 'node:fs/promises';
@@ -9,22 +12,52 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
+import { wasmAdapterSource } from '../wasm/host.js';
+import { loadWasmFile } from '../wasm/load.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
+const WASM = new Set(['.wasm', '.wat']);
+
+/** What the CLI serves: the service, and the static files that came with it. */
+export interface LoadedService {
+  readonly service: ServiceSource | AdapterSource;
+  /** `static/` beside a built `server.wasm`, when there is one. */
+  readonly staticDir?: string;
+}
 
 /**
- * Imports `file` and returns its default export.
- * @throws {@link StateroomError} `SR_ERR_SERVICE_LOAD`, naming the file and what to do.
+ * Loads the service in `file` (a module, a WASM guest, or a built directory).
+ * @throws {@link StateroomError} naming the file and what to do.
  */
-export async function loadService(file: string): Promise<ServiceSource> {
+export async function loadService(file: string): Promise<LoadedService> {
+  const info = await stat(file).catch((cause: unknown) => {
+    throw loadError(file, `${file}: no such file (looked for ${path.resolve(file)})`, cause);
+  });
+  if (info.isDirectory()) return loadBuiltDirectory(file);
+  const extension = path.extname(file).toLowerCase();
+  if (WASM.has(extension)) return { service: wasmAdapterSource(await loadWasmFile(file)) };
+  if (TYPESCRIPT.has(extension) || JAVASCRIPT.has(extension)) return { service: await loadModule(file) };
+  throw loadError(file, `${file}: not a service; give a .ts, .mts, .js, .mjs, .wasm or .wat file, or a directory holding server.wasm`);
+}
+
+async function loadBuiltDirectory(dir: string): Promise<LoadedService> {
+  const wasm = path.join(dir, 'server.wasm');
+  const found = await stat(wasm).then((s) => s.isFile(), () => false);
+  if (!found) {
+    throw loadError(dir, `${dir} is a directory without server.wasm: give a service file, or run \`stateroom build\` to make ${wasm}`);
+  }
+  const staticDir = path.join(dir, 'static');
+  const hasStatic = await stat(staticDir).then((s) => s.isDirectory(), () => false);
+  return { service: wasmAdapterSource(await loadWasmFile(wasm)), ...(hasStatic ? { staticDir } : {}) };
+}
+
+/** Imports a JS/TS module and returns its default export, which must be a class or factory. */
+async function loadModule(file: string): Promise<ServiceSource> {
   const absolute = path.resolve(file);
   const extension = path.extname(absolute).toLowerCase();
-  if (!TYPESCRIPT.has(extension) && !JAVASCRIPT.has(extension)) {
-    throw loadError(file, `${file}: not a service module; give a .ts, .mts, .js or .mjs file whose default export is a service`);
-  }
-  await mustBeFile(file, absolute);
   const url = pathToFileURL(absolute).href;
   let module: { default?: unknown };
   try {
@@ -51,15 +84,6 @@ function defaultExport(module: { default?: unknown }): unknown {
     return (first as { default?: unknown }).default;
   }
   return first;
-}
-
-async function mustBeFile(file: string, absolute: string): Promise<void> {
-  try {
-    if ((await stat(absolute)).isFile()) return;
-  } catch (cause) {
-    throw loadError(file, `${file}: no such file (looked for ${absolute})`, cause);
-  }
-  throw loadError(file, `${file} is not a file`);
 }
 
 function loadError(file: string, message: string, cause?: unknown): StateroomError {

@@ -29,7 +29,10 @@ export function addServeCommand(program: Command): void {
   program
     .command('serve')
     .description('serve a service: each room id gets its own instance, created when its first client joins /ws/<room>')
-    .argument('<service>', 'a .ts, .mts, .js or .mjs module whose default export is a service class or a factory (roomId, ctx) => service')
+    .argument(
+      '<service>',
+      'a .ts/.mts/.js/.mjs module whose default export is a service class or a factory (roomId, ctx) => service; a .wasm/.wat guest; or a directory holding server.wasm (and static/)',
+    )
     .option('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', parsePort, d.port)
     .option('--host <address>', 'interface to listen on', d.host)
     .option('--heartbeat-interval <seconds>', 'ping every client this often (0 turns the heartbeat off)', parseSeconds, d.heartbeatIntervalMs)
@@ -44,8 +47,9 @@ export function addServeCommand(program: Command): void {
       '\nSeconds flags show their defaults in milliseconds. Rooms: ws://<host>:<port>/ws/<room> (plain /ws is room "1"); GET /status answers ok.',
     )
     .action(async (file: string, flags: ServeFlags) => {
-      const service = await loadService(file);
-      const server = await serve(service, toServerOptions(flags));
+      const loaded = await loadService(file);
+      const options = toServerOptions(flags);
+      const server = await serve(loaded.service, { ...options, staticDir: options.staticDir ?? loaded.staticDir });
       stopOnSignals(server);
     });
 }

@@ -4,7 +4,7 @@
  * socket: it hands payloads to {@link ClientSink}s, whatever carries them.
  * @module
  */
-import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
 import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
@@ -38,13 +38,14 @@ const MAX_CLIENT_ID = 2 ** 32 - 1;
 
 /** Close code for "the server hit a condition it could not handle" (RFC 6455). */
 export const CLOSE_INTERNAL_ERROR = 1011;
-const FAILED_REASON = 'room service failed to start';
 
 export class Room {
   /** The context handed to the service; valid for the room's whole life. */
   readonly context: Context;
   private adapter: ServiceAdapter | undefined;
   private state: 'live' | 'failed' | 'disposed' = 'live';
+  /** Why the room failed: the close reason its clients got. */
+  private failReason = '';
   private readonly queue: RoomEvent[] = [];
   private running = false;
   /** Clients whose `connect` has not run yet: they receive nothing until it has. */
@@ -99,7 +100,7 @@ export class Room {
     const client = ++this.lastClientId;
     if (this.state === 'failed') {
       // The service failed before this client arrived; tell it the same as the others.
-      sink.close(CLOSE_INTERNAL_ERROR, FAILED_REASON);
+      sink.close(CLOSE_INTERNAL_ERROR, this.failReason);
       return client;
     }
     this.joining.set(client, sink);
@@ -184,7 +185,7 @@ export class Room {
   }
 
   private start(): unknown {
-    const made = this.createAdapter(this.id, this.context);
+    const made = this.createAdapter(this.id, this.context, this.log);
     if (made instanceof Promise) return made.then((adapter) => this.started(adapter));
     return this.started(made);
   }
@@ -215,7 +216,12 @@ export class Room {
     const client = 'client' in event ? event.client : undefined;
     const where = client === undefined ? `room "${this.id}"` : `room "${this.id}", client ${client}`;
     if (event.kind === 'init' && this.adapter === undefined) {
-      this.fail(`the service could not be created (${where}): ${describeThrown(thrown)}`, thrown);
+      const message = `the service could not be created (${where}): ${describeThrown(thrown)}`;
+      this.fail(new StateroomError(ErrorCode.SERVICE_LOAD, message, { roomId: this.id }, { cause: thrown }));
+      return;
+    }
+    if (fatalCloseReason(thrown) !== undefined) {
+      this.fail(thrown as StateroomError);
       return;
     }
     const callback = event.kind === 'dispose' ? 'dispose' : event.kind;
@@ -228,17 +234,18 @@ export class Room {
     this.log.error({ err: error, code: error.code, roomId: this.id, clientId: client, callback }, error.message);
   }
 
-  /** The service cannot run: close every client with 1011 and let the owner forget the room. */
-  private fail(message: string, cause: unknown): void {
+  /** The service cannot go on: close every client with 1011 and let the owner forget the room. */
+  private fail(error: StateroomError): void {
     this.state = 'failed';
+    this.failReason = fatalCloseReason(error) ?? 'room service failed';
     this.timer.clear();
     this.queue.length = 0;
-    const error = new StateroomError(ErrorCode.SERVICE_LOAD, message, { roomId: this.id }, { cause });
-    this.log.error({ err: error, code: error.code, roomId: this.id }, message);
+    this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
     const sinks = [...this.joining.values(), ...this.members.values()];
     this.joining.clear();
     this.members.clear();
-    for (const sink of sinks) sink.close(CLOSE_INTERNAL_ERROR, FAILED_REASON);
+    for (const sink of sinks) sink.close(CLOSE_INTERNAL_ERROR, this.failReason);
+    void Promise.resolve(this.adapter?.dispose?.()).catch(() => {});
     this.hooks.onFailed(this);
   }
 

@@ -4,6 +4,7 @@
  * asks which kind it runs.
  * @module
  */
+import type { Logger } from '../logger.js';
 import type { ClientId, Context, MaybePromise, Payload } from './types.js';
 
 /** One room's service, as the room drives it. Every call is made one at a time, in order. */
@@ -17,8 +18,11 @@ export interface ServiceAdapter {
   dispose?(): MaybePromise<void>;
 }
 
-/** Makes one room's adapter; `ctx` is how the service talks back to that room. */
-export type AdapterFactory = (roomId: string, ctx: Context) => MaybePromise<ServiceAdapter>;
+/**
+ * Makes one room's adapter; `ctx` is how the service talks back to that room, `log` is the
+ * server's logger (a WASM guest's printed output goes there, tagged with the room).
+ */
+export type AdapterFactory = (roomId: string, ctx: Context, log: Logger) => MaybePromise<ServiceAdapter>;
 
 /**
  * A service reached through an adapter rather than as a native class: what the WASM host

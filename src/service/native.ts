@@ -2,8 +2,8 @@
  * The native adapter: runs a TypeScript/JavaScript service object in this process.
  * @module
  */
-import type { AdapterFactory, ServiceAdapter } from './adapter.js';
-import type { Context, Service, ServiceClass, ServiceFactory, ServiceSource } from './types.js';
+import type { ServiceAdapter } from './adapter.js';
+import type { Context, MaybePromise, Service, ServiceClass, ServiceFactory, ServiceSource } from './types.js';
 
 const CALLBACKS = ['init', 'connect', 'disconnect', 'message', 'timer'] as const;
 
@@ -44,8 +44,8 @@ export function adaptService(service: Service, ctx: Context): ServiceAdapter {
   };
 }
 
-/** An {@link AdapterFactory} that constructs (or calls) `source` once per room. */
-export function nativeAdapterFactory(source: ServiceSource): AdapterFactory {
+/** An `AdapterFactory` that constructs (or calls) `source` once per room. */
+export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ctx: Context) => MaybePromise<ServiceAdapter> {
   const make = isServiceClass(source)
     ? (roomId: string, ctx: Context) => new source(roomId, ctx)
     : (roomId: string, ctx: Context) => (source as ServiceFactory)(roomId, ctx);

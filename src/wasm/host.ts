@@ -1,0 +1,149 @@
+/**
+ * The WASM host: one instance of a checked module per room, reached through the same
+ * {@link ServiceAdapter} seam as native services. Each event is encoded straight into guest
+ * memory (malloc, write, recv, free); what the guest sends during `recv` is decoded and
+ * applied through the room's context, in order. The host never sees a socket.
+ * @module
+ */
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AdapterSource, ServiceAdapter } from '../service/adapter.js';
+import type { ClientId, Context, Payload } from '../service/types.js';
+import { CodecError, decodeFromProcess, sizeOfToProcess, writeToProcess, type MessageFromProcess, type MessageToProcess } from './codec.js';
+import type { StateroomModule } from './module.js';
+import { ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
+
+interface GuestExports {
+  memory: WebAssembly.Memory;
+  stateroom_malloc(size: number): number;
+  stateroom_free(ptr: number, size: number): void;
+  stateroom_recv(ptr: number, length: number): void;
+}
+
+/** Serves `module` through `serve()`: each room gets its own instance. */
+export function wasmAdapterSource(module: StateroomModule): AdapterSource {
+  return {
+    name: module.name,
+    createAdapter: (roomId, ctx, log) => WasmInstance.start(module, roomId, ctx, log),
+  };
+}
+
+/** One room's guest instance. After any trap it is poisoned: every later call fails. */
+class WasmInstance implements ServiceAdapter {
+  private guest!: GuestExports;
+  private failure: StateroomError | undefined;
+  private readonly wasi: ReturnType<typeof wasiImports>;
+  /** The last line the guest printed to stderr: usually its panic message. */
+  private lastComplaint = '';
+
+  private constructor(
+    private readonly name: string,
+    private readonly roomId: string,
+    private readonly ctx: Context,
+    private readonly log: Logger,
+  ) {
+    this.wasi = wasiImports(
+      () => this.guest.memory,
+      (stream, line) => this.guestPrinted(stream, line),
+    );
+  }
+
+  static async start(module: StateroomModule, roomId: string, ctx: Context, log: Logger): Promise<WasmInstance> {
+    const host = new WasmInstance(module.name, roomId, ctx, log);
+    const instance = await WebAssembly.instantiate(module.module, {
+      env: { stateroom_send: (ptr: number, length: number) => host.received(ptr, length) },
+      [WASI_MODULE]: host.wasi.imports,
+    });
+    host.guest = instance.exports as unknown as GuestExports;
+    return host;
+  }
+
+  init(): void {
+    this.deliver({ type: 'init' });
+  }
+
+  connect(client: ClientId): void {
+    this.deliver({ type: 'connect', client });
+  }
+
+  disconnect(client: ClientId): void {
+    this.deliver({ type: 'disconnect', client });
+  }
+
+  message(sender: ClientId, payload: Payload): void {
+    this.deliver({ type: 'message', sender, payload });
+  }
+
+  timer(): void {
+    this.deliver({ type: 'timer' });
+  }
+
+  dispose(): void {
+    this.wasi.flush();
+    this.failure ??= new StateroomError(ErrorCode.WASM_EXIT, `room "${this.roomId}": instance disposed`, { roomId: this.roomId });
+  }
+
+  /**
+   * Hands one event to the guest. Memory can grow during malloc or recv, which replaces its
+   * buffer, so a view is taken only right before it is used.
+   */
+  private deliver(message: MessageToProcess): void {
+    if (this.failure !== undefined) throw this.failure;
+    const size = sizeOfToProcess(message);
+    try {
+      const ptr = this.guest.stateroom_malloc(size) >>> 0;
+      writeToProcess(message, new Uint8Array(this.guest.memory.buffer, ptr, size));
+      this.guest.stateroom_recv(ptr, size);
+      this.guest.stateroom_free(ptr, size);
+    } catch (thrown) {
+      this.wasi.flush();
+      this.failure = this.poisoned(thrown, message.type);
+      throw this.failure;
+    }
+  }
+
+  /** `env.stateroom_send`: copy and decode the guest's bytes before returning, then apply them. */
+  private received(ptr: number, length: number): void {
+    let decoded: MessageFromProcess;
+    try {
+      decoded = decodeFromProcess(new Uint8Array(this.guest.memory.buffer, ptr >>> 0, length >>> 0));
+    } catch (cause) {
+      const why = cause instanceof CodecError ? cause.message : `bytes ${ptr >>> 0}..+${length >>> 0} are outside its memory`;
+      throw new CodecError(why);
+    }
+    if (decoded.type === 'setTimer') {
+      this.ctx.setTimer(decoded.msDelay);
+      return;
+    }
+    const { recipient, payload } = decoded;
+    // Id 0 names no client: a message to it is dropped, and "everyone except 0" is everyone.
+    if (recipient === 0) return;
+    if (typeof recipient === 'object' && recipient.except === 0) this.ctx.sendMessage('broadcast', payload);
+    else this.ctx.sendMessage(recipient, payload);
+  }
+
+  private poisoned(thrown: unknown, during: string): StateroomError {
+    const where = `room "${this.roomId}", ${this.name}, during ${during}`;
+    const context = { roomId: this.roomId, file: this.name };
+    if (thrown instanceof ProcExit) {
+      return new StateroomError(ErrorCode.WASM_EXIT, `guest called proc_exit(${thrown.exitCode}) (${where})`, context, { cause: thrown });
+    }
+    if (thrown instanceof CodecError) {
+      return new StateroomError(ErrorCode.WASM_BAD_OUTPUT, `guest sent bytes that do not decode (${where}): ${thrown.message}`, context, {
+        cause: thrown,
+      });
+    }
+    const said = this.lastComplaint === '' ? '' : ` — it printed: ${this.lastComplaint}`;
+    return new StateroomError(ErrorCode.WASM_TRAP, `guest trapped (${where}): ${describeThrown(thrown)}${said}`, context, { cause: thrown });
+  }
+
+  private guestPrinted(stream: 'stdout' | 'stderr', line: string): void {
+    const fields = { roomId: this.roomId, stream, module: this.name };
+    if (stream === 'stderr') {
+      this.lastComplaint = line.length > 500 ? `${line.slice(0, 500)}…` : line;
+      this.log.warn(fields, `guest: ${line}`);
+    } else {
+      this.log.info(fields, `guest: ${line}`);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Reads a guest from disk: a `.wasm` binary, or `.wat` text assembled with wabt (handy for
+ * hand-written and test guests). Either way it is compiled and checked before any room.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import wabt from 'wabt';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { compileStateroomModule, type StateroomModule } from './module.js';
+
+/**
+ * Loads, compiles and checks the module in `file`.
+ * @throws {@link StateroomError} naming the file: unreadable, not WebAssembly, or not a Stateroom module.
+ */
+export async function loadWasmFile(file: string): Promise<StateroomModule> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (cause) {
+    throw new StateroomError(ErrorCode.SERVICE_LOAD, `${file} cannot be read: ${describeThrown(cause)}`, { file }, { cause });
+  }
+  if (path.extname(file).toLowerCase() === '.wat') bytes = await assemble(file, bytes);
+  return compileStateroomModule(bytes, file);
+}
+
+/** Assembles WebAssembly text; its errors name the file, line and column. */
+async function assemble(file: string, text: Uint8Array): Promise<Uint8Array> {
+  const tools = await wabt();
+  let parsed: ReturnType<typeof tools.parseWat> | undefined;
+  try {
+    parsed = tools.parseWat(file, text);
+    parsed.validate();
+    return parsed.toBinary({}).buffer;
+  } catch (cause) {
+    throw new StateroomError(ErrorCode.WASM_INVALID, `${file} is not valid WebAssembly text: ${describeThrown(cause).trim()}`, { file }, { cause });
+  } finally {
+    parsed?.destroy();
+  }
+}

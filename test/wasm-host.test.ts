@@ -1,0 +1,116 @@
+// WASM rooms end to end: hand-written guests (test/fixtures/wasm) behind serve(), real sockets.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { serve, type ServerOptions } from '../src/index.js';
+import { wasmAdapterSource } from '../src/wasm/host.js';
+import { loadWasmFile } from '../src/wasm/load.js';
+import { MemoryLogger } from './helpers/logs.js';
+import { client, closed, type Inbox } from './helpers/sockets.js';
+
+const fixture = (name: string): string => `test/fixtures/wasm/${name}.wat`;
+
+async function start(t: TestContext, guest: string, options: ServerOptions = {}) {
+  const logger = new MemoryLogger();
+  const module = await loadWasmFile(fixture(guest));
+  const server = await serve(wasmAdapterSource(module), { port: 0, host: '127.0.0.1', logger, ...options });
+  t.after(() => server.close());
+  const join = async (room: string, name?: string): Promise<Inbox> => {
+    const inbox = await client(`ws://127.0.0.1:${server.port}/ws/${room}`, name);
+    t.after(() => inbox.ws.terminate());
+    return inbox;
+  };
+  return { server, logger, join };
+}
+
+/** The guest greets each client with the binary bytes "hi" on Connect. */
+async function greeted(inbox: Inbox): Promise<void> {
+  const hello = await inbox.next();
+  assert.equal(hello.binary, true, 'the greeting is a binary frame');
+  assert.equal(hello.data.toString(), 'hi');
+}
+
+test('a WASM room greets, echoes text and bytes as the same frame kinds, and fires timers', async (t) => {
+  const { join } = await start(t, 'guest');
+  const a = await join('w', 'a');
+  await greeted(a);
+  a.ws.send('héllo wörld');
+  assert.deepEqual(await a.next(), { data: 'héllo wörld', binary: false });
+  a.ws.send(Buffer.from([0, 1, 2, 254, 255]));
+  const echoed = await a.next();
+  assert.equal(echoed.binary, true);
+  assert.deepEqual([...(echoed.data as Buffer)], [0, 1, 2, 254, 255]);
+  a.ws.send('');
+  assert.deepEqual(await a.next(), { data: '', binary: false }, 'an empty text message round-trips');
+  const b = await join('w', 'b');
+  await greeted(b);
+  a.ws.send('0'); // SetTimer { 0 }: Timer arrives right away; the guest broadcasts "tick"
+  assert.deepEqual(await Promise.all([a.nextText(), b.nextText()]), ['tick', 'tick']);
+});
+
+test('each room has its own instance, and the id of each event is the right client', async (t) => {
+  const { join } = await start(t, 'guest');
+  const [a, b, c] = [await join('one', 'a'), await join('one', 'b'), await join('two', 'c')];
+  await Promise.all([greeted(a), greeted(b), greeted(c)]);
+  b.ws.send('from b');
+  c.ws.send('from c');
+  assert.equal(await b.nextText(), 'from b');
+  assert.equal(await c.nextText(), 'from c');
+  assert.equal(a.messages.length, 1, 'an echo goes only to its sender');
+});
+
+for (const [trigger, what, reason, logged] of [
+  ['t', 'a trap', 'room service crashed (WebAssembly trap)', /guest trapped .*room "bad".*panicked at 'boom' here/],
+  ['g', 'undecodable bytes', 'room service sent bytes that do not decode', /unknown MessageFromProcess tag 7/],
+  ['x', 'proc_exit', 'room service exited (proc_exit)', /proc_exit\(3\)/],
+  ['o', 'a send from outside its memory', 'room service sent bytes that do not decode', /outside its memory/],
+] as const) {
+  test(`${what} poisons only that room: its clients get 1011, the next connection a fresh instance`, async (t) => {
+    const { join, logger } = await start(t, 'guest');
+    const [victim, bystander, neighbour] = [await join('bad', 'victim'), await join('bad', 'bystander'), await join('good', 'neighbour')];
+    await Promise.all([greeted(victim), greeted(bystander), greeted(neighbour)]);
+    const closes = [closed(victim.ws), closed(bystander.ws)];
+    victim.ws.send(trigger);
+    for (const close of await Promise.all(closes)) assert.deepEqual(close, { code: 1011, reason });
+    const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'bad', 'the failure logged');
+    assert.match(entry.message, logged);
+    neighbour.ws.send('still fine?');
+    assert.equal(await neighbour.nextText(), 'still fine?', 'another room never noticed');
+    const again = await join('bad', 'again');
+    await greeted(again);
+    again.ws.send('fresh');
+    assert.equal(await again.nextText(), 'fresh');
+  });
+}
+
+test("the guest's panic output reaches the log, tagged with its room", async (t) => {
+  const { join, logger } = await start(t, 'guest');
+  const a = await join('loud');
+  await greeted(a);
+  a.ws.send('t');
+  const line = await logger.waitFor((e) => e.message.startsWith('guest: '), 'the printed line');
+  assert.equal(line.message, "guest: panicked at 'boom' here");
+  assert.equal(line.fields.roomId, 'loud');
+  assert.equal(line.fields.stream, 'stderr');
+});
+
+test('a guest whose memory grows on every call still exchanges messages correctly', async (t) => {
+  const { join } = await start(t, 'grow');
+  const a = await join('g');
+  for (const text of ['one', 'two', 'three', 'four']) {
+    a.ws.send(text);
+    assert.equal(await a.nextText(), text);
+  }
+});
+
+test('modules that are not Stateroom ABI v1 modules are refused before any room, naming the problem', async () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['bad-version', 'SR_ERR_WASM_BAD_VERSION', /speaks Stateroom API version 2, protocol 0; this host speaks version 1/],
+    ['missing-export', 'SR_ERR_WASM_NOT_STATEROOM', /lacks the export\(s\) stateroom_recv \(function\)/],
+    ['old-interface', 'SR_ERR_WASM_NOT_STATEROOM', /older Stateroom interface \(it exports JAMSOCKET_API_VERSION/],
+    ['bad-import', 'SR_ERR_WASM_BAD_IMPORT', /imports env\.abort \(function\), which stateroom does not provide/],
+  ];
+  for (const [name, code, message] of cases) {
+    await assert.rejects(loadWasmFile(fixture(name)), { code, message }, name);
+  }
+  await assert.rejects(loadWasmFile('package.json'), { code: 'SR_ERR_WASM_INVALID', message: /package\.json is not a valid WebAssembly module/ });
+});
