@@ -27,6 +27,12 @@ export interface RunningServer {
   /** How many WebSocket clients are connected right now. */
   readonly clientCount: number;
   /**
+   * Swaps in another service (what `stateroom dev` does after a rebuild): every client is
+   * closed with 1012 ("service restart", a cue to reconnect), every room is disposed, and
+   * rooms created from then on run `service`.
+   */
+  reload(service: ServiceSource | AdapterSource): Promise<void>;
+  /**
    * Stops accepting, closes every client with 1001 (each room gets its `disconnect`s),
    * then disposes every room. Resolves when all of that is done.
    */
@@ -56,12 +62,12 @@ export interface RunningServer {
 export async function serve(service: ServiceSource | AdapterSource, options?: ServerOptions): Promise<RunningServer> {
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
-  const createAdapter = adapterFactoryOf(service);
+  let createAdapter = adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
     directory('staticDir', o.staticDir),
     directory('clientDir', o.clientDir),
   ]);
-  const registry = new RoomRegistry(createAdapter, { roomIdleMs: o.roomIdleMs }, log);
+  const registry = new RoomRegistry((...args) => createAdapter(...args), { roomIdleMs: o.roomIdleMs }, log);
   const transport = new Transport(
     registry,
     {
@@ -88,9 +94,17 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
     get clientCount() {
       return transport.clientCount;
     },
+    reload: async (next) => {
+      createAdapter = adapterFactoryOf(next);
+      transport.disconnectAll(CLOSE_SERVICE_RESTART, 'service reloaded');
+      await registry.close();
+    },
     close: () => (closing ??= shutDown(transport, registry, log)),
   };
 }
+
+/** Close code for "service restart": the client may reconnect (RFC 6455 registry). */
+const CLOSE_SERVICE_RESTART = 1012;
 
 function adapterFactoryOf(service: ServiceSource | AdapterSource): AdapterFactory {
   if (typeof service === 'function') return nativeAdapterFactory(service);

@@ -7,6 +7,8 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { StateroomError } from '../errors.js';
+import { addBuildCommand } from './build.js';
+import { addDevCommand } from './dev.js';
 import { addServeCommand } from './serve.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -16,6 +18,8 @@ const program = new Command('stateroom')
   .version(version)
   .showHelpAfterError('(run with --help for usage)');
 addServeCommand(program);
+addBuildCommand(program);
+addDevCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof StateroomError) {

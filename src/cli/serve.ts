@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import type { LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
-import { serve, type RunningServer } from '../serve.js';
+import { serve } from '../serve.js';
 import { parseBytes, parseLogLevel, parsePort, parseSeconds } from './args.js';
-import { loadService } from './load-service.js';
+import { loadService } from '../project/load-service.js';
+import { stopOnSignals } from './signals.js';
 
 interface ServeFlags {
   port: number;
@@ -66,23 +67,4 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     clientDir: flags.client,
     logLevel: flags.logLevel,
   };
-}
-
-/** Ctrl-C or SIGTERM: close clients with 1001, dispose rooms, exit 0. A second signal exits at once. */
-function stopOnSignals(server: RunningServer): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    process.stderr.write(`stateroom: ${signal} received, closing clients and rooms (again to force)\n`);
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`stateroom: shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }

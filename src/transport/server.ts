@@ -78,6 +78,14 @@ export class Transport {
     await closed;
   }
 
+  /** Closes every client's connection with `code` (their rooms see them leave at once). */
+  disconnectAll(code: number, reason: string): void {
+    for (const connection of [...this.open.keys()]) {
+      this.gone(connection);
+      connection.close(code, reason);
+    }
+  }
+
   /** How many WebSocket clients are connected. */
   get clientCount(): number {
     return this.open.size;

@@ -39,6 +39,8 @@ export interface Serving {
   port: number;
   /** Everything the server printed so far. */
   output(): string;
+  /** Resolves once the server has printed something matching `pattern`. */
+  printed(pattern: RegExp, what: string, ms?: number): Promise<void>;
   ws(path?: string): string;
 }
 
@@ -58,11 +60,27 @@ export async function startServing(
     if (child.exitCode === null) kill(child);
   });
   let text = '';
-  child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
+  const waiters = new Set<() => void>();
+  const grew = (d: Buffer): void => {
+    text += d.toString();
+    for (const wake of waiters) wake();
+  };
+  child.stderr?.on('data', grew);
+  child.stdout?.on('data', grew);
+  const printed = (pattern: RegExp, what: string, ms = 10_000): Promise<void> => {
+    let wake = (): void => {};
+    const seen = new Promise<void>((resolve) => {
+      wake = () => {
+        if (pattern.test(text)) resolve();
+      };
+      waiters.add(wake);
+      wake();
+    });
+    return within(seen, what, ms).finally(() => waiters.delete(wake));
+  };
   const port = await within(
     new Promise<number>((resolve, reject) => {
-      child.stdout?.on('data', (d: Buffer) => {
-        text += d.toString();
+      child.stdout?.on('data', () => {
         const found = /"port":(\d+)/.exec(text);
         if (found) resolve(Number(found[1]));
       });
@@ -71,7 +89,7 @@ export async function startServing(
     `${args.join(' ')} to listen`,
     15_000,
   );
-  return { child, port, output: () => text, ws: (p = '/ws') => `ws://127.0.0.1:${port}${p}` };
+  return { child, port, output: () => text, printed, ws: (p = '/ws') => `ws://127.0.0.1:${port}${p}` };
 }
 
 /** Kills a child and, when it leads a process group (npm start), the whole group. */

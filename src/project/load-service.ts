@@ -54,14 +54,23 @@ async function loadBuiltDirectory(dir: string): Promise<LoadedService> {
   return { service: wasmAdapterSource(await loadWasmFile(wasm)), ...(hasStatic ? { staticDir } : {}) };
 }
 
+/**
+ * Imports a JS/TS module afresh — its whole import graph, not Node's cached copy — for
+ * `stateroom dev`, which reloads after every edit.
+ */
+export function loadModuleFresh(file: string): Promise<ServiceSource> {
+  return loadModule(file, true);
+}
+
 /** Imports a JS/TS module and returns its default export, which must be a class or factory. */
-async function loadModule(file: string): Promise<ServiceSource> {
+async function loadModule(file: string, fresh = false): Promise<ServiceSource> {
   const absolute = path.resolve(file);
   const extension = path.extname(absolute).toLowerCase();
   const url = pathToFileURL(absolute).href;
   let module: { default?: unknown };
   try {
-    module = TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url);
+    // tsImport evaluates a new copy of the module graph on each call; import() caches.
+    module = fresh || TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url);
   } catch (cause) {
     throw loadError(file, `${file} could not be loaded: ${describeThrown(cause)}`, cause);
   }

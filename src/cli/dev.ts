@@ -1,0 +1,107 @@
+/**
+ * `stateroom dev [port]`: build and serve a service folder, and rebuild and reload it when
+ * its sources change. A failed build is printed and the last good build keeps serving.
+ * @module
+ */
+import path from 'node:path';
+import { watch } from 'chokidar';
+import type { Command } from 'commander';
+import type { LogLevel } from '../logger.js';
+import { buildService } from '../project/build.js';
+import { CONFIG_FILE, loadProjectConfig, type ProjectConfig } from '../project/config.js';
+import { serve, type RunningServer } from '../serve.js';
+import type { AdapterSource } from '../service/adapter.js';
+import { parseLogLevel, parsePort } from './args.js';
+import { stopOnSignals } from './signals.js';
+
+interface DevFlags {
+  host: string;
+  entry?: string;
+  dir: string;
+  logLevel: LogLevel;
+}
+
+/** Changes closer together than this make one rebuild (editors write files in bursts). */
+const SETTLE_MS = 100;
+/** Never watched: build output and dependencies. */
+const IGNORED = new Set(['node_modules', '.git', 'dist']);
+
+/** Adds the `dev` command to `program`. */
+export function addDevCommand(program: Command): void {
+  program
+    .command('dev')
+    .description('build and serve the service folder, rebuilding and reloading on every change')
+    .argument('[port]', 'TCP port to listen on', parsePort, 8080)
+    .option('--host <address>', 'interface to listen on', '0.0.0.0')
+    .option('--dir <folder>', 'the service folder (with an optional stateroom.toml)', '.')
+    .option('--entry <file>', "the entry file, instead of stateroom.toml's [service] entry or the usual places")
+    .option('--log-level <level>', 'quietest level logged', parseLogLevel, 'info' as LogLevel)
+    .action(async (port: number, flags: DevFlags) => {
+      const config = await loadProjectConfig(flags.dir, flags.entry);
+      const say = (line: string): boolean => process.stdout.write(`stateroom dev: ${line}\n`);
+      const first = await buildService(config);
+      say(first.ok ? `built ${shown(config.entry)} in ${seconds(first.durationMs)}` : `build failed:\n${first.diagnostics}`);
+      const server = await serve(first.ok ? first.service : noBuildYet(config), {
+        port,
+        host: flags.host,
+        logLevel: flags.logLevel,
+        staticDir: config.staticFiles,
+      });
+      watchAndReload(config, server, say);
+      stopOnSignals(server);
+    });
+}
+
+/** Rebuilds after each burst of changes; one build at a time, and one more if changes came meanwhile. */
+function watchAndReload(config: ProjectConfig, server: RunningServer, say: (line: string) => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  let building = false;
+  let again = false;
+  const rebuild = async (): Promise<void> => {
+    if (building) {
+      again = true;
+      return;
+    }
+    building = true;
+    const built = await buildService(config);
+    if (built.ok) {
+      const clients = server.clientCount;
+      await server.reload(built.service);
+      say(`rebuilt in ${seconds(built.durationMs)}; reloaded (${clients} client${clients === 1 ? '' : 's'} closed with 1012 to reconnect)`);
+    } else {
+      say(`build failed; still serving the last good build:\n${built.diagnostics}`);
+    }
+    building = false;
+    if (again) {
+      again = false;
+      void rebuild();
+    }
+  };
+  const watcher = watch(config.root, {
+    ignoreInitial: true,
+    ignored: (file: string) => path.relative(config.root, file).split(path.sep).some((part) => IGNORED.has(part)),
+  });
+  watcher.on('all', (_event, file) => {
+    if (path.basename(file) === CONFIG_FILE) say(`${CONFIG_FILE} changed: restart stateroom dev to apply it`);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      say(`change in ${shown(file)}; rebuilding …`);
+      void rebuild();
+    }, SETTLE_MS);
+  });
+  watcher.on('ready', () => say(`watching ${shown(config.root)} for changes`));
+  watcher.on('error', (err) => say(`watching ${config.root} failed: ${String(err)}`));
+}
+
+/** Until a build succeeds, rooms cannot start: clients are closed with 1011 and a log line says why. */
+function noBuildYet(config: ProjectConfig): AdapterSource {
+  return {
+    name: config.entry,
+    createAdapter: () => {
+      throw new Error(`${shown(config.entry)} has not built yet; fix the error shown by stateroom dev`);
+    },
+  };
+}
+
+const shown = (file: string): string => path.relative(process.cwd(), file) || file;
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
