@@ -3,6 +3,7 @@
  * flags map one to one onto these, so anything the CLI does a test can do in-process.
  * @module
  */
+import type { IncomingMessage } from 'node:http';
 import { ErrorCode, StateroomError } from './errors.js';
 import { LOG_LEVELS, type LogLevel, type Logger } from './logger.js';
 
@@ -24,14 +25,51 @@ export interface ServerOptions {
   staticDir?: string | undefined;
   /** Directory served at `/client/`. Default: none. */
   clientDir?: string | undefined;
+  /**
+   * How long a client that connected with `?token=` keeps its seat after its connection
+   * drops, in ms: back in time (with `&received=<n>`), it resumes without the service
+   * noticing. 0 turns resume off. Default 10 000.
+   */
+  resumeGraceMs?: number;
+  /** How much of each seat's newest traffic is kept for a resume, in bytes. Default 256 KiB. */
+  resumeBufferBytes?: number;
+  /**
+   * Per-client outgoing buffer limit in bytes: a client that does not read is closed with
+   * 1013 once this much is waiting for it. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Most clients in one room (0: no limit); more are refused with HTTP 503. Default 0. */
+  maxClientsPerRoom?: number;
+  /** Most live rooms (0: no limit); joining another room is refused with HTTP 503. Default 0. */
+  maxRooms?: number;
+  /**
+   * Browser origins allowed to connect (the `Origin` header); empty allows any. Requests
+   * without an Origin header (non-browser clients) are not affected. Default: any.
+   */
+  allowedOrigins?: readonly string[];
+  /**
+   * Decides, before a client joins, whether it may: `true` admits, `false` refuses with
+   * 403, `{ status, reason }` refuses with that status. May be async. A refused client
+   * never reaches the service. Default: everyone is admitted.
+   */
+  authorize?: Authorize | undefined;
   /** Quietest level logged. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevel;
   /** A pino-compatible logger to use instead of the default (JSON lines on stdout). */
   logger?: Logger | undefined;
 }
 
-export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, 'staticDir' | 'clientDir' | 'logger'>>> &
-  Readonly<Pick<ServerOptions, 'staticDir' | 'clientDir' | 'logger'>>;
+/** A refusal from {@link ServerOptions.authorize}: an HTTP status (4xx/5xx) and a short reason. */
+export interface Refusal {
+  readonly status: number;
+  readonly reason: string;
+}
+
+/** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
+export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Promise<boolean | Refusal>;
+
+type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize';
+export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
 
 /** Every default, in one place; `stateroom serve --help` shows the same values. */
 export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
@@ -41,6 +79,13 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   heartbeatTimeoutMs: 120_000,
   roomIdleMs: 30_000,
   maxPayloadBytes: 1024 * 1024,
+  resumeGraceMs: 10_000,
+  resumeBufferBytes: 256 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxClientsPerRoom: 0,
+  maxRooms: 0,
+  allowedOrigins: Object.freeze([]),
+  authorize: undefined,
   staticDir: undefined,
   clientDir: undefined,
   logLevel: 'info',
@@ -66,6 +111,17 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('roomIdleMs', o.roomIdleMs, 0, MAX_TIMER_MS);
   checkInteger('maxPayloadBytes', o.maxPayloadBytes, 1, 2 ** 31 - 1);
+  checkInteger('resumeGraceMs', o.resumeGraceMs, 0, MAX_TIMER_MS);
+  checkInteger('resumeBufferBytes', o.resumeBufferBytes, 0, 2 ** 31 - 1);
+  checkInteger('maxBufferedBytes', o.maxBufferedBytes, 1, 2 ** 31 - 1);
+  checkInteger('maxClientsPerRoom', o.maxClientsPerRoom, 0, 2 ** 32 - 1);
+  checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
+  if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((origin) => typeof origin !== 'string')) {
+    throw invalid('allowedOrigins', 'allowedOrigins must be an array of origins such as "https://example.com"');
+  }
+  if (o.authorize !== undefined && typeof o.authorize !== 'function') {
+    throw invalid('authorize', 'authorize must be a function (request, roomId) => boolean | { status, reason }');
+  }
   if (o.heartbeatIntervalMs > 0 && o.heartbeatTimeoutMs <= o.heartbeatIntervalMs) {
     // Otherwise a client could be dropped before its first pong has had a chance to arrive.
     throw invalid(

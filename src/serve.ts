@@ -67,7 +67,17 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
     directory('staticDir', o.staticDir),
     directory('clientDir', o.clientDir),
   ]);
-  const registry = new RoomRegistry((...args) => createAdapter(...args), { roomIdleMs: o.roomIdleMs }, log);
+  const registry = new RoomRegistry(
+    (...args) => createAdapter(...args),
+    {
+      roomIdleMs: o.roomIdleMs,
+      resumeGraceMs: o.resumeGraceMs,
+      resumeBufferBytes: o.resumeBufferBytes,
+      maxClientsPerRoom: o.maxClientsPerRoom,
+      maxRooms: o.maxRooms,
+    },
+    log,
+  );
   const transport = new Transport(
     registry,
     {
@@ -76,6 +86,9 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       maxPayloadBytes: o.maxPayloadBytes,
       staticFiles: staticHandler,
       clientFiles: clientHandler,
+      maxBufferedBytes: o.maxBufferedBytes,
+      allowedOrigins: o.allowedOrigins,
+      authorize: o.authorize,
     },
     log,
   );

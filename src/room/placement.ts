@@ -5,17 +5,24 @@
  * @module
  */
 import type { ClientId, Payload } from '../service/types.js';
-import type { ClientSink } from './room.js';
+import type { ClientSink, Identity } from './seat.js';
 
 /** A client's place in a room, as the transport holds it. */
-export interface Seat {
+export interface SeatHandle {
   readonly roomId: string;
   readonly clientId: ClientId;
+  /** Whether the client took back a seat it held (and got what it missed) rather than a new one. */
+  readonly resumed: boolean;
   /** Hands a message from this client to its room. */
   message(payload: Payload): void;
-  /** The client is gone; idempotent. Its room delivers `disconnect`. */
+  /** This connection is gone; idempotent. The room holds or gives up the seat. */
   leave(): void;
 }
+
+/** The answer to {@link Placement.admit}. */
+export type Admission =
+  | { readonly ok: true; readonly resumes: boolean }
+  | { readonly ok: false; readonly status: number; readonly reason: string };
 
 /** Decides where rooms live and seats clients in them. */
 export interface Placement {
@@ -23,7 +30,12 @@ export interface Placement {
    * Seats a client in room `roomId`, creating the room if it does not exist.
    * @throws {@link StateroomError} when the room cannot take another client.
    */
-  join(roomId: string, sink: ClientSink): Seat;
+  join(roomId: string, sink: ClientSink, identity?: Identity): SeatHandle;
+  /**
+   * Whether a client may join `roomId` now (room and client limits), and whether it would
+   * resume a held seat. Asked right before the upgrade, so a refusal is an HTTP status.
+   */
+  admit(roomId: string, identity: Identity): Admission;
   /** Disposes every room (after the events already queued) and resolves when done. */
   close(): Promise<void>;
 }

@@ -6,12 +6,16 @@
  */
 import type { Logger } from '../logger.js';
 import type { AdapterFactory } from '../service/adapter.js';
-import type { Placement, Seat } from './placement.js';
-import { Room, type ClientSink } from './room.js';
+import type { Admission, Placement, SeatHandle } from './placement.js';
+import { Room, type ClientSink, type Identity, type RoomOptions } from './room.js';
 
-export interface RegistryOptions {
+export interface RegistryOptions extends RoomOptions {
   /** How long an empty room lives on before it is disposed. */
   readonly roomIdleMs: number;
+  /** Most clients in one room; 0 for no limit. */
+  readonly maxClientsPerRoom: number;
+  /** Most live rooms; 0 for no limit. */
+  readonly maxRooms: number;
 }
 
 export class RoomRegistry implements Placement {
@@ -34,21 +38,40 @@ export class RoomRegistry implements Placement {
     return this.rooms.get(roomId);
   }
 
-  join(roomId: string, sink: ClientSink): Seat {
+  join(roomId: string, sink: ClientSink, identity: Identity = {}): SeatHandle {
     const room = this.rooms.get(roomId) ?? this.create(roomId);
     this.cancelIdle(room);
-    const clientId = room.join(sink);
+    const { client: clientId, resumed } = room.join(sink, identity);
     let seated = true;
     return {
       roomId,
       clientId,
+      resumed,
       message: (payload) => room.message(clientId, payload),
       leave: () => {
         if (!seated) return;
         seated = false;
-        room.leave(clientId);
+        room.leave(clientId, sink);
       },
     };
+  }
+
+  admit(roomId: string, identity: Identity): Admission {
+    const room = this.rooms.get(roomId);
+    const { maxClientsPerRoom, maxRooms } = this.options;
+    if (room === undefined) {
+      if (maxRooms > 0 && this.rooms.size >= maxRooms) {
+        return { ok: false, status: 503, reason: `the server holds its limit of ${maxRooms} rooms; try again later` };
+      }
+      return { ok: true, resumes: false };
+    }
+    const resumes = room.resumable(identity);
+    // A client taking its own seat's place never counts against the limit.
+    const replaces = identity.token !== undefined && room.holdsToken(identity.token);
+    if (!replaces && maxClientsPerRoom > 0 && room.clientCount >= maxClientsPerRoom) {
+      return { ok: false, status: 503, reason: `room "${roomId}" holds its limit of ${maxClientsPerRoom} clients; try again later` };
+    }
+    return { ok: true, resumes };
   }
 
   async close(): Promise<void> {
@@ -66,6 +89,7 @@ export class RoomRegistry implements Placement {
         onFailed: (r) => this.forget(r),
       },
       this.log,
+      this.options,
     );
     // The constructor may already have failed (a factory that throws synchronously).
     if (room.live) {

@@ -4,7 +4,7 @@ import { within } from '../../test/helpers/deadline.js';
 import { MemoryLogger } from '../../test/helpers/logs.js';
 import { nativeAdapterFactory } from '../service/native.js';
 import type { ClientId, Context, Payload, Service, ServiceSource } from '../service/types.js';
-import { Room, type ClientSink } from './room.js';
+import { NO_RESUME, Room, type ClientSink, type RoomOptions } from './room.js';
 
 class Sink implements ClientSink {
   readonly got: Payload[] = [];
@@ -19,9 +19,12 @@ class Sink implements ClientSink {
 
 const noHooks = { onEmpty: () => {}, onFailed: () => {} };
 
-function roomOf(source: ServiceSource, log = new MemoryLogger(), hooks = noHooks, step?: number): Room {
-  return new Room('r', nativeAdapterFactory(source), hooks, log, step);
+function roomOf(source: ServiceSource, log = new MemoryLogger(), hooks = noHooks, options: RoomOptions = NO_RESUME): Room {
+  return new Room('r', nativeAdapterFactory(source), hooks, log, options);
 }
+
+/** Joins and returns just the client id. */
+const join = (room: Room, sink: ClientSink): number => room.join(sink).client;
 
 /** Resolves after `count` turns of the event loop have passed: for "nothing happened" checks. */
 const turns = async (count: number): Promise<void> => {
@@ -40,16 +43,17 @@ test('init runs before the first connect, and client ids count up from 1', () =>
       }
     },
   );
-  assert.equal(room.join(new Sink()), 1);
-  assert.equal(room.join(new Sink()), 2);
+  assert.equal(join(room, new Sink()), 1);
+  assert.equal(join(room, new Sink()), 2);
   assert.deepEqual(events, ['init', 'connect 1', 'connect 2']);
 });
 
 test('client ids are never reused while the room lives', () => {
   const room = roomOf(class {});
-  const first = room.join(new Sink());
-  room.leave(first);
-  assert.equal(room.join(new Sink()), first + 1);
+  const sink = new Sink();
+  const first = join(room, sink);
+  room.leave(first, sink);
+  assert.equal(join(room, new Sink()), first + 1);
 });
 
 test('an async callback holds back the next event until it settles', async () => {
@@ -65,7 +69,7 @@ test('an async callback holds back the next event until it settles', async () =>
       }
     },
   );
-  const a = room.join(new Sink());
+  const a = join(room, new Sink());
   room.message(a, 'slow');
   room.message(a, 'fast');
   await turns(3);
@@ -90,7 +94,7 @@ test('a throwing callback is logged with room and client, and the room goes on',
     },
     log,
   );
-  const a = room.join(sink);
+  const a = join(room, sink);
   room.message(a, 'boom');
   room.message(a, 'after');
   assert.deepEqual(sink.got, ['ok after']);
@@ -107,7 +111,7 @@ test('sendMessage reaches one client, everyone, or everyone but one', () => {
   const sinks = [new Sink(), new Sink(), new Sink()];
   let ctx!: Context;
   const room = roomOf((_id, c) => ((ctx = c), {}));
-  const [a, b] = sinks.map((s) => room.join(s)) as [number, number, number];
+  const [a, b] = sinks.map((s) => join(room, s)) as [number, number, number];
   ctx.sendMessage(b, 'to b');
   ctx.sendMessage('broadcast', 'to all');
   ctx.sendMessage({ except: a }, 'not a');
@@ -123,8 +127,8 @@ test('a client that left receives nothing more, and its disconnect is delivered'
     ctx = c;
     return { disconnect: (client: ClientId) => void events.push(`disconnect ${client}`) };
   });
-  const a = room.join(sink);
-  room.leave(a);
+  const a = join(room, sink);
+  room.leave(a, sink);
   ctx.sendMessage('broadcast', 'late');
   assert.deepEqual(sink.got, []);
   assert.deepEqual(events, ['disconnect 1']);
@@ -191,7 +195,10 @@ test('delays longer than one setTimeout step are chained, not fired early', asyn
   const done = new Promise<void>((r) => (fired = r));
   let ctx!: Context;
   // A 10 ms step stands in for setTimeout's 2^31 - 1 ms limit.
-  roomOf((_id, c) => ((ctx = c), { timer: () => ((firedAt = performance.now()), fired()) }), undefined, noHooks, 10);
+  roomOf((_id, c) => ((ctx = c), { timer: () => ((firedAt = performance.now()), fired()) }), undefined, noHooks, {
+    ...NO_RESUME,
+    timerMaxStepMs: 10,
+  });
   const start = performance.now();
   ctx.setTimer(45);
   await within(done, 'the chained timer');
@@ -219,7 +226,7 @@ test('a factory that throws fails the room: its clients are closed with 1011 and
     { onEmpty: () => {}, onFailed: () => void (failed = true) },
   );
   const sink = new Sink();
-  room.join(sink);
+  join(room, sink);
   assert.equal(failed, true);
   assert.equal(room.live, false);
   assert.deepEqual(sink.closedWith, [1011, 'room service failed to start']);
@@ -232,7 +239,7 @@ test('an async factory that rejects closes the clients that joined meanwhile', a
     throw new Error('late failure');
   });
   const sink = new Sink();
-  room.join(sink);
+  join(room, sink);
   await turns(4);
   assert.deepEqual(sink.closedWith, [1011, 'room service failed to start']);
 });
@@ -250,7 +257,7 @@ test('dispose waits for queued events, then stops the timer', async () => {
       timer: () => void events.push('timer'),
     };
   });
-  const a = room.join(new Sink());
+  const a = join(room, new Sink());
   room.message(a, 'one');
   room.message(a, 'two');
   ctx.setTimer(0);

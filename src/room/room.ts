@@ -9,14 +9,23 @@ import type { Logger } from '../logger.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
 import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
 import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
+import { Seat, type ClientSink, type Identity } from './seat.js';
 import { RoomTimer } from './timer.js';
 
-/** Where a room sends one client's messages: the transport's side of a seat. */
-export interface ClientSink {
-  send(payload: Payload): void;
-  /** Ends the client's connection (e.g. 1011 when the room's service failed). */
-  close(code: number, reason: string): void;
+export type { ClientSink, Identity } from './seat.js';
+
+/** How a room treats clients that drop. */
+export interface RoomOptions {
+  /** How long a dropped client with a token keeps its seat; 0 turns resume off. */
+  readonly resumeGraceMs: number;
+  /** How much of each seat's newest traffic is kept for a resume, in bytes. */
+  readonly resumeBufferBytes: number;
+  /** The longest single setTimeout step of the room timer (tests lower it). */
+  readonly timerMaxStepMs?: number;
 }
+
+/** No resume: a client that drops is gone. */
+export const NO_RESUME: RoomOptions = Object.freeze({ resumeGraceMs: 0, resumeBufferBytes: 0 });
 
 /** What a room tells its owner (the registry). */
 export interface RoomHooks {
@@ -28,7 +37,7 @@ export interface RoomHooks {
 
 type RoomEvent =
   | { readonly kind: 'init' }
-  | { readonly kind: 'connect'; readonly client: ClientId }
+  | { readonly kind: 'connect'; readonly client: ClientId; readonly seat: Seat }
   | { readonly kind: 'disconnect'; readonly client: ClientId }
   | { readonly kind: 'message'; readonly client: ClientId; readonly payload: Payload }
   | { readonly kind: 'timer'; readonly generation: number }
@@ -38,6 +47,8 @@ const MAX_CLIENT_ID = 2 ** 32 - 1;
 
 /** Close code for "the server hit a condition it could not handle" (RFC 6455). */
 export const CLOSE_INTERNAL_ERROR = 1011;
+/** Close code for a socket replaced by a newer one presenting the same token. */
+export const CLOSE_REPLACED = 4001;
 
 export class Room {
   /** The context handed to the service; valid for the room's whole life. */
@@ -48,10 +59,14 @@ export class Room {
   private failReason = '';
   private readonly queue: RoomEvent[] = [];
   private running = false;
-  /** Clients whose `connect` has not run yet: they receive nothing until it has. */
-  private readonly joining = new Map<ClientId, ClientSink>();
-  /** Clients the service knows about and whose connection is open. */
-  private readonly members = new Map<ClientId, ClientSink>();
+  /** Every seat, attached or waiting for its client to come back. */
+  private readonly seats = new Map<ClientId, Seat>();
+  /** The live seat of each token. */
+  private readonly byToken = new Map<string, Seat>();
+  /** Each token's client id, for the room's whole life (as upstream 0.2.5+ did). */
+  private readonly tokenIds = new Map<string, ClientId>();
+  /** Seats whose client dropped, with the timer that gives them up. */
+  private readonly grace = new Map<Seat, NodeJS.Timeout>();
   private lastClientId = 0;
   private readonly timer: RoomTimer;
   /** Bumped by each setTimer/clearTimer, so a timer event queued before it is dropped. */
@@ -62,10 +77,10 @@ export class Room {
     private readonly createAdapter: AdapterFactory,
     private readonly hooks: RoomHooks,
     private readonly log: Logger,
-    timerMaxStepMs?: number,
+    private readonly options: RoomOptions = NO_RESUME,
   ) {
     const generation = (): number => this.timerGeneration;
-    this.timer = new RoomTimer(() => this.enqueue({ kind: 'timer', generation: generation() }), timerMaxStepMs);
+    this.timer = new RoomTimer(() => this.enqueue({ kind: 'timer', generation: generation() }), options.timerMaxStepMs);
     this.context = Object.freeze({
       roomId: id,
       sendMessage: (recipient: Recipient, payload: Payload) => this.send(recipient, payload),
@@ -75,9 +90,9 @@ export class Room {
     this.enqueue({ kind: 'init' });
   }
 
-  /** How many clients are in the room (joined and not yet left). */
+  /** How many clients hold a seat (connected, or dropped and within their grace period). */
   get clientCount(): number {
-    return this.joining.size + this.members.size;
+    return this.seats.size;
   }
 
   /** Whether the room still runs events (it has neither failed nor been disposed). */
@@ -85,27 +100,51 @@ export class Room {
     return this.state === 'live';
   }
 
+  /** Whether a seat is held for `token` (a client with it would take that seat's place). */
+  holdsToken(token: string): boolean {
+    return this.byToken.has(token);
+  }
+
+  /** Whether a client with this identity would resume its seat (rather than take a new one). */
+  resumable(identity: Identity): boolean {
+    const seat = identity.token === undefined ? undefined : this.byToken.get(identity.token);
+    return seat !== undefined && this.options.resumeGraceMs > 0 && identity.received !== undefined && seat.canResumeFrom(identity.received);
+  }
+
   /**
-   * Seats a new client and queues its `connect`. Returns its id: the next one after the
-   * last id given out, so ids are never reused while the room lives.
+   * Seats a client. With a token whose seat is still held and a `received` count it can be
+   * brought up to date from, the client resumes that seat: it gets what it missed and the
+   * service sees nothing. Otherwise it gets a new seat and the service a `connect` — with the
+   * token's old client id if it had one (the old seat is given up first), else the next id
+   * after the last one given out, so ids are never reused while the room lives.
    */
-  join(sink: ClientSink): ClientId {
-    if (this.lastClientId >= MAX_CLIENT_ID) {
-      throw new StateroomError(
-        ErrorCode.CLIENT_IDS_EXHAUSTED,
-        `room "${this.id}" has given out all 2^32 - 1 client ids; it must be disposed before more clients can join`,
-        { roomId: this.id },
-      );
-    }
-    const client = ++this.lastClientId;
+  join(sink: ClientSink, identity: Identity = {}): { client: ClientId; resumed: boolean } {
     if (this.state === 'failed') {
       // The service failed before this client arrived; tell it the same as the others.
       sink.close(CLOSE_INTERNAL_ERROR, this.failReason);
-      return client;
+      return { client: 0, resumed: false };
     }
-    this.joining.set(client, sink);
-    this.enqueue({ kind: 'connect', client });
-    return client;
+    const { token, received } = identity;
+    const held = token === undefined ? undefined : this.byToken.get(token);
+    if (held !== undefined) {
+      if (held.attached) held.close(CLOSE_REPLACED, 'replaced by a newer connection with the same token');
+      if (this.resumable(identity)) {
+        this.cancelGrace(held);
+        held.resume(sink, received ?? 0);
+        return { client: held.client, resumed: true };
+      }
+      this.giveUp(held);
+    }
+    const client = (token === undefined ? undefined : this.tokenIds.get(token)) ?? this.nextClientId();
+    const keep = token !== undefined && this.options.resumeGraceMs > 0 ? this.options.resumeBufferBytes : 0;
+    const seat = new Seat(client, token, sink, keep);
+    this.seats.set(client, seat);
+    if (token !== undefined) {
+      this.byToken.set(token, seat);
+      this.tokenIds.set(token, client);
+    }
+    this.enqueue({ kind: 'connect', client, seat });
+    return { client, resumed: false };
   }
 
   /** Queues a message from `client`. */
@@ -113,12 +152,22 @@ export class Room {
     this.enqueue({ kind: 'message', client, payload });
   }
 
-  /** Removes `client` at once (nothing more is sent to it) and queues its `disconnect`. */
-  leave(client: ClientId): void {
-    const wasJoining = this.joining.delete(client);
-    if (!wasJoining && !this.members.delete(client)) return;
-    this.enqueue({ kind: 'disconnect', client });
-    if (this.clientCount === 0 && this.state === 'live') this.hooks.onEmpty(this);
+  /**
+   * `socket`, the connection of `client`, is gone. A seat with a token is held for the
+   * grace period; any other is given up at once (nothing more is sent to it, and its
+   * `disconnect` is queued). A socket that was replaced is ignored.
+   */
+  leave(client: ClientId, socket: ClientSink): void {
+    const seat = this.seats.get(client);
+    if (seat === undefined || !seat.holds(socket)) return;
+    if (seat.token !== undefined && this.options.resumeGraceMs > 0 && this.state === 'live') {
+      seat.detach();
+      const timer = setTimeout(() => this.giveUp(seat), this.options.resumeGraceMs);
+      timer.unref();
+      this.grace.set(seat, timer);
+      return;
+    }
+    this.giveUp(seat);
   }
 
   /** Runs the events already queued, then releases the service. Resolves when done. */
@@ -126,9 +175,46 @@ export class Room {
     if (this.state !== 'live') {
       this.state = 'disposed';
       this.timer.clear();
+      this.clearGrace();
       return Promise.resolve();
     }
+    // Seats held for a resume will not be resumed now: their disconnects come first.
+    for (const seat of [...this.seats.values()]) if (!seat.attached) this.giveUp(seat);
     return new Promise((done) => this.enqueue({ kind: 'dispose', done }));
+  }
+
+  private nextClientId(): ClientId {
+    if (this.lastClientId >= MAX_CLIENT_ID) {
+      throw new StateroomError(
+        ErrorCode.CLIENT_IDS_EXHAUSTED,
+        `room "${this.id}" has given out all 2^32 - 1 client ids; it must be disposed before more clients can join`,
+        { roomId: this.id },
+      );
+    }
+    return ++this.lastClientId;
+  }
+
+  /** The seat is gone for good: forget it and queue its `disconnect`. */
+  private giveUp(seat: Seat): void {
+    this.cancelGrace(seat);
+    if (this.seats.get(seat.client) !== seat) return;
+    this.seats.delete(seat.client);
+    if (seat.token !== undefined && this.byToken.get(seat.token) === seat) this.byToken.delete(seat.token);
+    seat.connected = false;
+    this.enqueue({ kind: 'disconnect', client: seat.client });
+    if (this.seats.size === 0 && this.state === 'live') this.hooks.onEmpty(this);
+  }
+
+  private cancelGrace(seat: Seat): void {
+    const timer = this.grace.get(seat);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.grace.delete(seat);
+  }
+
+  private clearGrace(): void {
+    for (const timer of this.grace.values()) clearTimeout(timer);
+    this.grace.clear();
   }
 
   private enqueue(event: RoomEvent): void {
@@ -172,7 +258,9 @@ export class Room {
       case 'init':
         return this.start();
       case 'connect':
-        return this.connect(event.client);
+        // Only now does the client become a recipient (unless it already left).
+        if (this.seats.get(event.client) === event.seat) event.seat.connected = true;
+        return this.adapter?.connect(event.client);
       case 'disconnect':
         return this.adapter?.disconnect(event.client);
       case 'message':
@@ -195,18 +283,10 @@ export class Room {
     return adapter.init();
   }
 
-  private connect(client: ClientId): unknown {
-    const sink = this.joining.get(client);
-    if (sink !== undefined) {
-      this.joining.delete(client);
-      this.members.set(client, sink);
-    }
-    return this.adapter?.connect(client);
-  }
-
   private finish(done: () => void): unknown {
     this.state = 'disposed';
     this.timer.clear();
+    this.clearGrace();
     this.queue.length = 0;
     const released = this.adapter?.dispose?.();
     return Promise.resolve(released).finally(done);
@@ -239,12 +319,13 @@ export class Room {
     this.state = 'failed';
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
     this.timer.clear();
+    this.clearGrace();
     this.queue.length = 0;
     this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
-    const sinks = [...this.joining.values(), ...this.members.values()];
-    this.joining.clear();
-    this.members.clear();
-    for (const sink of sinks) sink.close(CLOSE_INTERNAL_ERROR, this.failReason);
+    const seats = [...this.seats.values()];
+    this.seats.clear();
+    this.byToken.clear();
+    for (const seat of seats) seat.close(CLOSE_INTERNAL_ERROR, this.failReason);
     void Promise.resolve(this.adapter?.dispose?.()).catch(() => {});
     this.hooks.onFailed(this);
   }
@@ -257,12 +338,13 @@ export class Room {
       });
     }
     if (typeof recipient === 'number') {
-      this.members.get(recipient)?.send(payload);
+      const seat = this.seats.get(recipient);
+      if (seat?.connected) seat.send(payload);
       return;
     }
     const except = recipient === 'broadcast' ? undefined : recipient.except;
-    for (const [client, sink] of this.members) {
-      if (client !== except) sink.send(payload);
+    for (const seat of this.seats.values()) {
+      if (seat.connected && seat.client !== except) seat.send(payload);
     }
   }
 

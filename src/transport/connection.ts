@@ -9,6 +9,10 @@ import type { Payload } from '../service/types.js';
 
 /** Close code for "going away": the server is shutting down (RFC 6455). */
 export const CLOSE_GOING_AWAY = 1001;
+/** Close code for "try again later": the client did not read what was sent to it. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+/** How long a client closed for not reading gets before its socket is cut (it is not reading the close frame either). */
+const OVERFLOW_CUT_MS = 1_000;
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
@@ -17,16 +21,35 @@ export class Connection implements ClientSink {
   /** `performance.now()` when the client was last heard from (any frame, pong included). */
   lastSeen = performance.now();
 
-  constructor(readonly socket: WebSocket) {}
+  /**
+   * @param maxBufferedBytes - Outgoing bytes allowed to wait for a client that is not
+   *   reading; past it the client is closed with 1013 and told of through `onOverflow`.
+   */
+  constructor(
+    readonly socket: WebSocket,
+    private readonly maxBufferedBytes = Infinity,
+    private readonly onOverflow: (connection: Connection) => void = () => {},
+  ) {}
 
   /** Sends text as a text frame and bytes as a binary frame; dropped once closing. */
   send(payload: Payload): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (this.socket.bufferedAmount + payload.length > this.maxBufferedBytes) {
+      this.overflow();
+      return;
+    }
     this.socket.send(payload, typeof payload === 'string' ? TEXT : BINARY);
   }
 
   close(code: number, reason: string): void {
     this.socket.close(code, reason);
+  }
+
+  /** Closes a client that stopped reading; the memory waiting for it is freed when the socket is cut. */
+  private overflow(): void {
+    this.socket.close(CLOSE_TRY_AGAIN_LATER, 'client too slow: outgoing buffer full');
+    setTimeout(() => this.socket.terminate(), OVERFLOW_CUT_MS).unref();
+    this.onOverflow(this);
   }
 
   /** Marks the client as alive. */

@@ -40,3 +40,27 @@ export function splitTarget(target: string): { pathname: string; query: string }
   const q = target.indexOf('?');
   return q < 0 ? { pathname: target, query: '' } : { pathname: target.slice(0, q), query: target.slice(q + 1) };
 }
+
+/** The longest token, in characters. */
+export const MAX_TOKEN_LENGTH = 256;
+
+export type ParsedIdentity =
+  | { readonly ok: true; readonly token?: string; readonly received?: number }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * `?token=<opaque>&received=<n>`: who the client is, and how many messages it has received
+ * (present when it resumes). Other parameters are left to the application.
+ */
+export function parseIdentity(query: string): ParsedIdentity {
+  const params = new URLSearchParams(query);
+  const token = params.get('token') ?? undefined;
+  const receivedText = params.get('received') ?? undefined;
+  if (token !== undefined && (token === '' || token.length > MAX_TOKEN_LENGTH)) {
+    return { ok: false, reason: `token must be 1 to ${MAX_TOKEN_LENGTH} characters` };
+  }
+  if (receivedText === undefined) return { ok: true, ...(token === undefined ? {} : { token }) };
+  if (token === undefined) return { ok: false, reason: 'received needs a token: it counts what that token\'s seat received' };
+  if (!/^\d{1,15}$/.test(receivedText)) return { ok: false, reason: 'received must be a whole number of messages' };
+  return { ok: true, token, received: Number(receivedText) };
+}

@@ -10,13 +10,30 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Placement, Seat } from '../room/placement.js';
+import type { Authorize } from '../options.js';
+import type { Placement, SeatHandle } from '../room/placement.js';
 import { CLOSE_INTERNAL_ERROR } from '../room/room.js';
+import type { Identity } from '../room/seat.js';
 import { CLOSE_GOING_AWAY, Connection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { reply, refuseUpgrade } from './reply.js';
-import { parseRoomPath, splitTarget } from './room-path.js';
+import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
 import type { StaticHandler } from './static-files.js';
+
+/**
+ * Subprotocols a client may offer to learn whether it resumed its seat: the server picks
+ * `stateroom.resumed` when it did and `stateroom.fresh` when it got a new seat. A server
+ * that does not know them picks the first offered, so clients offer `fresh` first.
+ */
+export const PROTOCOL_FRESH = 'stateroom.fresh';
+export const PROTOCOL_RESUMED = 'stateroom.resumed';
+
+/** What an upgrade request asked for, kept from the checks until the socket opens. */
+interface Target {
+  readonly roomId: string;
+  readonly identity: Identity;
+  readonly resumes: boolean;
+}
 
 export interface TransportOptions {
   readonly heartbeatIntervalMs: number;
@@ -27,6 +44,12 @@ export interface TransportOptions {
   readonly staticFiles?: StaticHandler | undefined;
   /** Serves `/client/` and below, when given. */
   readonly clientFiles?: StaticHandler | undefined;
+  /** Per-client outgoing buffer limit; a client over it is closed with 1013. */
+  readonly maxBufferedBytes: number;
+  /** Browser origins allowed to connect; empty allows any. */
+  readonly allowedOrigins: readonly string[];
+  /** Runs before a client joins; see `ServerOptions.authorize`. */
+  readonly authorize?: Authorize | undefined;
 }
 
 /** How long clients get to answer a 1001 close before their sockets are cut. */
@@ -37,14 +60,20 @@ export class Transport {
   readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly heartbeat: Heartbeat;
-  private readonly open = new Map<Connection, Seat>();
+  private readonly open = new Map<Connection, SeatHandle>();
+  private readonly targets = new WeakMap<IncomingMessage, Target>();
 
   constructor(
     private readonly placement: Placement,
     private readonly options: TransportOptions,
     private readonly log: Logger,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      perMessageDeflate: false,
+      handleProtocols: (offered, req) => this.pickProtocol(offered, req),
+    });
     this.heartbeat = new Heartbeat(
       { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs },
       (connection) => this.dropped(connection),
@@ -122,26 +151,71 @@ export class Transport {
     return undefined;
   }
 
+  /**
+   * Checks an upgrade before accepting it, so that every refusal is a plain HTTP answer:
+   * path and query (400/404), Origin (403), the authorize hook, then room limits (503).
+   */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.log.debug({ err }, 'socket error before the WebSocket opened'));
-    const { pathname } = splitTarget(req.url ?? '/');
+    const { pathname, query } = splitTarget(req.url ?? '/');
     const room = parseRoomPath(pathname);
     if (room === undefined) {
       refuseUpgrade(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
       return;
     }
-    if (!room.ok) {
-      refuseUpgrade(socket, 400, room.reason);
+    const identity = parseIdentity(query);
+    if (!room.ok || !identity.ok) {
+      refuseUpgrade(socket, 400, room.ok ? (identity as { reason: string }).reason : room.reason);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, room.roomId));
+    const origin = req.headers.origin;
+    const { allowedOrigins } = this.options;
+    if (origin !== undefined && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) {
+      refuseUpgrade(socket, 403, `origin ${origin} is not allowed`);
+      return;
+    }
+    void this.authorized(req, socket, room.roomId).then((admitted) => {
+      if (!admitted || socket.destroyed) return;
+      const admission = this.placement.admit(room.roomId, identity);
+      if (!admission.ok) {
+        refuseUpgrade(socket, admission.status, admission.reason);
+        return;
+      }
+      this.targets.set(req, { roomId: room.roomId, identity, resumes: admission.resumes });
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    });
   }
 
-  private accept(ws: WebSocket, roomId: string): void {
-    const connection = new Connection(ws);
-    let seat: Seat;
+  /** Runs the authorize hook; a refusal (or a hook that throws) answers the request. */
+  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<boolean> {
+    const { authorize } = this.options;
+    if (authorize === undefined) return true;
     try {
-      seat = this.placement.join(roomId, connection);
+      const verdict = await authorize(req, roomId);
+      if (verdict === true) return true;
+      const { status, reason } = verdict === false ? { status: 403, reason: 'forbidden' } : verdict;
+      refuseUpgrade(socket, status >= 400 && status <= 599 ? status : 403, reason);
+    } catch (err) {
+      this.log.error({ err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
+      refuseUpgrade(socket, 500, 'authorization failed');
+    }
+    return false;
+  }
+
+  private pickProtocol(offered: Set<string>, req: IncomingMessage): string | false {
+    const resumes = this.targets.get(req)?.resumes ?? false;
+    if (resumes && offered.has(PROTOCOL_RESUMED)) return PROTOCOL_RESUMED;
+    return offered.has(PROTOCOL_FRESH) ? PROTOCOL_FRESH : false;
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const target = this.targets.get(req);
+    if (target === undefined) return;
+    const { roomId, identity } = target;
+    const connection = new Connection(ws, this.options.maxBufferedBytes, (c) => this.overflowed(c));
+    let seat: SeatHandle;
+    try {
+      seat = this.placement.join(roomId, connection, identity);
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
       connection.close(CLOSE_INTERNAL_ERROR, 'could not join the room');
@@ -149,7 +223,7 @@ export class Transport {
     }
     this.open.set(connection, seat);
     this.heartbeat.add(connection);
-    this.log.debug({ roomId, clientId: seat.clientId }, 'client connected');
+    this.log.debug({ roomId, clientId: seat.clientId, resumed: seat.resumed }, 'client connected');
     ws.on('message', (data: RawData, isBinary: boolean) => {
       connection.touch();
       // binaryType is 'nodebuffer', so `data` is one Buffer even for fragmented messages.
@@ -159,6 +233,12 @@ export class Transport {
     ws.on('ping', () => connection.touch());
     ws.on('error', (err) => this.log.debug({ err, roomId, clientId: seat.clientId }, 'client socket error'));
     ws.on('close', () => this.gone(connection));
+  }
+
+  private overflowed(connection: Connection): void {
+    const seat = this.open.get(connection);
+    this.log.warn({ roomId: seat?.roomId, clientId: seat?.clientId }, 'client closed with 1013: it did not read and its outgoing buffer filled');
+    this.gone(connection);
   }
 
   private gone(connection: Connection): void {

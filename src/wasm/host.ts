@@ -13,6 +13,9 @@ import { CodecError, decodeFromProcess, sizeOfToProcess, writeToProcess, type Me
 import type { StateroomModule } from './module.js';
 import { ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
 
+/** Stderr lines of one call kept for the error message; a chatty guest cannot grow it further. */
+const MAX_COMPLAINTS = 8;
+
 interface GuestExports {
   memory: WebAssembly.Memory;
   stateroom_malloc(size: number): number;
@@ -33,8 +36,8 @@ class WasmInstance implements ServiceAdapter {
   private guest!: GuestExports;
   private failure: StateroomError | undefined;
   private readonly wasi: ReturnType<typeof wasiImports>;
-  /** The last line the guest printed to stderr: usually its panic message. */
-  private lastComplaint = '';
+  /** What the guest printed to stderr during the current call: its panic message, when it traps. */
+  private complaints: string[] = [];
 
   private constructor(
     private readonly name: string,
@@ -89,6 +92,7 @@ class WasmInstance implements ServiceAdapter {
    */
   private deliver(message: MessageToProcess): void {
     if (this.failure !== undefined) throw this.failure;
+    this.complaints = [];
     const size = sizeOfToProcess(message);
     try {
       const ptr = this.guest.stateroom_malloc(size) >>> 0;
@@ -133,14 +137,17 @@ class WasmInstance implements ServiceAdapter {
         cause: thrown,
       });
     }
-    const said = this.lastComplaint === '' ? '' : ` — it printed: ${this.lastComplaint}`;
+    const said = this.complaints.length === 0 ? '' : ` — it printed: ${this.complaints.join(' / ')}`;
     return new StateroomError(ErrorCode.WASM_TRAP, `guest trapped (${where}): ${describeThrown(thrown)}${said}`, context, { cause: thrown });
   }
 
   private guestPrinted(stream: 'stdout' | 'stderr', line: string): void {
     const fields = { roomId: this.roomId, stream, module: this.name };
     if (stream === 'stderr') {
-      this.lastComplaint = line.length > 500 ? `${line.slice(0, 500)}…` : line;
+      // Rust adds a hint about RUST_BACKTRACE after a panic; it says nothing about the failure.
+      if (this.complaints.length < MAX_COMPLAINTS && !line.startsWith('note: run with `RUST_BACKTRACE')) {
+        this.complaints.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      }
       this.log.warn(fields, `guest: ${line}`);
     } else {
       this.log.info(fields, `guest: ${line}`);

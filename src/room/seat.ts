@@ -1,0 +1,100 @@
+/**
+ * A seat: a client's place in a room, which may outlive one socket. It numbers what the
+ * room sends to the client and keeps the most recent messages (bounded in bytes), so a
+ * client that drops and comes back with its token and the count it received gets exactly
+ * what it missed, in order — and the service never notices the drop.
+ * @module
+ */
+import type { ClientId, Payload } from '../service/types.js';
+
+/** Where a seat's messages go: one socket, as the transport implements it. */
+export interface ClientSink {
+  send(payload: Payload): void;
+  /** Ends the client's connection (e.g. 1011 when the room's service failed). */
+  close(code: number, reason: string): void;
+}
+
+/** Who a connecting client says it is: `?token=<opaque>&received=<n>` on its URL. */
+export interface Identity {
+  readonly token?: string | undefined;
+  /** How many messages from this room the client has received; present when it resumes. */
+  readonly received?: number | undefined;
+}
+
+export class Seat implements ClientSink {
+  /** Whether the service has seen this client's `connect`: only then is it a recipient. */
+  connected = false;
+  private socket: ClientSink | undefined;
+  /** How many messages the room has sent this seat, in all. */
+  private sent = 0;
+  /** The newest messages, oldest first, from `tail[head]`: numbers `sent - kept + 1` to `sent`. */
+  private tail: Payload[] = [];
+  private head = 0;
+  private tailBytes = 0;
+
+  /**
+   * @param keepBytes - How much of the newest traffic to keep for a resume (0 keeps nothing).
+   *   Strings count by their length: cheap, and close to what they occupy.
+   */
+  constructor(
+    readonly client: ClientId,
+    readonly token: string | undefined,
+    socket: ClientSink,
+    private readonly keepBytes: number,
+  ) {
+    this.socket = socket;
+  }
+
+  /** Whether a socket is attached (a detached seat is waiting for its client to come back). */
+  get attached(): boolean {
+    return this.socket !== undefined;
+  }
+
+  /** Whether `socket` is the one attached now (a replaced socket's late close is ignored). */
+  holds(socket: ClientSink): boolean {
+    return this.socket === socket;
+  }
+
+  send(payload: Payload): void {
+    this.sent += 1;
+    if (this.keepBytes > 0) this.remember(payload);
+    this.socket?.send(payload);
+  }
+
+  close(code: number, reason: string): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(code, reason);
+  }
+
+  /** Whether a client that has received `received` messages can be brought up to date. */
+  canResumeFrom(received: number): boolean {
+    return Number.isInteger(received) && received <= this.sent && received >= this.sent - this.kept;
+  }
+
+  /** Attaches `socket` and sends it every message after the first `received`. */
+  resume(socket: ClientSink, received: number): void {
+    this.socket = socket;
+    for (let i = this.tail.length - (this.sent - received); i < this.tail.length; i++) socket.send(this.tail[i]!);
+  }
+
+  /** The socket is gone; messages are still numbered and kept for a resume. */
+  detach(): void {
+    this.socket = undefined;
+  }
+
+  private get kept(): number {
+    return this.tail.length - this.head;
+  }
+
+  private remember(payload: Payload): void {
+    this.tail.push(payload);
+    this.tailBytes += payload.length;
+    while (this.tailBytes > this.keepBytes && this.head < this.tail.length) this.tailBytes -= this.tail[this.head++]!.length;
+    // Drop what was trimmed now and then, not on every message.
+    if (this.head > 64 && this.head * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,136 @@
+// Bounded resources and access: room/client limits, message size, slow clients, Origin, authorize.
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { WebSocket } from 'ws';
+import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
+import { MemoryLogger } from './helpers/logs.js';
+import { DEADLINE_MS, client, closed, open } from './helpers/sockets.js';
+
+async function start(t: TestContext, service: ServiceSource, options: ServerOptions = {}) {
+  const logger = new MemoryLogger();
+  const server = await serve(service, { port: 0, host: '127.0.0.1', logger, ...options });
+  t.after(() => server.close());
+  return { server, logger, url: (path: string) => `ws://127.0.0.1:${server.port}${path}` };
+}
+
+/** The HTTP status and body an upgrade was refused with. */
+function refusal(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const timer = setTimeout(() => reject(new Error(`${url}: no answer`)), DEADLINE_MS);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve(`${res.statusCode} ${body.trim()}`);
+      });
+    });
+    ws.on('open', () => reject(new Error(`${url} was accepted`)));
+    ws.on('error', () => {});
+  });
+}
+
+const Silent: ServiceSource = () => ({});
+
+test('a room at its client limit refuses another client with 503; a resuming client still gets in', async (t) => {
+  const { url } = await start(t, Silent, { maxClientsPerRoom: 2 });
+  const a = await open(url('/ws/full?token=a'));
+  const b = await open(url('/ws/full'));
+  t.after(() => [a, b].forEach((s) => s.terminate()));
+  assert.equal(await refusal(url('/ws/full')), '503 room "full" holds its limit of 2 clients; try again later');
+  const again = await open(url('/ws/full?token=a&received=0'));
+  t.after(() => again.terminate());
+  const other = await open(url('/ws/other'));
+  other.terminate();
+});
+
+test('a server at its room limit refuses a new room with 503, and takes clients for existing rooms', async (t) => {
+  const { url } = await start(t, Silent, { maxRooms: 1 });
+  const a = await open(url('/ws/one'));
+  t.after(() => a.terminate());
+  assert.equal(await refusal(url('/ws/two')), '503 the server holds its limit of 1 rooms; try again later');
+  const b = await open(url('/ws/one'));
+  b.terminate();
+});
+
+test('a message over the size limit closes its sender with 1009; others go on', async (t) => {
+  const { url } = await start(t, (_id: string, ctx: Context) => ({ message: (c: ClientId, p: Payload) => ctx.sendMessage(c, p) }), {
+    maxPayloadBytes: 1024,
+  });
+  const big = await open(url('/ws/size'));
+  const fine = await client(url('/ws/size'));
+  t.after(() => fine.ws.terminate());
+  const shut = closed(big);
+  big.send('x'.repeat(2048));
+  assert.equal((await shut).code, 1009);
+  fine.ws.send('y'.repeat(1024));
+  assert.equal((await fine.nextText()).length, 1024);
+});
+
+test('a client that stops reading is closed with 1013 while the others keep receiving; memory stays bounded', async (t) => {
+  const disconnected: ClientId[] = [];
+  const chunk = 'z'.repeat(64 * 1024);
+  const { url, logger } = await start(
+    t,
+    (_id: string, ctx: Context) => ({
+      message: (_c: ClientId, p: Payload) => {
+        const [, count] = /^flood (\d+)$/.exec(String(p)) ?? [];
+        for (let i = 0; i < Number(count); i++) ctx.sendMessage('broadcast', chunk);
+        ctx.sendMessage('broadcast', 'done');
+      },
+      disconnect: (c: ClientId) => void disconnected.push(c),
+    }),
+    { maxBufferedBytes: 1024 * 1024 },
+  );
+  const reader = await client(url('/ws/slow'), 'reader');
+  const stalled = await open(url('/ws/slow'));
+  t.after(() => [reader.ws, stalled].forEach((s) => s.terminate()));
+  // Stop reading: the kernel buffers fill, then the server's outgoing buffer for this client.
+  (stalled as unknown as { _socket: { pause(): void } })._socket.pause();
+  const before = process.memoryUsage().rss;
+  for (let round = 0; round < 8; round++) {
+    reader.ws.send('flood 32'); // 2 MiB per round to each client
+    await reader.texts((round + 1) * 33, 10_000);
+  }
+  await logger.waitFor((e) => /closed with 1013/.test(e.message), 'the slow client closed');
+  assert.deepEqual(disconnected, [2], 'the room saw the slow client leave');
+  const grown = process.memoryUsage().rss - before;
+  assert.ok(grown < 64 * 1024 * 1024, `RSS grew by ${(grown / 2 ** 20).toFixed(1)} MiB for 16 MiB sent to a client that read none of it`);
+});
+
+test('--allowed-origin: browsers from other origins get 403; clients without an Origin are not affected', async (t) => {
+  const { url } = await start(t, Silent, { allowedOrigins: ['https://good.example'] });
+  assert.equal(await refusal(url('/ws/o'), { Origin: 'https://evil.example' }), '403 origin https://evil.example is not allowed');
+  const good = await open(url('/ws/o'), { headers: { Origin: 'https://good.example' } });
+  const plain = await open(url('/ws/o'));
+  [good, plain].forEach((s) => s.terminate());
+});
+
+test('authorize runs before joining: refusals get their status and never reach the service', async (t) => {
+  const connects: ClientId[] = [];
+  const { url, logger } = await start(t, () => ({ connect: (c: ClientId) => void connects.push(c) }), {
+    authorize: async (request, roomId) => {
+      await new Promise((r) => setImmediate(r));
+      const key = new URL(request.url ?? '/', 'http://x').searchParams.get('key');
+      if (key === 'boom') throw new Error('auth backend down');
+      if (key === 'old') return { status: 401, reason: 'key expired' };
+      return key === `key-for-${roomId}`;
+    },
+  });
+  assert.equal(await refusal(url('/ws/vault?key=wrong')), '403 forbidden');
+  assert.equal(await refusal(url('/ws/vault?key=old')), '401 key expired');
+  assert.equal(await refusal(url('/ws/vault?key=boom')), '500 authorization failed');
+  await logger.waitFor((e) => /authorize threw for room "vault"/.test(e.message), 'the throw logged');
+  assert.deepEqual(connects, [], 'no refused client reached the service');
+  const ok = await open(url('/ws/vault?key=key-for-vault'));
+  t.after(() => ok.terminate());
+  assert.deepEqual(connects, [1]);
+});
+
+test('query parameters that cannot be an identity are refused with 400', async (t) => {
+  const { url } = await start(t, Silent);
+  assert.match(await refusal(url('/ws/q?received=3')), /^400 received needs a token/);
+  assert.match(await refusal(url('/ws/q?token=a&received=-1')), /^400 received must be a whole number/);
+  assert.match(await refusal(url(`/ws/q?token=${'t'.repeat(300)}`)), /^400 token must be 1 to 256 characters/);
+});
