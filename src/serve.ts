@@ -5,6 +5,7 @@
  * @module
  */
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
+import { consoleHandler } from './console/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { RoomRegistry } from './room/registry.js';
@@ -84,7 +85,8 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       heartbeatIntervalMs: o.heartbeatIntervalMs,
       heartbeatTimeoutMs: o.heartbeatTimeoutMs,
       maxPayloadBytes: o.maxPayloadBytes,
-      staticFiles: staticHandler,
+      // Without a static directory, `/` shows the built-in room console.
+      staticFiles: staticHandler ?? (await consoleHandler()),
       clientFiles: clientHandler,
       maxBufferedBytes: o.maxBufferedBytes,
       allowedOrigins: o.allowedOrigins,
