@@ -35,6 +35,10 @@ export const ErrorCode = {
   WASM_EXIT: 'SR_ERR_WASM_EXIT',
   /** A guest handed `stateroom_send` bytes that do not decode; its room's instance is gone. */
   WASM_BAD_OUTPUT: 'SR_ERR_WASM_BAD_OUTPUT',
+  /** A guest call ran past the call timeout; its worker was terminated. */
+  WASM_TIMEOUT: 'SR_ERR_WASM_TIMEOUT',
+  /** A guest's memory grew past the memory limit; its room's instance is gone. */
+  WASM_MEMORY: 'SR_ERR_WASM_MEMORY',
   /** `stateroom build` failed (a compile error, a missing entry file…). */
   BUILD_FAILED: 'SR_ERR_BUILD_FAILED',
   /** `stateroom.toml` cannot be read or has a key of the wrong type. */
@@ -72,6 +76,8 @@ const FATAL_CLOSE_REASONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.WASM_TRAP]: 'room service crashed (WebAssembly trap)',
   [ErrorCode.WASM_EXIT]: 'room service exited (proc_exit)',
   [ErrorCode.WASM_BAD_OUTPUT]: 'room service sent bytes that do not decode',
+  [ErrorCode.WASM_TIMEOUT]: 'room service timed out (call took too long)',
+  [ErrorCode.WASM_MEMORY]: 'room service used too much memory',
 };
 
 /** The close reason for a fatal error, or `undefined` when the room can go on after `thrown`. */

@@ -15,7 +15,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { serve } from '../src/index.js';
 import { encodeToProcess } from '../src/wasm/codec.js';
-import { wasmAdapterSource } from '../src/wasm/host.js';
+import { wasmAdapterSource } from '../src/wasm/source.js';
 import { loadWasmFile } from '../src/wasm/load.js';
 import { WASI_MODULE, wasiImports } from '../src/wasm/wasi.js';
 import { MemoryLogger } from './helpers/logs.js';

@@ -1,18 +1,18 @@
 // WASM rooms end to end: hand-written guests (test/fixtures/wasm) behind serve(), real sockets.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { serve, type ServerOptions } from '../src/index.js';
-import { wasmAdapterSource } from '../src/wasm/host.js';
+import { serve } from '../src/index.js';
+import { wasmAdapterSource, type WasmHostOptions } from '../src/wasm/source.js';
 import { loadWasmFile } from '../src/wasm/load.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
 
 const fixture = (name: string): string => `test/fixtures/wasm/${name}.wat`;
 
-async function start(t: TestContext, guest: string, options: ServerOptions = {}) {
+async function start(t: TestContext, guest: string, host: WasmHostOptions = {}) {
   const logger = new MemoryLogger();
   const module = await loadWasmFile(fixture(guest));
-  const server = await serve(wasmAdapterSource(module), { port: 0, host: '127.0.0.1', logger, ...options });
+  const server = await serve(wasmAdapterSource(module, host), { port: 0, host: '127.0.0.1', logger });
   t.after(() => server.close());
   const join = async (room: string, name?: string): Promise<Inbox> => {
     const inbox = await client(`ws://127.0.0.1:${server.port}/ws/${room}`, name);
@@ -82,6 +82,30 @@ for (const [trigger, what, reason, logged] of [
   });
 }
 
+test('a guest stuck in an endless loop is cut off after the call timeout; other rooms keep answering meanwhile', async (t) => {
+  const { join, logger } = await start(t, 'guest', { callTimeoutMs: 1_000 });
+  const [stuck, other] = [await join('spin', 'stuck'), await join('calm', 'other')];
+  await Promise.all([greeted(stuck), greeted(other)]);
+  const gone = closed(stuck.ws, 5_000);
+  const started = performance.now();
+  stuck.ws.send('l');
+  const roundTrips: number[] = [];
+  while (performance.now() - started < 800) {
+    const sent = performance.now();
+    other.ws.send('ping');
+    assert.equal(await other.nextText(), 'ping');
+    roundTrips.push(performance.now() - sent);
+  }
+  assert.ok(roundTrips.length > 5, `only ${roundTrips.length} round trips while the other room spun`);
+  assert.ok(Math.max(...roundTrips) < 100, `slowest round trip ${Math.max(...roundTrips).toFixed(1)} ms`);
+  assert.deepEqual(await gone, { code: 1011, reason: 'room service timed out (call took too long)' });
+  assert.ok(performance.now() - started >= 1_000, 'cut off no earlier than the timeout');
+  const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'spin', 'the timeout logged');
+  assert.match(entry.message, /message ran longer than the call timeout of 1000 ms; its worker was terminated/);
+  const again = await join('spin', 'again');
+  await greeted(again);
+});
+
 test("the guest's panic output reaches the log, tagged with its room", async (t) => {
   const { join, logger } = await start(t, 'guest');
   const a = await join('loud');
@@ -94,12 +118,22 @@ test("the guest's panic output reaches the log, tagged with its room", async (t)
 });
 
 test('a guest whose memory grows on every call still exchanges messages correctly', async (t) => {
-  const { join } = await start(t, 'grow');
+  const { join } = await start(t, 'grow', { memoryLimitBytes: 256 * 2 ** 20 }); // 16 MiB more per call
   const a = await join('g');
   for (const text of ['one', 'two', 'three', 'four']) {
     a.ws.send(text);
     assert.equal(await a.nextText(), text);
   }
+});
+
+test('a guest whose memory grows past the limit fails its room only', async (t) => {
+  const { join, logger } = await start(t, 'grow', { memoryLimitBytes: 40 * 2 ** 20 });
+  const a = await join('hungry'); // init and connect: 1 + 2 × 256 pages, 32 MiB
+  const gone = closed(a.ws);
+  a.ws.send('one'); // 48 MiB
+  assert.deepEqual(await gone, { code: 1011, reason: 'room service used too much memory' });
+  const entry = await logger.waitFor((e) => e.level === 'error', 'the failure logged');
+  assert.match(entry.message, /guest memory grew to 48 MiB, over the limit of 40 MiB \(room "hungry"/);
 });
 
 test('modules that are not Stateroom ABI v1 modules are refused before any room, naming the problem', async () => {

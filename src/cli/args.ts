@@ -34,3 +34,16 @@ export function parseLogLevel(text: string): LogLevel {
   if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel;
   throw new InvalidArgumentError(`choose one of ${LOG_LEVELS.join(', ')}.`);
 }
+
+/** A whole number >= 0. */
+export function parseCount(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError('give a whole number >= 0 (0 for no limit).');
+  return Number(text);
+}
+
+/** Mebibytes, returned as bytes. */
+export function parseMebibytes(text: string): number {
+  const mib = Number(text);
+  if (text.trim() === '' || !Number.isFinite(mib) || mib <= 0) throw new InvalidArgumentError('give a number of MiB > 0, e.g. 64.');
+  return Math.round(mib * 2 ** 20);
+}

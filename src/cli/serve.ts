@@ -3,12 +3,13 @@
  * options, the file becomes a service, and Ctrl-C / SIGTERM shut down cleanly.
  * @module
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
 import { serve } from '../serve.js';
-import { parseBytes, parseLogLevel, parsePort, parseSeconds } from './args.js';
 import { loadService } from '../project/load-service.js';
+import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions } from '../wasm/source.js';
+import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds } from './args.js';
 import { stopOnSignals } from './signals.js';
 
 interface ServeFlags {
@@ -21,9 +22,21 @@ interface ServeFlags {
   static?: string;
   client?: string;
   logLevel: LogLevel;
+  resumeGrace: number;
+  maxClientsPerRoom: number;
+  maxRooms: number;
+  allowedOrigin: string[];
+  callTimeout: number;
+  wasmMemoryLimit: number;
+  wasmIsolation: 'worker' | 'inline';
 }
 
 const d = DEFAULT_SERVER_OPTIONS;
+const w = DEFAULT_WASM_HOST_OPTIONS;
+
+/** A flag in seconds whose default (kept in ms) is shown in seconds. */
+const seconds = (flags: string, description: string, defaultMs: number): Option =>
+  new Option(flags, description).argParser(parseSeconds).default(defaultMs, String(defaultMs / 1000));
 
 /** Adds the `serve` command to `program`. */
 export function addServeCommand(program: Command): void {
@@ -36,19 +49,31 @@ export function addServeCommand(program: Command): void {
     )
     .option('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', parsePort, d.port)
     .option('--host <address>', 'interface to listen on', d.host)
-    .option('--heartbeat-interval <seconds>', 'ping every client this often (0 turns the heartbeat off)', parseSeconds, d.heartbeatIntervalMs)
-    .option('--heartbeat-timeout <seconds>', 'drop a client not heard from for this long', parseSeconds, d.heartbeatTimeoutMs)
-    .option('--room-idle-timeout <seconds>', 'dispose a room this long after its last client left', parseSeconds, d.roomIdleMs)
+    .addOption(seconds('--heartbeat-interval <seconds>', 'ping every client this often (0 turns the heartbeat off)', d.heartbeatIntervalMs))
+    .addOption(seconds('--heartbeat-timeout <seconds>', 'drop a client not heard from for this long', d.heartbeatTimeoutMs))
+    .addOption(seconds('--room-idle-timeout <seconds>', 'dispose a room this long after its last client left', d.roomIdleMs))
+    .addOption(seconds('--resume-grace <seconds>', 'keep a dropped client\'s seat (with ?token=) this long for a resume; 0 turns resume off', d.resumeGraceMs))
     .option('--max-message-size <bytes>', 'close a client that sends a larger message (code 1009)', parseBytes, d.maxPayloadBytes)
+    .option('--max-clients-per-room <n>', 'refuse more clients in one room with 503 (0: no limit)', parseCount, d.maxClientsPerRoom)
+    .option('--max-rooms <n>', 'refuse new rooms past this many with 503 (0: no limit)', parseCount, d.maxRooms)
+    .addOption(
+      new Option('--allowed-origin <origin>', 'allow browsers from this origin only (repeatable)')
+        .argParser((v: string, all: string[]) => [...all, v])
+        .default([], 'any origin'),
+    )
     .option('--static <dir>', 'serve the files in <dir> at / (index.html for directories)')
     .option('--client <dir>', 'serve the files in <dir> at /client/')
-    .option('--log-level <level>', 'quietest level logged: trace, debug, info, warn, error, fatal or silent', parseLogLevel, d.logLevel)
-    .addHelpText(
-      'after',
-      '\nSeconds flags show their defaults in milliseconds. Rooms: ws://<host>:<port>/ws/<room> (plain /ws is room "1"); GET /status answers ok.',
+    .addOption(seconds('--call-timeout <seconds>', 'cut off a WASM room whose call runs longer (0: no limit)', w.callTimeoutMs))
+    .addOption(
+      new Option('--wasm-memory-limit <MiB>', 'fail a WASM room whose memory grows past this')
+        .argParser(parseMebibytes)
+        .default(w.memoryLimitBytes, String(w.memoryLimitBytes / 2 ** 20)),
     )
+    .addOption(new Option('--wasm-isolation <mode>', 'worker: each WASM room on its own thread; inline: on the server thread').choices(['worker', 'inline']).default(w.isolation))
+    .option('--log-level <level>', 'quietest level logged: trace, debug, info, warn, error, fatal or silent', parseLogLevel, d.logLevel)
+    .addHelpText('after', '\nRooms: ws://<host>:<port>/ws/<room> (plain /ws is room "1"); GET /status answers ok. See docs/cli.md.')
     .action(async (file: string, flags: ServeFlags) => {
-      const loaded = await loadService(file);
+      const loaded = await loadService(file, toWasmHostOptions(flags));
       const options = toServerOptions(flags);
       const server = await serve(loaded.service, { ...options, staticDir: options.staticDir ?? loaded.staticDir });
       stopOnSignals(server);
@@ -66,5 +91,13 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     staticDir: flags.static,
     clientDir: flags.client,
     logLevel: flags.logLevel,
+    resumeGraceMs: flags.resumeGrace,
+    maxClientsPerRoom: flags.maxClientsPerRoom,
+    maxRooms: flags.maxRooms,
+    allowedOrigins: flags.allowedOrigin,
   };
+}
+
+function toWasmHostOptions(flags: ServeFlags): WasmHostOptions {
+  return { callTimeoutMs: flags.callTimeout, memoryLimitBytes: flags.wasmMemoryLimit, isolation: flags.wasmIsolation };
 }

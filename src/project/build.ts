@@ -11,7 +11,7 @@ import type { ProjectConfig } from './config.js';
 import { describeThrown } from '../errors.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
-import { wasmAdapterSource } from '../wasm/host.js';
+import { wasmAdapterSource } from '../wasm/source.js';
 import { loadWasmFile } from '../wasm/load.js';
 import { compileAssemblyScript } from '../build/assemblyscript.js';
 

@@ -14,7 +14,7 @@ import { tsImport } from 'tsx/esm/api';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
-import { wasmAdapterSource } from '../wasm/host.js';
+import { wasmAdapterSource, type WasmHostOptions } from '../wasm/source.js';
 import { loadWasmFile } from '../wasm/load.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
@@ -32,26 +32,26 @@ export interface LoadedService {
  * Loads the service in `file` (a module, a WASM guest, or a built directory).
  * @throws {@link StateroomError} naming the file and what to do.
  */
-export async function loadService(file: string): Promise<LoadedService> {
+export async function loadService(file: string, wasm: WasmHostOptions = {}): Promise<LoadedService> {
   const info = await stat(file).catch((cause: unknown) => {
     throw loadError(file, `${file}: no such file (looked for ${path.resolve(file)})`, cause);
   });
-  if (info.isDirectory()) return loadBuiltDirectory(file);
+  if (info.isDirectory()) return loadBuiltDirectory(file, wasm);
   const extension = path.extname(file).toLowerCase();
-  if (WASM.has(extension)) return { service: wasmAdapterSource(await loadWasmFile(file)) };
+  if (WASM.has(extension)) return { service: wasmAdapterSource(await loadWasmFile(file), wasm) };
   if (TYPESCRIPT.has(extension) || JAVASCRIPT.has(extension)) return { service: await loadModule(file) };
   throw loadError(file, `${file}: not a service; give a .ts, .mts, .js, .mjs, .wasm or .wat file, or a directory holding server.wasm`);
 }
 
-async function loadBuiltDirectory(dir: string): Promise<LoadedService> {
-  const wasm = path.join(dir, 'server.wasm');
-  const found = await stat(wasm).then((s) => s.isFile(), () => false);
+async function loadBuiltDirectory(dir: string, wasm: WasmHostOptions): Promise<LoadedService> {
+  const wasmFile = path.join(dir, 'server.wasm');
+  const found = await stat(wasmFile).then((s) => s.isFile(), () => false);
   if (!found) {
-    throw loadError(dir, `${dir} is a directory without server.wasm: give a service file, or run \`stateroom build\` to make ${wasm}`);
+    throw loadError(dir, `${dir} is a directory without server.wasm: give a service file, or run \`stateroom build\` to make ${wasmFile}`);
   }
   const staticDir = path.join(dir, 'static');
   const hasStatic = await stat(staticDir).then((s) => s.isDirectory(), () => false);
-  return { service: wasmAdapterSource(await loadWasmFile(wasm)), ...(hasStatic ? { staticDir } : {}) };
+  return { service: wasmAdapterSource(await loadWasmFile(wasmFile), wasm), ...(hasStatic ? { staticDir } : {}) };
 }
 
 /**

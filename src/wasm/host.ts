@@ -7,7 +7,7 @@
  */
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { AdapterSource, ServiceAdapter } from '../service/adapter.js';
+import type { ServiceAdapter } from '../service/adapter.js';
 import type { ClientId, Context, Payload } from '../service/types.js';
 import { CodecError, decodeFromProcess, sizeOfToProcess, writeToProcess, type MessageFromProcess, type MessageToProcess } from './codec.js';
 import type { StateroomModule } from './module.js';
@@ -23,12 +23,26 @@ interface GuestExports {
   stateroom_recv(ptr: number, length: number): void;
 }
 
-/** Serves `module` through `serve()`: each room gets its own instance. */
-export function wasmAdapterSource(module: StateroomModule): AdapterSource {
-  return {
-    name: module.name,
-    createAdapter: (roomId, ctx, log) => WasmInstance.start(module, roomId, ctx, log),
-  };
+/** Limits on one guest instance. */
+export interface InstanceLimits {
+  /** A guest whose memory grows past this many bytes is poisoned (checked after each call). */
+  readonly memoryLimitBytes: number;
+}
+
+export const DEFAULT_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Starts one room's instance in this thread. A guest that loops forever blocks this thread;
+ * `wasmAdapterSource` runs instances on worker threads with a watchdog instead.
+ */
+export function startInstance(
+  module: StateroomModule,
+  roomId: string,
+  ctx: Context,
+  log: Logger,
+  limits: InstanceLimits = { memoryLimitBytes: DEFAULT_MEMORY_LIMIT_BYTES },
+): Promise<ServiceAdapter> {
+  return WasmInstance.start(module, roomId, ctx, log, limits);
 }
 
 /** One room's guest instance. After any trap it is poisoned: every later call fails. */
@@ -44,6 +58,7 @@ class WasmInstance implements ServiceAdapter {
     private readonly roomId: string,
     private readonly ctx: Context,
     private readonly log: Logger,
+    private readonly limits: InstanceLimits,
   ) {
     this.wasi = wasiImports(
       () => this.guest.memory,
@@ -51,8 +66,8 @@ class WasmInstance implements ServiceAdapter {
     );
   }
 
-  static async start(module: StateroomModule, roomId: string, ctx: Context, log: Logger): Promise<WasmInstance> {
-    const host = new WasmInstance(module.name, roomId, ctx, log);
+  static async start(module: StateroomModule, roomId: string, ctx: Context, log: Logger, limits: InstanceLimits): Promise<WasmInstance> {
+    const host = new WasmInstance(module.name, roomId, ctx, log, limits);
     const instance = await WebAssembly.instantiate(module.module, {
       env: { stateroom_send: (ptr: number, length: number) => host.received(ptr, length) },
       [WASI_MODULE]: host.wasi.imports,
@@ -99,6 +114,7 @@ class WasmInstance implements ServiceAdapter {
       writeToProcess(message, new Uint8Array(this.guest.memory.buffer, ptr, size));
       this.guest.stateroom_recv(ptr, size);
       this.guest.stateroom_free(ptr, size);
+      this.checkMemory(message.type);
     } catch (thrown) {
       this.wasi.flush();
       this.failure = this.poisoned(thrown, message.type);
@@ -126,7 +142,19 @@ class WasmInstance implements ServiceAdapter {
     else this.ctx.sendMessage(recipient, payload);
   }
 
+  private checkMemory(during: string): void {
+    const bytes = this.guest.memory.buffer.byteLength;
+    if (bytes <= this.limits.memoryLimitBytes) return;
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    throw new StateroomError(
+      ErrorCode.WASM_MEMORY,
+      `guest memory grew to ${mib(bytes)}, over the limit of ${mib(this.limits.memoryLimitBytes)} (room "${this.roomId}", ${this.name}, during ${during})`,
+      { roomId: this.roomId, file: this.name },
+    );
+  }
+
   private poisoned(thrown: unknown, during: string): StateroomError {
+    if (thrown instanceof StateroomError) return thrown;
     const where = `room "${this.roomId}", ${this.name}, during ${during}`;
     const context = { roomId: this.roomId, file: this.name };
     if (thrown instanceof ProcExit) {
