@@ -4,9 +4,11 @@
  * the order in which they start and stop.
  * @module
  */
+import { createRequire } from 'node:module';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { consoleHandler } from './console/index.js';
 import { createLogger, type Logger } from './logger.js';
+import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { RoomRegistry } from './room/registry.js';
 import type { AdapterFactory, AdapterSource } from './service/adapter.js';
@@ -68,6 +70,10 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
     directory('staticDir', o.staticDir),
     directory('clientDir', o.clientDir),
   ]);
+  const traffic = new TrafficCounts();
+  const sources = { traffic, rooms: () => registry.size, connections: () => transport.clientCount };
+  const metrics = createMetrics(sources);
+  const startedAt = Date.now();
   const registry = new RoomRegistry(
     (...args) => createAdapter(...args),
     {
@@ -78,8 +84,9 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       maxRooms: o.maxRooms,
     },
     log,
+    { onCall: metrics.call, onError: metrics.error },
   );
-  const transport = new Transport(
+  const transport: Transport = new Transport(
     registry,
     {
       heartbeatIntervalMs: o.heartbeatIntervalMs,
@@ -91,6 +98,15 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       maxBufferedBytes: o.maxBufferedBytes,
       allowedOrigins: o.allowedOrigins,
       authorize: o.authorize,
+      traffic,
+      metrics,
+      status: (): object => ({
+        status: 'ok',
+        version: VERSION,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        rooms: registry.size,
+        connections: transport.clientCount,
+      }),
     },
     log,
   );
@@ -117,6 +133,8 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
     close: () => (closing ??= shutDown(transport, registry, log)),
   };
 }
+
+const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** Close code for "service restart": the client may reconnect (RFC 6455 registry). */
 const CLOSE_SERVICE_RESTART = 1012;

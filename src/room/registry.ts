@@ -7,7 +7,10 @@
 import type { Logger } from '../logger.js';
 import type { AdapterFactory } from '../service/adapter.js';
 import type { Admission, Placement, SeatHandle } from './placement.js';
-import { Room, type ClientSink, type Identity, type RoomOptions } from './room.js';
+import { Room, type ClientSink, type Identity, type RoomHooks, type RoomOptions } from './room.js';
+
+/** What the registry reports about its rooms, for metrics. */
+export type RoomObserver = Pick<RoomHooks, 'onCall' | 'onError'>;
 
 export interface RegistryOptions extends RoomOptions {
   /** How long an empty room lives on before it is disposed. */
@@ -26,6 +29,7 @@ export class RoomRegistry implements Placement {
     private readonly createAdapter: AdapterFactory,
     private readonly options: RegistryOptions,
     private readonly log: Logger,
+    private readonly observer: RoomObserver = {},
   ) {}
 
   /** How many rooms are live. */
@@ -87,6 +91,7 @@ export class RoomRegistry implements Placement {
       {
         onEmpty: (r) => this.scheduleIdle(r),
         onFailed: (r) => this.forget(r),
+        ...this.observer,
       },
       this.log,
       this.options,

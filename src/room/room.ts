@@ -33,6 +33,10 @@ export interface RoomHooks {
   onEmpty(room: Room): void;
   /** The service could not start; the room closed its clients and runs nothing more. */
   onFailed(room: Room): void;
+  /** A service call (`init`, `connect`, …) finished after `seconds`; for metrics. */
+  onCall?(callback: string, seconds: number): void;
+  /** An error was logged (its code); for metrics. */
+  onError?(code: string): void;
 }
 
 type RoomEvent =
@@ -233,24 +237,35 @@ export class Room {
       const event = this.queue.shift();
       if (event === undefined) break;
       let result: unknown;
+      const started = performance.now();
       try {
         result = this.run(event);
       } catch (thrown) {
+        this.timed(event, started);
         this.reportThrown(event, thrown);
         continue;
       }
       if (result instanceof Promise) {
         result.then(
-          () => this.drain(),
+          () => {
+            this.timed(event, started);
+            this.drain();
+          },
           (thrown: unknown) => {
+            this.timed(event, started);
             this.reportThrown(event, thrown);
             this.drain();
           },
         );
         return;
       }
+      this.timed(event, started);
     }
     this.running = false;
+  }
+
+  private timed(event: RoomEvent, started: number): void {
+    this.hooks.onCall?.(event.kind, (performance.now() - started) / 1000);
   }
 
   private run(event: RoomEvent): unknown {
@@ -312,6 +327,7 @@ export class Room {
       { cause: thrown },
     );
     this.log.error({ err: error, code: error.code, roomId: this.id, clientId: client, callback }, error.message);
+    this.hooks.onError?.(error.code);
   }
 
   /** The service cannot go on: close every client with 1011 and let the owner forget the room. */
@@ -322,6 +338,7 @@ export class Room {
     this.clearGrace();
     this.queue.length = 0;
     this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
+    this.hooks.onError?.(error.code);
     const seats = [...this.seats.values()];
     this.seats.clear();
     this.byToken.clear();

@@ -4,6 +4,7 @@
  * @module
  */
 import { WebSocket } from 'ws';
+import type { TrafficCounts } from '../metrics.js';
 import type { ClientSink } from '../room/room.js';
 import type { Payload } from '../service/types.js';
 
@@ -27,6 +28,7 @@ export class Connection implements ClientSink {
    */
   constructor(
     readonly socket: WebSocket,
+    private readonly traffic: TrafficCounts,
     private readonly maxBufferedBytes = Infinity,
     private readonly onOverflow: (connection: Connection) => void = () => {},
   ) {}
@@ -38,6 +40,8 @@ export class Connection implements ClientSink {
       this.overflow();
       return;
     }
+    this.traffic.messagesOut += 1;
+    this.traffic.bytesOut += payload.length;
     this.socket.send(payload, typeof payload === 'string' ? TEXT : BINARY);
   }
 

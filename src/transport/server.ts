@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { ServerMetrics, TrafficCounts } from '../metrics.js';
 import type { Authorize } from '../options.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
 import { CLOSE_INTERNAL_ERROR } from '../room/room.js';
@@ -50,6 +51,11 @@ export interface TransportOptions {
   readonly allowedOrigins: readonly string[];
   /** Runs before a client joins; see `ServerOptions.authorize`. */
   readonly authorize?: Authorize | undefined;
+  /** Where traffic is counted, and `/metrics` comes from. */
+  readonly traffic: TrafficCounts;
+  readonly metrics: ServerMetrics;
+  /** The JSON `/status?format=json` answers with. */
+  status(): object;
 }
 
 /** How long clients get to answer a 1001 close before their sockets are cut. */
@@ -121,9 +127,18 @@ export class Transport {
   }
 
   private request(req: IncomingMessage, res: ServerResponse): void {
-    const { pathname } = splitTarget(req.url ?? '/');
+    const { pathname, query } = splitTarget(req.url ?? '/');
     if (pathname === '/status') {
-      reply(res, 200, 'ok');
+      if (new URLSearchParams(query).get('format') === 'json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.options.status()));
+      } else {
+        reply(res, 200, 'ok');
+      }
+      return;
+    }
+    if (pathname === '/metrics') {
+      this.scrape(res);
       return;
     }
     if (parseRoomPath(pathname) !== undefined) {
@@ -140,6 +155,20 @@ export class Transport {
       return;
     }
     reply(res, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>; /status answers ok)`);
+  }
+
+  private scrape(res: ServerResponse): void {
+    const { registry } = this.options.metrics;
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        this.log.error({ err }, `metrics failed: ${describeThrown(err)}`);
+        reply(res, 500, 'metrics failed');
+      },
+    );
   }
 
   private filesFor(pathname: string): { handler: StaticHandler; relative: string } | undefined {
@@ -212,7 +241,7 @@ export class Transport {
     const target = this.targets.get(req);
     if (target === undefined) return;
     const { roomId, identity } = target;
-    const connection = new Connection(ws, this.options.maxBufferedBytes, (c) => this.overflowed(c));
+    const connection = new Connection(ws, this.options.traffic, this.options.maxBufferedBytes, (c) => this.overflowed(c));
     let seat: SeatHandle;
     try {
       seat = this.placement.join(roomId, connection, identity);
@@ -224,15 +253,21 @@ export class Transport {
     this.open.set(connection, seat);
     this.heartbeat.add(connection);
     this.log.debug({ roomId, clientId: seat.clientId, resumed: seat.resumed }, 'client connected');
+    const traffic = this.options.traffic;
     ws.on('message', (data: RawData, isBinary: boolean) => {
       connection.touch();
+      traffic.messagesIn += 1;
+      traffic.bytesIn += (data as Buffer).length;
       // binaryType is 'nodebuffer', so `data` is one Buffer even for fragmented messages.
       seat.message(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
     });
     ws.on('pong', () => connection.touch());
     ws.on('ping', () => connection.touch());
     ws.on('error', (err) => this.log.debug({ err, roomId, clientId: seat.clientId }, 'client socket error'));
-    ws.on('close', () => this.gone(connection));
+    ws.on('close', (code: number) => {
+      this.options.metrics.closed(code);
+      this.gone(connection);
+    });
   }
 
   private overflowed(connection: Connection): void {

@@ -1,0 +1,70 @@
+/**
+ * Prometheus metrics for `GET /metrics`, one registry per server (so several servers in one
+ * process do not mix). Hot-path counts are plain numbers bumped by the transport; prom-client
+ * reads them only when scraped, so counting costs an addition per message.
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Counts kept by the transport between scrapes. */
+export class TrafficCounts {
+  messagesIn = 0;
+  bytesIn = 0;
+  messagesOut = 0;
+  bytesOut = 0;
+}
+
+/** What the metrics read from the running server when scraped. */
+export interface MetricSources {
+  readonly traffic: TrafficCounts;
+  rooms(): number;
+  connections(): number;
+}
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  /** A connection closed with `code`. */
+  closed(code: number): void;
+  /** A service call of `callback` took `seconds`. */
+  call(callback: string, seconds: number): void;
+  /** An error with `code` was logged. */
+  error(code: string): void;
+}
+
+export function createMetrics(sources: MetricSources): ServerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'stateroom_' });
+  new Gauge({ name: 'stateroom_rooms', help: 'Live rooms.', registers: [registry], collect() { this.set(sources.rooms()); } });
+  new Gauge({ name: 'stateroom_connections', help: 'Open WebSocket connections.', registers: [registry], collect() { this.set(sources.connections()); } });
+  const seen = new TrafficCounts();
+  const total = (name: string, help: string, field: keyof TrafficCounts): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.inc(sources.traffic[field] - seen[field]);
+        seen[field] = sources.traffic[field];
+      },
+    });
+  };
+  total('stateroom_messages_in_total', 'Messages received from clients.', 'messagesIn');
+  total('stateroom_bytes_in_total', 'Payload bytes received from clients (text counted in UTF-16 units).', 'bytesIn');
+  total('stateroom_messages_out_total', 'Messages sent to clients.', 'messagesOut');
+  total('stateroom_bytes_out_total', 'Payload bytes sent to clients (text counted in UTF-16 units).', 'bytesOut');
+  const closes = new Counter({ name: 'stateroom_closes_total', help: 'Connections closed, by close code.', labelNames: ['code'], registers: [registry] });
+  const calls = new Histogram({
+    name: 'stateroom_call_duration_seconds',
+    help: 'Duration of service calls, by callback.',
+    labelNames: ['callback'],
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const errors = new Counter({ name: 'stateroom_errors_total', help: 'Errors logged, by code.', labelNames: ['code'], registers: [registry] });
+  return {
+    registry,
+    closed: (code) => closes.inc({ code: String(code) }),
+    call: (callback, seconds) => calls.observe({ callback }, seconds),
+    error: (code) => errors.inc({ code }),
+  };
+}
