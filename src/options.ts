@@ -38,6 +38,14 @@ export interface ServerOptions {
    * 1013 once this much is waiting for it. Default 4 MiB.
    */
   maxBufferedBytes?: number;
+  /** Messages per second one client may send (0: no limit); more are dropped. Default 0. */
+  messageRateLimit?: number;
+  /** Payload bytes per second one client may send (0: no limit); more are dropped. Default 0. */
+  byteRateLimit?: number;
+  /** A client still over a rate limit this long after its first dropped message is closed with 1008. Default 5 000. */
+  rateLimitPersistMs?: number;
+  /** Connection attempts per minute from one IP address (0: no limit); more get HTTP 429. Default 0. */
+  connectionRateLimit?: number;
   /** Most clients in one room (0: no limit); more are refused with HTTP 503. Default 0. */
   maxClientsPerRoom?: number;
   /** Most live rooms (0: no limit); joining another room is refused with HTTP 503. Default 0. */
@@ -82,6 +90,10 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   resumeGraceMs: 10_000,
   resumeBufferBytes: 256 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,
+  messageRateLimit: 0,
+  byteRateLimit: 0,
+  rateLimitPersistMs: 5_000,
+  connectionRateLimit: 0,
   maxClientsPerRoom: 0,
   maxRooms: 0,
   allowedOrigins: Object.freeze([]),
@@ -114,6 +126,10 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('resumeGraceMs', o.resumeGraceMs, 0, MAX_TIMER_MS);
   checkInteger('resumeBufferBytes', o.resumeBufferBytes, 0, 2 ** 31 - 1);
   checkInteger('maxBufferedBytes', o.maxBufferedBytes, 1, 2 ** 31 - 1);
+  checkInteger('messageRateLimit', o.messageRateLimit, 0, 2 ** 31 - 1);
+  checkInteger('byteRateLimit', o.byteRateLimit, 0, 2 ** 31 - 1);
+  checkInteger('rateLimitPersistMs', o.rateLimitPersistMs, 0, MAX_TIMER_MS);
+  checkInteger('connectionRateLimit', o.connectionRateLimit, 0, 2 ** 31 - 1);
   checkInteger('maxClientsPerRoom', o.maxClientsPerRoom, 0, 2 ** 32 - 1);
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((origin) => typeof origin !== 'string')) {

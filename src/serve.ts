@@ -98,6 +98,8 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       maxBufferedBytes: o.maxBufferedBytes,
       allowedOrigins: o.allowedOrigins,
       authorize: o.authorize,
+      rates: { messagesPerSecond: o.messageRateLimit, bytesPerSecond: o.byteRateLimit, persistMs: o.rateLimitPersistMs },
+      connectionRateLimit: o.connectionRateLimit,
       traffic,
       metrics,
       status: (): object => ({

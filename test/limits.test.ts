@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
+import { within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { DEADLINE_MS, client, closed, open } from './helpers/sockets.js';
 
@@ -133,4 +134,44 @@ test('query parameters that cannot be an identity are refused with 400', async (
   assert.match(await refusal(url('/ws/q?received=3')), /^400 received needs a token/);
   assert.match(await refusal(url('/ws/q?token=a&received=-1')), /^400 received must be a whole number/);
   assert.match(await refusal(url(`/ws/q?token=${'t'.repeat(300)}`)), /^400 token must be 1 to 256 characters/);
+});
+
+test('a client over its message rate has messages dropped (logged once), then is closed with 1008 if it persists', async (t) => {
+  const got: string[] = [];
+  let heardCalm!: () => void;
+  const calmHeard = new Promise<void>((resolve) => (heardCalm = resolve));
+  const { url, logger } = await start(
+    t,
+    () => ({
+      message: (_c: ClientId, p: Payload) => {
+        got.push(String(p));
+        if (p === 'still heard') heardCalm();
+      },
+    }),
+    {
+      messageRateLimit: 20,
+      rateLimitPersistMs: 300,
+    },
+  );
+  const flooder = await open(url('/ws/flood'));
+  const calm = await client(url('/ws/flood'));
+  t.after(() => calm.ws.terminate());
+  const shut = closed(flooder, 5_000);
+  const flood = setInterval(() => {
+    for (let i = 0; i < 20; i++) if (flooder.readyState === WebSocket.OPEN) flooder.send('spam');
+  }, 20);
+  t.after(() => clearInterval(flood));
+  assert.deepEqual(await shut, { code: 1008, reason: 'rate limit exceeded' });
+  clearInterval(flood);
+  const warnings = logger.entries.filter((e) => /rate-limited/.test(e.message));
+  assert.equal(warnings.length, 1, 'one log line for the whole flood');
+  assert.ok(got.length >= 20 && got.length < 60, `${got.length} of the flood reached the service (about 20/s for ~0.3 s, plus the burst)`);
+  calm.ws.send('still heard');
+  await within(calmHeard, 'the calm client to be heard: other clients are not limited');
+});
+
+test('connection attempts over the per-IP limit get 429', async (t) => {
+  const { url } = await start(t, Silent, { connectionRateLimit: 3 });
+  for (let i = 0; i < 3; i++) (await open(url('/ws/c'))).terminate();
+  assert.equal(await refusal(url('/ws/c')), '429 too many connection attempts from 127.0.0.1; try again in a minute');
 });

@@ -26,6 +26,9 @@ interface ServeFlags {
   maxClientsPerRoom: number;
   maxRooms: number;
   allowedOrigin: string[];
+  messageRateLimit: number;
+  byteRateLimit: number;
+  connectionRateLimit: number;
   callTimeout: number;
   wasmMemoryLimit: number;
   wasmIsolation: 'worker' | 'inline';
@@ -61,6 +64,9 @@ export function addServeCommand(program: Command): void {
         .argParser((v: string, all: string[]) => [...all, v])
         .default([], 'any origin'),
     )
+    .option('--message-rate-limit <n>', 'messages per second one client may send; more are dropped, and 1008 if it persists (0: no limit)', parseCount, d.messageRateLimit)
+    .option('--byte-rate-limit <bytes>', 'payload bytes per second one client may send (0: no limit)', parseCount, d.byteRateLimit)
+    .option('--connection-rate-limit <n>', 'connection attempts per minute from one IP; more get 429 (0: no limit)', parseCount, d.connectionRateLimit)
     .option('--static <dir>', 'serve the files in <dir> at / (index.html for directories)')
     .option('--client <dir>', 'serve the files in <dir> at /client/')
     .addOption(seconds('--call-timeout <seconds>', 'cut off a WASM room whose call runs longer (0: no limit)', w.callTimeoutMs))
@@ -95,6 +101,9 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     maxClientsPerRoom: flags.maxClientsPerRoom,
     maxRooms: flags.maxRooms,
     allowedOrigins: flags.allowedOrigin,
+    messageRateLimit: flags.messageRateLimit,
+    byteRateLimit: flags.byteRateLimit,
+    connectionRateLimit: flags.connectionRateLimit,
   };
 }
 

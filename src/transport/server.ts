@@ -17,6 +17,7 @@ import { CLOSE_INTERNAL_ERROR } from '../room/room.js';
 import type { Identity } from '../room/seat.js';
 import { CLOSE_GOING_AWAY, Connection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
+import { ClientLimiter, ConnectionRate, type ClientRates } from './rate-limit.js';
 import { reply, refuseUpgrade } from './reply.js';
 import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
 import type { StaticHandler } from './static-files.js';
@@ -28,6 +29,9 @@ import type { StaticHandler } from './static-files.js';
  */
 export const PROTOCOL_FRESH = 'stateroom.fresh';
 export const PROTOCOL_RESUMED = 'stateroom.resumed';
+
+/** Close code for "policy violation": here, a client over its rate limit for too long. */
+const CLOSE_POLICY = 1008;
 
 /** What an upgrade request asked for, kept from the checks until the socket opens. */
 interface Target {
@@ -51,6 +55,10 @@ export interface TransportOptions {
   readonly allowedOrigins: readonly string[];
   /** Runs before a client joins; see `ServerOptions.authorize`. */
   readonly authorize?: Authorize | undefined;
+  /** Per-client message and byte rates (0: no limit). */
+  readonly rates: ClientRates;
+  /** Connection attempts per minute per IP (0: no limit). */
+  readonly connectionRateLimit: number;
   /** Where traffic is counted, and `/metrics` comes from. */
   readonly traffic: TrafficCounts;
   readonly metrics: ServerMetrics;
@@ -68,6 +76,7 @@ export class Transport {
   private readonly heartbeat: Heartbeat;
   private readonly open = new Map<Connection, SeatHandle>();
   private readonly targets = new WeakMap<IncomingMessage, Target>();
+  private readonly attempts: ConnectionRate;
 
   constructor(
     private readonly placement: Placement,
@@ -84,6 +93,7 @@ export class Transport {
       { intervalMs: options.heartbeatIntervalMs, timeoutMs: options.heartbeatTimeoutMs },
       (connection) => this.dropped(connection),
     );
+    this.attempts = new ConnectionRate(options.connectionRateLimit);
     this.http = createServer((req, res) => this.request(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_err, socket) => refuseUpgrade(socket, 400, 'bad request'));
@@ -192,6 +202,11 @@ export class Transport {
       refuseUpgrade(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
       return;
     }
+    const ip = req.socket.remoteAddress ?? '?';
+    if (!this.attempts.allow(ip, Date.now())) {
+      refuseUpgrade(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
+      return;
+    }
     const identity = parseIdentity(query);
     if (!room.ok || !identity.ok) {
       refuseUpgrade(socket, 400, room.ok ? (identity as { reason: string }).reason : room.reason);
@@ -254,10 +269,14 @@ export class Transport {
     this.heartbeat.add(connection);
     this.log.debug({ roomId, clientId: seat.clientId, resumed: seat.resumed }, 'client connected');
     const traffic = this.options.traffic;
+    const { rates } = this.options;
+    const ip = req.socket.remoteAddress;
+    const limiter = rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0 ? new ClientLimiter(rates, performance.now()) : undefined;
     ws.on('message', (data: RawData, isBinary: boolean) => {
       connection.touch();
       traffic.messagesIn += 1;
       traffic.bytesIn += (data as Buffer).length;
+      if (limiter !== undefined && !this.withinRate(limiter, (data as Buffer).length, connection, seat, ip)) return;
       // binaryType is 'nodebuffer', so `data` is one Buffer even for fragmented messages.
       seat.message(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
     });
@@ -268,6 +287,19 @@ export class Transport {
       this.options.metrics.closed(code);
       this.gone(connection);
     });
+  }
+
+  /** Applies a client's rate limits to one message; false when it is dropped. */
+  private withinRate(limiter: ClientLimiter, size: number, connection: Connection, seat: SeatHandle, ip: string | undefined): boolean {
+    const verdict = limiter.judge(size, performance.now());
+    if (verdict === 'pass') return true;
+    const fields = { roomId: seat.roomId, clientId: seat.clientId, ip };
+    if (verdict === 'drop-first') this.log.warn(fields, 'client rate-limited: dropping its messages over the limit');
+    if (verdict === 'close') {
+      this.log.warn({ ...fields, dropped: limiter.dropped }, 'client closed with 1008: over its rate limit for too long');
+      connection.close(CLOSE_POLICY, 'rate limit exceeded');
+    }
+    return false;
   }
 
   private overflowed(connection: Connection): void {

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ClientLimiter, ConnectionRate, TokenBucket } from './rate-limit.js';
+
+test('a token bucket allows a burst of one second, then its rate', () => {
+  const bucket = new TokenBucket(10, 0);
+  const taken = Array.from({ length: 12 }, () => bucket.take(1, 0)).filter(Boolean).length;
+  assert.equal(taken, 10);
+  assert.equal(bucket.take(1, 50), false, 'half a token after 50 ms');
+  assert.equal(bucket.take(1, 100), true, 'one token after 100 ms');
+});
+
+test('a client over its limit has messages dropped, the first of an episode flagged, then is closed if it persists', () => {
+  const limiter = new ClientLimiter({ messagesPerSecond: 5, bytesPerSecond: 0, persistMs: 3_000 }, 0);
+  const verdicts = Array.from({ length: 7 }, () => limiter.judge(1, 0));
+  assert.deepEqual(verdicts, ['pass', 'pass', 'pass', 'pass', 'pass', 'drop-first', 'drop']);
+  // Still flooding: drops at least every second, until the episode is 3 s old.
+  for (let t = 500; t < 3_000; t += 100) assert.notEqual(limiter.judge(1, t), 'close');
+  let last = limiter.judge(1, 3_000);
+  while (last === 'pass') last = limiter.judge(1, 3_000);
+  assert.equal(last, 'close');
+});
+
+test('a quiet second ends an episode; the byte budget counts too', () => {
+  const limiter = new ClientLimiter({ messagesPerSecond: 0, bytesPerSecond: 100, persistMs: 1_000 }, 0);
+  assert.equal(limiter.judge(80, 0), 'pass');
+  assert.equal(limiter.judge(80, 0), 'drop-first');
+  assert.equal(limiter.judge(80, 2_500), 'pass');
+  assert.equal(limiter.judge(80, 2_500), 'drop-first', 'a new episode, not a close');
+});
+
+test('connection attempts are counted per IP per minute', () => {
+  const rate = new ConnectionRate(2);
+  assert.deepEqual([rate.allow('a', 0), rate.allow('a', 1), rate.allow('a', 2), rate.allow('b', 3)], [true, true, false, true]);
+  assert.equal(rate.allow('a', 60_000), true, 'a new minute');
+});
