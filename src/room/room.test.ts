@@ -4,6 +4,7 @@ import { within } from '../../test/helpers/deadline.js';
 import { MemoryLogger } from '../../test/helpers/logs.js';
 import { nativeAdapterFactory } from '../service/native.js';
 import type { ClientId, Context, Payload, Service, ServiceSource } from '../service/types.js';
+import { ErrorCode, StateroomError } from '../errors.js';
 import { NO_RESUME, Room, type ClientSink, type RoomOptions } from './room.js';
 
 class Sink implements ClientSink {
@@ -266,4 +267,29 @@ test('dispose waits for queued events, then stops the timer', async () => {
   const before = events.length;
   await new Promise((r) => setTimeout(r, 10));
   assert.equal(events.length, before, 'nothing runs after dispose');
+});
+
+test('a dispose queued behind a call that then fails the room still completes', async () => {
+  let fail!: (error: Error) => void;
+  const room = new Room(
+    'r',
+    () => ({
+      init: () => {},
+      connect: () => {},
+      disconnect: () => {},
+      timer: () => {},
+      message: () =>
+        new Promise<void>((_, reject) => {
+          fail = reject;
+        }),
+    }),
+    noHooks,
+    new MemoryLogger(),
+  );
+  const a = join(room, new Sink());
+  room.message(a, 'slow');
+  const disposed = room.dispose();
+  fail(new StateroomError(ErrorCode.WASM_TRAP, 'trapped'));
+  await within(disposed, 'dispose to settle after the room failed');
+  assert.equal(room.live, false);
 });

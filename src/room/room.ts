@@ -336,7 +336,8 @@ export class Room {
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
     this.timer.clear();
     this.clearGrace();
-    this.queue.length = 0;
+    // Nothing queued will run; whoever waits for a dispose is told it is done.
+    for (const event of this.queue.splice(0)) if (event.kind === 'dispose') event.done();
     this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
     this.hooks.onError?.(error.code);
     const seats = [...this.seats.values()];

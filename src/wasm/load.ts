@@ -24,9 +24,12 @@ export async function loadWasmFile(file: string): Promise<StateroomModule> {
   return compileStateroomModule(bytes, file);
 }
 
+/** wabt's own WebAssembly, started once (and only when a `.wat` file is loaded). */
+let wabtTools: ReturnType<typeof wabt> | undefined;
+
 /** Assembles WebAssembly text; its errors name the file, line and column. */
 async function assemble(file: string, text: Uint8Array): Promise<Uint8Array> {
-  const tools = await wabt();
+  const tools = await (wabtTools ??= wabt());
   let parsed: ReturnType<typeof tools.parseWat> | undefined;
   try {
     parsed = tools.parseWat(file, text);

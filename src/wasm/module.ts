@@ -36,13 +36,16 @@ const WASI_NAMES: ReadonlySet<string> = new Set(WASI_FUNCTIONS);
 export async function compileStateroomModule(bytes: Uint8Array, name: string): Promise<StateroomModule> {
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(bytes);
+    // Synchronous on purpose: an async compile holds no handle on Node's event loop, so a
+    // process with nothing else to do could exit (or a test runner give up) mid-compile.
+    // Guests are compiled once, at start or after a rebuild.
+    module = new WebAssembly.Module(bytes);
   } catch (cause) {
     throw refused(ErrorCode.WASM_INVALID, `${name} is not a valid WebAssembly module: ${describeThrown(cause)}`, name, cause);
   }
   checkExports(module, name);
   checkImports(module, name);
-  await checkVersion(module, name);
+  checkVersion(module, name);
   return { name, module };
 }
 
@@ -85,7 +88,7 @@ function checkImports(module: WebAssembly.Module, name: string): void {
  * Reads the version globals from a throwaway instance. They hold addresses (Rust `pub
  * static` exports), so the version is the little-endian u32 stored there.
  */
-async function checkVersion(module: WebAssembly.Module, name: string): Promise<void> {
+function checkVersion(module: WebAssembly.Module, name: string): void {
   let instance: WebAssembly.Instance | undefined;
   // A start function may print: give it the module's own memory, and nowhere to print to.
   const wasi = wasiImports(
@@ -93,7 +96,7 @@ async function checkVersion(module: WebAssembly.Module, name: string): Promise<v
     () => {},
   );
   try {
-    instance = await WebAssembly.instantiate(module, {
+    instance = new WebAssembly.Instance(module, {
       env: {
         [SEND_IMPORT]: () => {
           throw new Error('stateroom_send called while the module was being checked');

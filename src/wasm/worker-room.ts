@@ -39,6 +39,9 @@ export class WorkerRoom implements ServiceAdapter {
   private pending: Pending | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private dead: StateroomError | undefined;
+  /** Settles when the thread has exited, however it ended. */
+  private readonly exited: Promise<void>;
+  private stopping = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -48,6 +51,7 @@ export class WorkerRoom implements ServiceAdapter {
     private readonly log: Logger,
     private readonly limits: WorkerLimits,
   ) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: FromWorker) => this.received(message));
     worker.on('error', (err) => this.died(new StateroomError(ErrorCode.WASM_TRAP, this.describe(`worker error: ${err.message}`), this.where())));
     worker.on('exit', () => this.died(new StateroomError(ErrorCode.WASM_EXIT, this.describe('worker exited'), this.where())));
@@ -90,7 +94,19 @@ export class WorkerRoom implements ServiceAdapter {
 
   dispose(): Promise<void> {
     this.dead ??= new StateroomError(ErrorCode.WASM_EXIT, this.describe('disposed'), this.where());
-    return this.worker.terminate().then(() => undefined);
+    return this.stop();
+  }
+
+  /**
+   * Terminates the thread once. (A second `worker.terminate()` while the first is under way
+   * can return a promise that never settles, and holds nothing on the event loop.)
+   */
+  private stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      void this.worker.terminate();
+    }
+    return this.exited;
   }
 
   private call(event: MessageToProcess): Promise<void> {
@@ -125,7 +141,7 @@ export class WorkerRoom implements ServiceAdapter {
       case 'failed':
         this.dead = new StateroomError(message.code ?? ErrorCode.WASM_TRAP, message.message, this.where());
         this.settle()?.reject(this.dead);
-        void this.worker.terminate();
+        void this.stop();
         return;
     }
   }
@@ -138,7 +154,7 @@ export class WorkerRoom implements ServiceAdapter {
     );
     this.dead = error;
     this.settle()?.reject(error);
-    void this.worker.terminate();
+    void this.stop();
   }
 
   private died(error: StateroomError): void {

@@ -1,0 +1,297 @@
+/**
+ * `stateroom/client`: a WebSocket client for one room that survives drops. It reconnects
+ * with backoff, keeps its identity (a token) so the server gives it the same client id,
+ * resumes its seat when the server still holds it (receiving exactly what it missed), and
+ * queues what the application sends while it is away.
+ *
+ * This core runs anywhere: it never imports `node:*` or server code, and takes its
+ * WebSocket constructor from the platform (`globalThis.WebSocket`) or from the options. In
+ * Node, `import 'stateroom/client'` resolves to `node.ts`, which plugs in `ws`.
+ *
+ * @example
+ * ```ts
+ * import { connect } from 'stateroom/client';
+ * const client = connect('ws://localhost:8080', { room: 'lobby' });
+ * client.on('message', (data) => console.log(data));
+ * client.on('open', ({ resumed }) => console.log(resumed ? 'resumed' : 'new seat'));
+ * client.send('increment'); // queued until the connection opens
+ * ```
+ * @module
+ */
+import { backoffDelay } from './backoff.js';
+import { Queue } from './queue.js';
+import type { SocketConstructor, SocketLike } from './socket.js';
+import { randomToken, roomUrl, withIdentity } from './url.js';
+
+export type { SocketConstructor, SocketLike } from './socket.js';
+export { backoffDelay } from './backoff.js';
+
+/** What travels: text as a string, binary as bytes. */
+export type Data = string | Uint8Array;
+
+/** Options for {@link connect}; every one is optional. Defaults: {@link DEFAULT_CLIENT_OPTIONS}. */
+export interface ClientOptions {
+  /** The room to join (`/ws/<room>`). Default: the URL's own `/ws…` path, else `/ws` (room "1"). */
+  room?: string | undefined;
+  /** This client's identity, 1 to 256 characters. Default: 128 random bits, made once per client. */
+  token?: string | undefined;
+  /** Smallest delay before a reconnect attempt, in ms (> 0). */
+  minDelayMs?: number;
+  /** Largest delay before a reconnect attempt, in ms. */
+  maxDelayMs?: number;
+  /** Reconnect attempts in a row, without a healthy connection, before giving up. */
+  maxAttempts?: number;
+  /** A connection not open after this long (ms) counts as failed; 0 waits for the platform. */
+  connectTimeoutMs?: number;
+  /** Messages kept while disconnected; one more drops the oldest (a `drop` event). 0 keeps none. */
+  maxQueued?: number;
+  /** Close codes after which the client does not reconnect. */
+  stopCodes?: readonly number[];
+  /** The WebSocket constructor. Default: `globalThis.WebSocket` (the Node entry passes `ws`'s). */
+  WebSocket?: SocketConstructor | undefined;
+}
+
+/** Every default, in one place. */
+export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
+  minDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxAttempts: Infinity,
+  connectTimeoutMs: 10_000,
+  maxQueued: 100,
+  /**
+   * 1000 the server ended the session; 1002, 1003, 1007, 1010 protocol errors that would
+   * repeat; 1008 refused by policy; 1009 message too big; 4001 replaced by a newer
+   * connection with the same token (another tab or socket took over).
+   */
+  stopCodes: Object.freeze([1000, 1002, 1003, 1007, 1008, 1009, 1010, 4001]),
+});
+
+/** Codes after which the backoff keeps growing even though the connection had opened. */
+const BACKOFF_CODES = [1011, 1013];
+/** Offered in this order: a server that does not know them picks the first, meaning "fresh". */
+const PROTOCOLS = ['stateroom.fresh', 'stateroom.resumed'];
+const OPEN = 1;
+const NUMBERS = ['minDelayMs', 'maxDelayMs', 'maxAttempts', 'connectTimeoutMs', 'maxQueued'] as const;
+
+/** How a connection opened. */
+export interface OpenInfo {
+  /** The server resumed this client's seat: what was missed follows. Otherwise a new seat (`received` restarted at 0). */
+  readonly resumed: boolean;
+  /** An earlier connection of this client had opened. */
+  readonly reconnected: boolean;
+}
+
+/** Each event's listener arguments. */
+export interface ClientEvents {
+  /** A connection opened (and the queue was flushed into it). */
+  open: [info: OpenInfo];
+  /** A message from the room: text as a string, binary as a Uint8Array. */
+  message: [data: Data];
+  /** A connection ended, or the client stopped; `willReconnect` false means for good. */
+  close: [code: number, reason: string, willReconnect: boolean];
+  /** The next attempt (1, 2, …) starts in `delayMs`. */
+  reconnecting: [attempt: number, delayMs: number];
+  /** A connection failed or errored; the close or reconnecting event that follows says what happens next. */
+  error: [error: Error];
+  /** The queue was full: its oldest message was dropped, unsent. */
+  drop: [data: Data];
+}
+
+export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+type Listener<K extends keyof ClientEvents> = (...args: ClientEvents[K]) => void;
+type Resolved = typeof DEFAULT_CLIENT_OPTIONS & { WebSocket: SocketConstructor };
+
+/** A client for one room. Start one with {@link connect}. */
+export class Client {
+  /** The room's WebSocket URL (without the token). */
+  readonly url: string;
+  /** Sent on every connection; the same token gets the same client id in a live room. */
+  readonly token: string;
+  /** `reconnecting` from the first failed attempt until a connection opens; `closed` is final. */
+  state: ClientState = 'connecting';
+  /** Messages received on the current seat: a resume asks for everything after these. */
+  received = 0;
+  /** Whether the last connection resumed its seat. */
+  resumed = false;
+  private readonly o: Resolved;
+  private readonly queue: Queue<Data>;
+  private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
+  private socket: SocketLike | undefined;
+  /** Whether a connection has opened: from then on, each connection asks to resume. */
+  private seated = false;
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * @throws TypeError for an unknown or invalid option, a bad URL, or no WebSocket to use.
+   */
+  constructor(url: string, options: ClientOptions = {}) {
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ClientOptions;
+    const o = { ...DEFAULT_CLIENT_OPTIONS, WebSocket: (globalThis as { WebSocket?: SocketConstructor }).WebSocket, ...given };
+    const unknown = Object.keys(given).filter((k) => !(k in DEFAULT_CLIENT_OPTIONS) && !['room', 'token', 'WebSocket'].includes(k));
+    if (unknown.length > 0) bad(`unknown option(s): ${unknown.join(', ')}`);
+    for (const key of NUMBERS) if (!(o[key] >= 0)) bad(`${key} must be a number >= 0, not ${String(o[key])}`);
+    if (!(o.minDelayMs > 0 && o.minDelayMs <= o.maxDelayMs)) bad('minDelayMs must be > 0 and at most maxDelayMs');
+    if (!o.WebSocket) bad('no WebSocket here: pass options.WebSocket (Node 20 has none: the "stateroom/client" node entry plugs in ws)');
+    const token = options.token ?? randomToken();
+    if (token.length < 1 || token.length > 256) bad('token must be 1 to 256 characters');
+    if (options.room === '') bad('room must not be empty');
+    this.o = o as Resolved;
+    this.token = token;
+    this.url = roomUrl(url, options.room);
+    this.queue = new Queue(this.o.maxQueued);
+    this.dial();
+  }
+
+  /** Messages waiting for the next connection. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
+    const set = this.listeners.get(type) ?? new Set();
+    this.listeners.set(type, set.add(listener as Listener<never>));
+    return () => this.off(type, listener);
+  }
+
+  off<K extends keyof ClientEvents>(type: K, listener: Listener<K>): void {
+    this.listeners.get(type)?.delete(listener as Listener<never>);
+  }
+
+  /**
+   * Sends text (a text frame) or bytes (a binary frame). While not connected, the message is
+   * queued (a copy of the bytes) and sent, in order, when the next connection opens.
+   * @returns `true` if handed to an open socket, `false` if queued.
+   * @throws Error once the client is closed.
+   */
+  send(data: Data): boolean {
+    if (this.state === 'closed') throw new Error('stateroom client is closed: send() cannot deliver');
+    if (this.state === 'open' && this.socket?.readyState === OPEN) {
+      this.socket.send(data);
+      return true;
+    }
+    const dropped = this.queue.push(typeof data === 'string' ? data : new Uint8Array(data));
+    if (dropped !== undefined) this.emit('drop', dropped);
+    return false;
+  }
+
+  /** Closes the connection and stops reconnecting; queued messages are discarded. */
+  close(code = 1000, reason = ''): void {
+    if (this.state === 'closed') return;
+    if (this.socket) detach(this.socket, code, reason);
+    this.stop(code, reason);
+  }
+
+  private dial(): void {
+    const { o } = this;
+    let ws: SocketLike;
+    try {
+      ws = new o.WebSocket(withIdentity(this.url, this.token, this.seated ? this.received : undefined), PROTOCOLS);
+    } catch (err) {
+      // Refused before any network traffic (e.g. a page on https asking for ws://): retrying
+      // cannot help. On the first connection, connect() itself throws.
+      if (this.attempt === 0) throw err;
+      this.emit('error', asError(err));
+      this.stop(1006, String(err));
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.socket = ws;
+    let opened = false;
+    const timeout = o.connectTimeoutMs > 0 ? setTimeout(() => {
+      detach(ws, 1000, '');
+      this.emit('error', new Error(`not connected after ${o.connectTimeoutMs} ms`));
+      this.ended(ws, 1006, 'connect timeout', false);
+    }, o.connectTimeoutMs) : undefined;
+    ws.onopen = () => {
+      clearTimeout(timeout);
+      opened = true;
+      const resumed = this.seated && ws.protocol === PROTOCOLS[1];
+      const reconnected = this.seated;
+      if (!resumed) this.received = 0;
+      this.seated = true;
+      this.resumed = resumed;
+      this.state = 'open';
+      for (const data of this.queue.drain()) ws.send(data);
+      this.emit('open', { resumed, reconnected });
+    };
+    ws.onmessage = ({ data }) => {
+      this.received += 1;
+      this.emit('message', typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+    };
+    ws.onerror = (event) => {
+      const { status } = ws;
+      this.emit('error', status ? new Error(`the server refused the connection: HTTP ${status}`) : asError((event as { error?: unknown }).error ?? 'WebSocket error'));
+    };
+    ws.onclose = ({ code, reason }) => {
+      clearTimeout(timeout);
+      this.ended(ws, code, reason, opened);
+    };
+  }
+
+  /** A socket closed (or never opened): reconnect, or stop for good. */
+  private ended(ws: SocketLike, code: number, reason: string, opened: boolean): void {
+    if (ws !== this.socket) return;
+    this.socket = undefined;
+    const { o } = this;
+    const status = opened ? undefined : ws.status;
+    // Browsers see a refused upgrade as a failed connection; in Node we know the status:
+    // 4xx will not change on retry (except 408 and 429); 5xx (503: limits) may.
+    const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+    if (refused) reason = `HTTP ${status}`;
+    if (opened && !BACKOFF_CODES.includes(code)) this.attempt = 0;
+    if (refused || o.stopCodes.includes(code) || this.attempt >= o.maxAttempts) {
+      this.stop(code, reason);
+      return;
+    }
+    this.state = 'reconnecting';
+    if (opened) this.emit('close', code, reason, true);
+    if (this.state !== 'reconnecting') return; // a listener called close()
+    const delay = backoffDelay(++this.attempt, o.minDelayMs, o.maxDelayMs);
+    this.timer = setTimeout(() => this.dial(), delay);
+    this.emit('reconnecting', this.attempt, delay);
+  }
+
+  private stop(code: number, reason: string): void {
+    clearTimeout(this.timer);
+    this.socket = undefined;
+    this.state = 'closed';
+    this.queue.drain();
+    this.emit('close', code, reason, false);
+  }
+
+  private emit<K extends keyof ClientEvents>(type: K, ...args: ClientEvents[K]): void {
+    for (const listener of [...(this.listeners.get(type) ?? [])]) (listener as Listener<K>)(...args);
+  }
+}
+
+/**
+ * Connects to `room` on the server at `url` and keeps connected until {@link Client.close}.
+ * @param url - The server: `ws(s)://host:port` or `http(s)://…` (relative in a browser).
+ * @throws TypeError for an invalid option or URL.
+ */
+export function connect(url: string, options?: ClientOptions): Client {
+  return new Client(url, options);
+}
+
+/** Stops listening to `ws` (its late events are ignored) and closes it. */
+function detach(ws: SocketLike, code: number, reason: string): void {
+  ws.onopen = ws.onmessage = ws.onclose = null;
+  // ws (Node) throws on an 'error' event nobody listens to, e.g. closing while connecting.
+  ws.onerror = () => {};
+  try {
+    ws.close(code, reason);
+  } catch {
+    ws.close(); // browsers only accept 1000 and 3000-4999
+  }
+}
+
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+function bad(message: string): never {
+  throw new TypeError(`stateroom client: ${message}`);
+}
