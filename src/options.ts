@@ -145,6 +145,14 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
       `heartbeatTimeoutMs (${o.heartbeatTimeoutMs}) must be greater than heartbeatIntervalMs (${o.heartbeatIntervalMs})`,
     );
   }
+  if (o.resumeGraceMs > 0 && o.resumeBufferBytes > o.maxBufferedBytes) {
+    // A resume replays the whole kept tail at once; more than the outgoing limit would be
+    // cut off with 1013 as soon as it is sent.
+    throw invalid(
+      'resumeBufferBytes',
+      `resumeBufferBytes (${o.resumeBufferBytes}) must not exceed maxBufferedBytes (${o.maxBufferedBytes})`,
+    );
+  }
   if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
     throw invalid('logLevel', `logLevel must be one of ${LOG_LEVELS.join(', ')}, not ${String(o.logLevel)}`);
   }

@@ -175,3 +175,19 @@ test('connection attempts over the per-IP limit get 429', async (t) => {
   for (let i = 0; i < 3; i++) (await open(url('/ws/c'))).terminate();
   assert.equal(await refusal(url('/ws/c')), '429 too many connection attempts from 127.0.0.1; try again in a minute');
 });
+
+test('close() during a slow authorize refuses that upgrade and still finishes', async (t) => {
+  let entered!: () => void;
+  const authorizing = new Promise<void>((resolve) => (entered = resolve));
+  const { server, url } = await start(t, Silent, {
+    authorize: async () => {
+      entered();
+      await new Promise((r) => setTimeout(r, 200));
+      return true;
+    },
+  });
+  const pending = refusal(url('/ws/late'));
+  await within(authorizing, 'the authorize hook to start');
+  await within(server.close(), 'close() to finish', 3_000);
+  assert.equal(await pending, '503 the server is shutting down');
+});

@@ -180,3 +180,17 @@ test('connections dropped at random points under traffic lose nothing and repeat
     assert.deepEqual(got, Array.from({ length: total - first + 1 }, (_, i) => `m${first + i}`), 'contiguous, no gap, no repeat');
   }
 });
+
+test('taking over the only seat in a room does not leave the room to be disposed under the new socket', async (t) => {
+  const { service, events } = recording();
+  const { url, server } = await start(t, service, { resumeGraceMs: 0, roomIdleMs: 50 });
+  const first = await connectAs(t, url('token=solo'));
+  const replaced = closed(first.ws);
+  const second = await connectAs(t, url('token=solo'));
+  await replaced;
+  await new Promise((r) => setTimeout(r, 150)); // three idle periods: a wrongly started idle timer would have fired
+  assert.equal(server.roomCount, 1, 'the room is still there');
+  second.ws.send('who');
+  assert.equal(await second.nextText(), 'you are 1');
+  assert.deepEqual(events, ['connect 1', 'disconnect 1', 'connect 1']);
+});

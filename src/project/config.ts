@@ -70,6 +70,11 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   if (staticFiles !== undefined && !(await stat(staticFiles).then((s) => s.isDirectory(), () => false))) {
     throw invalid(configPath, `static_files = "${staticText}" is not a directory (looked for ${staticFiles})`);
   }
+  const dist = path.join(absoluteRoot, 'dist');
+  if (staticFiles !== undefined && (isWithin(staticFiles, dist) || isWithin(dist, staticFiles))) {
+    // build empties dist/static and copies static_files into it: the two must not overlap.
+    throw invalid(configPath, `static_files = "${staticText}" overlaps dist/, which build rewrites; keep static files outside dist/`);
+  }
   return {
     root: absoluteRoot,
     entry,
@@ -122,6 +127,11 @@ function optionalString(file: string, key: string, value: unknown): string | und
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') throw invalid(file, `${key} must be a non-empty string`);
   return value;
+}
+
+function isWithin(inner: string, outer: string): boolean {
+  const relative = path.relative(outer, inner);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
 async function isFile(file: string): Promise<boolean> {

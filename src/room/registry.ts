@@ -24,6 +24,8 @@ export interface RegistryOptions extends RoomOptions {
 export class RoomRegistry implements Placement {
   private readonly rooms = new Map<string, Room>();
   private readonly idle = new Map<Room, NodeJS.Timeout>();
+  /** Rooms being disposed after their idle timeout; `close()` waits for them too. */
+  private readonly disposing = new Set<Promise<void>>();
 
   constructor(
     private readonly createAdapter: AdapterFactory,
@@ -44,14 +46,16 @@ export class RoomRegistry implements Placement {
 
   join(roomId: string, sink: ClientSink, identity: Identity = {}): SeatHandle {
     const room = this.rooms.get(roomId) ?? this.create(roomId);
-    this.cancelIdle(room);
     const { client: clientId, resumed } = room.join(sink, identity);
+    // After the join: taking over a token's seat can empty the room for a moment, which
+    // starts its idle timer; the new seat is there now.
+    this.cancelIdle(room);
     let seated = true;
     return {
       roomId,
       clientId,
       resumed,
-      message: (payload) => room.message(clientId, payload),
+      message: (payload) => room.message(clientId, payload, sink),
       leave: () => {
         if (!seated) return;
         seated = false;
@@ -81,7 +85,7 @@ export class RoomRegistry implements Placement {
   async close(): Promise<void> {
     const rooms = [...this.rooms.values()];
     for (const room of rooms) this.forget(room);
-    await Promise.all(rooms.map((room) => room.dispose()));
+    await Promise.all([...rooms.map((room) => room.dispose()), ...this.disposing]);
   }
 
   private create(roomId: string): Room {
@@ -106,9 +110,16 @@ export class RoomRegistry implements Placement {
 
   private scheduleIdle(room: Room): void {
     this.cancelIdle(room);
+    if (this.rooms.get(room.id) !== room) return; // already forgotten (closing, or failed)
     const timer = setTimeout(() => {
+      this.idle.delete(room);
+      if (room.clientCount > 0) return;
       this.forget(room);
-      void room.dispose().then(() => this.log.info({ roomId: room.id, rooms: this.rooms.size }, 'room disposed'));
+      const disposed = room.dispose().then(() => {
+        this.disposing.delete(disposed);
+        this.log.info({ roomId: room.id, rooms: this.rooms.size }, 'room disposed');
+      });
+      this.disposing.add(disposed);
     }, this.options.roomIdleMs);
     timer.unref();
     this.idle.set(room, timer);

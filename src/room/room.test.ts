@@ -70,9 +70,10 @@ test('an async callback holds back the next event until it settles', async () =>
       }
     },
   );
-  const a = join(room, new Sink());
-  room.message(a, 'slow');
-  room.message(a, 'fast');
+  const sinkA = new Sink();
+  const a = join(room, sinkA);
+  room.message(a, 'slow', sinkA);
+  room.message(a, 'fast', sinkA);
   await turns(3);
   assert.deepEqual(events, ['start slow'], 'fast must wait for slow');
   release();
@@ -96,8 +97,8 @@ test('a throwing callback is logged with room and client, and the room goes on',
     log,
   );
   const a = join(room, sink);
-  room.message(a, 'boom');
-  room.message(a, 'after');
+  room.message(a, 'boom', sink);
+  room.message(a, 'after', sink);
   assert.deepEqual(sink.got, ['ok after']);
   const entry = log.entries.find((e) => e.level === 'error');
   assert.ok(entry, 'the throw was logged');
@@ -258,9 +259,10 @@ test('dispose waits for queued events, then stops the timer', async () => {
       timer: () => void events.push('timer'),
     };
   });
-  const a = join(room, new Sink());
-  room.message(a, 'one');
-  room.message(a, 'two');
+  const sinkA = new Sink();
+  const a = join(room, sinkA);
+  room.message(a, 'one', sinkA);
+  room.message(a, 'two', sinkA);
   ctx.setTimer(0);
   await within(room.dispose(), 'dispose');
   assert.deepEqual(events.slice(0, 2), ['one', 'two']);
@@ -286,10 +288,40 @@ test('a dispose queued behind a call that then fails the room still completes', 
     noHooks,
     new MemoryLogger(),
   );
-  const a = join(room, new Sink());
-  room.message(a, 'slow');
+  const sinkA = new Sink();
+  const a = join(room, sinkA);
+  room.message(a, 'slow', sinkA);
   const disposed = room.dispose();
   fail(new StateroomError(ErrorCode.WASM_TRAP, 'trapped'));
   await within(disposed, 'dispose to settle after the room failed');
   assert.equal(room.live, false);
+});
+
+test('a socket that no longer holds its seat is not heard: no message after disconnect, none from a replaced socket', () => {
+  const heard: string[] = [];
+  const room = roomOf(() => ({ message: (c: ClientId, p: Payload) => void heard.push(`${c}:${String(p)}`) }), undefined, noHooks, {
+    resumeGraceMs: 0,
+    resumeBufferBytes: 0,
+  });
+  const first = new Sink();
+  const a = room.join(first, { token: 't' }).client;
+  const second = new Sink();
+  room.join(second, { token: 't' }); // replaces the first socket
+  room.message(a, 'from the replaced socket', first);
+  room.message(a, 'from the new socket', second);
+  room.leave(a, second);
+  room.message(a, 'after leaving', second);
+  assert.deepEqual(heard, [`${a}:from the new socket`]);
+});
+
+test('resume buffers count every message, so even empty ones are trimmed', () => {
+  const room = roomOf(() => ({}), undefined, noHooks, { resumeGraceMs: 1_000, resumeBufferBytes: 1_600 });
+  const sink = new Sink();
+  const a = room.join(sink, { token: 'e' }).client;
+  room.leave(a, sink);
+  // 100 empty messages cost 16 bytes each: the seat keeps them, but not 10 000.
+  for (let i = 0; i < 10_000; i++) room.context.sendMessage('broadcast', '');
+  assert.equal(room.resumable({ token: 'e', received: 0 }), false, 'the tail was trimmed');
+  assert.equal(room.resumable({ token: 'e', received: 10_000 - 100 }), true);
+  void room.dispose();
 });

@@ -123,9 +123,9 @@ export class Room {
    * after the last one given out, so ids are never reused while the room lives.
    */
   join(sink: ClientSink, identity: Identity = {}): { client: ClientId; resumed: boolean } {
-    if (this.state === 'failed') {
-      // The service failed before this client arrived; tell it the same as the others.
-      sink.close(CLOSE_INTERNAL_ERROR, this.failReason);
+    if (this.state !== 'live') {
+      // The service failed (or the room was disposed) before this client arrived.
+      sink.close(CLOSE_INTERNAL_ERROR, this.failReason || 'room closed');
       return { client: 0, resumed: false };
     }
     const { token, received } = identity;
@@ -151,8 +151,13 @@ export class Room {
     return { client, resumed: false };
   }
 
-  /** Queues a message from `client`. */
-  message(client: ClientId, payload: Payload): void {
+  /**
+   * Queues a message from `client`, sent on `socket`. A socket that no longer holds the
+   * client's seat (it left, or a newer socket took over) is not heard: the service never
+   * gets a message after the `disconnect`, or from a replaced socket.
+   */
+  message(client: ClientId, payload: Payload, socket: ClientSink): void {
+    if (this.seats.get(client)?.holds(socket) !== true) return;
     this.enqueue({ kind: 'message', client, payload });
   }
 
@@ -303,8 +308,10 @@ export class Room {
     this.timer.clear();
     this.clearGrace();
     this.queue.length = 0;
-    const released = this.adapter?.dispose?.();
-    return Promise.resolve(released).finally(done);
+    // Even an adapter whose dispose throws at once must not leave the disposer waiting.
+    return Promise.resolve()
+      .then(() => this.adapter?.dispose?.())
+      .finally(done);
   }
 
   private reportThrown(event: RoomEvent, thrown: unknown): void {
@@ -344,7 +351,9 @@ export class Room {
     this.seats.clear();
     this.byToken.clear();
     for (const seat of seats) seat.close(CLOSE_INTERNAL_ERROR, this.failReason);
-    void Promise.resolve(this.adapter?.dispose?.()).catch(() => {});
+    void Promise.resolve()
+      .then(() => this.adapter?.dispose?.())
+      .catch(() => {});
     this.hooks.onFailed(this);
   }
 

@@ -21,6 +21,9 @@ export interface Identity {
   readonly received?: number | undefined;
 }
 
+/** What each kept message counts for beyond its payload: its slot in the tail. */
+export const MESSAGE_OVERHEAD = 16;
+
 export class Seat implements ClientSink {
   /** Whether the service has seen this client's `connect`: only then is it a recipient. */
   connected = false;
@@ -34,7 +37,8 @@ export class Seat implements ClientSink {
 
   /**
    * @param keepBytes - How much of the newest traffic to keep for a resume (0 keeps nothing).
-   *   Strings count by their length: cheap, and close to what they occupy.
+   *   Strings count by their length (cheap, and close to what they occupy), and every
+   *   message costs {@link MESSAGE_OVERHEAD} more, so that empty ones are bounded too.
    */
   constructor(
     readonly client: ClientId,
@@ -89,8 +93,10 @@ export class Seat implements ClientSink {
 
   private remember(payload: Payload): void {
     this.tail.push(payload);
-    this.tailBytes += payload.length;
-    while (this.tailBytes > this.keepBytes && this.head < this.tail.length) this.tailBytes -= this.tail[this.head++]!.length;
+    this.tailBytes += payload.length + MESSAGE_OVERHEAD;
+    while (this.tailBytes > this.keepBytes && this.head < this.tail.length) {
+      this.tailBytes -= this.tail[this.head++]!.length + MESSAGE_OVERHEAD;
+    }
     // Drop what was trimmed now and then, not on every message.
     if (this.head > 64 && this.head * 2 > this.tail.length) {
       this.tail = this.tail.slice(this.head);

@@ -77,6 +77,8 @@ export class Transport {
   private readonly open = new Map<Connection, SeatHandle>();
   private readonly targets = new WeakMap<IncomingMessage, Target>();
   private readonly attempts: ConnectionRate;
+  /** Set by `close()`: upgrades still being checked are refused rather than joined. */
+  private closing = false;
 
   constructor(
     private readonly placement: Placement,
@@ -115,6 +117,7 @@ export class Transport {
    * 1001; sockets that do not answer within a grace period are cut.
    */
   async close(): Promise<void> {
+    this.closing = true;
     this.heartbeat.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const sockets = [...this.open.keys()].map((connection) => this.shutDown(connection));
@@ -220,6 +223,10 @@ export class Transport {
     }
     void this.authorized(req, socket, room.roomId).then((admitted) => {
       if (!admitted || socket.destroyed) return;
+      if (this.closing) {
+        refuseUpgrade(socket, 503, 'the server is shutting down');
+        return;
+      }
       const admission = this.placement.admit(room.roomId, identity);
       if (!admission.ok) {
         refuseUpgrade(socket, admission.status, admission.reason);
@@ -273,6 +280,9 @@ export class Transport {
     const ip = req.socket.remoteAddress;
     const limiter = rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0 ? new ClientLimiter(rates, performance.now()) : undefined;
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      // A closing socket (shutdown, 1013, 1008, replaced) is no longer heard, though ws
+      // goes on reading it until the close handshake ends.
+      if (ws.readyState !== ws.OPEN) return;
       connection.touch();
       traffic.messagesIn += 1;
       traffic.bytesIn += (data as Buffer).length;
@@ -298,6 +308,8 @@ export class Transport {
     if (verdict === 'close') {
       this.log.warn({ ...fields, dropped: limiter.dropped }, 'client closed with 1008: over its rate limit for too long');
       connection.close(CLOSE_POLICY, 'rate limit exceeded');
+      // A flooder may not answer the close either: cut it soon after.
+      setTimeout(() => connection.socket.terminate(), 1_000).unref();
     }
     return false;
   }

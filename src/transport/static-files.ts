@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import path from 'node:path';
 import { contentType } from 'mime-types';
 import { reply } from './reply.js';
@@ -29,9 +30,8 @@ export async function staticFiles(root: string): Promise<StaticHandler> {
       res.end();
       return;
     }
-    createReadStream(file.path)
-      .on('error', () => res.destroy())
-      .pipe(res);
+    // pipeline, not pipe: a client that hangs up mid-download must close the file too.
+    pipeline(createReadStream(file.path), res, () => {});
   };
 }
 

@@ -3,6 +3,8 @@
  * each on its own worker thread with a call watchdog and a memory limit.
  * @module
  */
+import { ErrorCode, StateroomError } from '../errors.js';
+import { MAX_TIMEOUT_MS } from '../room/timer.js';
 import type { AdapterSource } from '../service/adapter.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, startInstance } from './host.js';
 import type { StateroomModule } from './module.js';
@@ -30,6 +32,14 @@ export const DEFAULT_WASM_HOST_OPTIONS = Object.freeze({
 /** Serves `module` through `serve()`: each room gets its own instance. */
 export function wasmAdapterSource(module: StateroomModule, options: WasmHostOptions = {}): AdapterSource {
   const o = { ...DEFAULT_WASM_HOST_OPTIONS, ...options };
+  if (!Number.isInteger(o.callTimeoutMs) || o.callTimeoutMs < 0 || o.callTimeoutMs > MAX_TIMEOUT_MS) {
+    // Past setTimeout's limit Node fires at once, which would time out every call.
+    throw new StateroomError(
+      ErrorCode.OPTIONS_INVALID,
+      `callTimeoutMs must be a whole number of ms from 0 to ${MAX_TIMEOUT_MS}, not ${o.callTimeoutMs}`,
+      { option: 'callTimeoutMs' },
+    );
+  }
   return {
     name: module.name,
     createAdapter:
