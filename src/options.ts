@@ -46,6 +46,11 @@ export interface ServerOptions {
   rateLimitPersistMs?: number;
   /** Connection attempts per minute from one IP address (0: no limit); more get HTTP 429. Default 0. */
   connectionRateLimit?: number;
+  /**
+   * Bytes of one client's messages that may wait for a busy room (a slow or async service);
+   * past it the client is closed with 1013. Default 8 MiB.
+   */
+  maxQueuedBytes?: number;
   /** Most clients in one room (0: no limit); more are refused with HTTP 503. Default 0. */
   maxClientsPerRoom?: number;
   /** Most live rooms (0: no limit); joining another room is refused with HTTP 503. Default 0. */
@@ -94,6 +99,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   byteRateLimit: 0,
   rateLimitPersistMs: 5_000,
   connectionRateLimit: 0,
+  maxQueuedBytes: 8 * 1024 * 1024,
   maxClientsPerRoom: 0,
   maxRooms: 0,
   allowedOrigins: Object.freeze([]),
@@ -130,6 +136,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('byteRateLimit', o.byteRateLimit, 0, 2 ** 31 - 1);
   checkInteger('rateLimitPersistMs', o.rateLimitPersistMs, 0, MAX_TIMER_MS);
   checkInteger('connectionRateLimit', o.connectionRateLimit, 0, 2 ** 31 - 1);
+  checkInteger('maxQueuedBytes', o.maxQueuedBytes, 1, 2 ** 31 - 1);
   checkInteger('maxClientsPerRoom', o.maxClientsPerRoom, 0, 2 ** 32 - 1);
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((origin) => typeof origin !== 'string')) {

@@ -80,6 +80,7 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       roomIdleMs: o.roomIdleMs,
       resumeGraceMs: o.resumeGraceMs,
       resumeBufferBytes: o.resumeBufferBytes,
+      maxQueuedBytes: o.maxQueuedBytes,
       maxClientsPerRoom: o.maxClientsPerRoom,
       maxRooms: o.maxRooms,
     },

@@ -191,3 +191,26 @@ test('close() during a slow authorize refuses that upgrade and still finishes', 
   await within(server.close(), 'close() to finish', 3_000);
   assert.equal(await pending, '503 the server is shutting down');
 });
+
+test('a client piling messages up behind a slow service is closed with 1013; the room goes on', async (t) => {
+  let handled = 0;
+  const { url, logger } = await start(
+    t,
+    () => ({
+      message: async () => {
+        handled += 1;
+        await new Promise((r) => setTimeout(r, 20)); // a slow service: 50 messages a second
+      },
+    }),
+    { maxQueuedBytes: 256 * 1024, maxPayloadBytes: 64 * 1024 },
+  );
+  const flooder = await open(url('/ws/slow-room'));
+  const shut = closed(flooder, 5_000);
+  const chunk = 'q'.repeat(32 * 1024);
+  for (let i = 0; i < 64; i++) flooder.send(chunk); // 2 MiB at once, 8× the limit
+  assert.deepEqual(await shut, { code: 1013, reason: 'too many messages waiting for the room' });
+  await logger.waitFor((e) => /too many of its messages wait/.test(e.message), 'the close logged');
+  assert.ok(handled < 64, `the service was not made to work through the whole flood (${handled})`);
+  const next = await open(url('/ws/slow-room'));
+  next.terminate();
+});

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
 import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
 import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
-import { Seat, type ClientSink, type Identity } from './seat.js';
+import { MESSAGE_OVERHEAD, Seat, type ClientSink, type Identity } from './seat.js';
 import { RoomTimer } from './timer.js';
 
 export type { ClientSink, Identity } from './seat.js';
@@ -20,6 +20,11 @@ export interface RoomOptions {
   readonly resumeGraceMs: number;
   /** How much of each seat's newest traffic is kept for a resume, in bytes. */
   readonly resumeBufferBytes: number;
+  /**
+   * How many bytes of one client's messages may wait for a busy service; past it the client
+   * is closed with 1013. Infinity when not given.
+   */
+  readonly maxQueuedBytes?: number;
   /** The longest single setTimeout step of the room timer (tests lower it). */
   readonly timerMaxStepMs?: number;
 }
@@ -43,7 +48,7 @@ type RoomEvent =
   | { readonly kind: 'init' }
   | { readonly kind: 'connect'; readonly client: ClientId; readonly seat: Seat }
   | { readonly kind: 'disconnect'; readonly client: ClientId }
-  | { readonly kind: 'message'; readonly client: ClientId; readonly payload: Payload }
+  | { readonly kind: 'message'; readonly client: ClientId; readonly payload: Payload; readonly seat: Seat }
   | { readonly kind: 'timer'; readonly generation: number }
   | { readonly kind: 'dispose'; readonly done: () => void };
 
@@ -51,6 +56,8 @@ const MAX_CLIENT_ID = 2 ** 32 - 1;
 
 /** Close code for "the server hit a condition it could not handle" (RFC 6455). */
 export const CLOSE_INTERNAL_ERROR = 1011;
+/** Close code for "try again later": here, a client whose messages pile up behind the room. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Close code for a socket replaced by a newer one presenting the same token. */
 export const CLOSE_REPLACED = 4001;
 
@@ -157,8 +164,17 @@ export class Room {
    * gets a message after the `disconnect`, or from a replaced socket.
    */
   message(client: ClientId, payload: Payload, socket: ClientSink): void {
-    if (this.seats.get(client)?.holds(socket) !== true) return;
-    this.enqueue({ kind: 'message', client, payload });
+    const seat = this.seats.get(client);
+    if (seat === undefined || !seat.holds(socket)) return;
+    // A client must not pile up unbounded work behind a slow (or async) service.
+    seat.queuedBytes += payload.length + MESSAGE_OVERHEAD;
+    if (seat.queuedBytes > (this.options.maxQueuedBytes ?? Infinity)) {
+      seat.queuedBytes -= payload.length + MESSAGE_OVERHEAD;
+      this.log.warn({ roomId: this.id, clientId: client }, 'client closed with 1013: too many of its messages wait for the room');
+      seat.close(CLOSE_TRY_AGAIN_LATER, 'too many messages waiting for the room');
+      return;
+    }
+    this.enqueue({ kind: 'message', client, payload, seat });
   }
 
   /**
@@ -284,6 +300,7 @@ export class Room {
       case 'disconnect':
         return this.adapter?.disconnect(event.client);
       case 'message':
+        event.seat.queuedBytes -= event.payload.length + MESSAGE_OVERHEAD;
         return this.adapter?.message(event.client, event.payload);
       case 'timer':
         return event.generation === this.timerGeneration ? this.adapter?.timer() : undefined;

@@ -27,6 +27,8 @@ export const MESSAGE_OVERHEAD = 16;
 export class Seat implements ClientSink {
   /** Whether the service has seen this client's `connect`: only then is it a recipient. */
   connected = false;
+  /** Bytes of this client's messages queued in the room and not yet handed to the service. */
+  queuedBytes = 0;
   private socket: ClientSink | undefined;
   /** How many messages the room has sent this seat, in all. */
   private sent = 0;
