@@ -30,6 +30,6 @@ export interface Logger {
 export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
   const options = { level, base: { name: 'stateroom' } };
   if (destination !== undefined) return pino(options, destination);
-  if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' }));
+  if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' }));
   return pino(options);
 }
