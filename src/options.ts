@@ -66,6 +66,11 @@ export interface ServerOptions {
    * never reaches the service. Default: everyone is admitted.
    */
   authorize?: Authorize | undefined;
+  /**
+   * How long `close()` waits for rooms to finish their queued events (async `disconnect`s
+   * included) before it resolves anyway, with a warning. Default 10 000.
+   */
+  shutdownTimeoutMs?: number;
   /** Quietest level logged. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevel;
   /** A pino-compatible logger to use instead of the default (JSON lines on stdout). */
@@ -104,6 +109,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   maxRooms: 0,
   allowedOrigins: Object.freeze([]),
   authorize: undefined,
+  shutdownTimeoutMs: 10_000,
   staticDir: undefined,
   clientDir: undefined,
   logLevel: 'info',
@@ -139,6 +145,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('maxQueuedBytes', o.maxQueuedBytes, 1, 2 ** 31 - 1);
   checkInteger('maxClientsPerRoom', o.maxClientsPerRoom, 0, 2 ** 32 - 1);
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
+  checkInteger('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, MAX_TIMER_MS);
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((origin) => typeof origin !== 'string')) {
     throw invalid('allowedOrigins', 'allowedOrigins must be an array of origins such as "https://example.com"');
   }

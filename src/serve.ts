@@ -133,7 +133,7 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       transport.disconnectAll(CLOSE_SERVICE_RESTART, 'service reloaded');
       await registry.close();
     },
-    close: () => (closing ??= shutDown(transport, registry, log)),
+    close: () => (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs)),
   };
 }
 
@@ -180,9 +180,19 @@ async function listen(transport: Transport, port: number, host: string) {
   }
 }
 
-async function shutDown(transport: Transport, registry: RoomRegistry, log: Logger): Promise<void> {
+async function shutDown(transport: Transport, registry: RoomRegistry, log: Logger, deadlineMs: number): Promise<void> {
   const rooms = registry.size;
   await transport.close();
-  await registry.close();
+  // Rooms finish their queued events first; a callback that never settles must not hold
+  // the server open for ever.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), deadlineMs);
+  });
+  const outcome = await Promise.race([registry.close(), late]);
+  clearTimeout(timer);
+  if (outcome === 'late') {
+    log.warn({ rooms, deadlineMs }, `rooms still busy ${deadlineMs} ms after shutdown began; closing without them`);
+  }
   log.info({ rooms }, 'server closed');
 }

@@ -291,3 +291,17 @@ test('random bytes instead of an HTTP request do not disturb the server', async 
   });
   assert.equal((await get(server, '/status')).body, 'ok');
 });
+
+test('close() does not wait for ever on a callback that never settles', async (t) => {
+  const logger = new MemoryLogger();
+  const server = await serve(() => ({ disconnect: () => new Promise<void>(() => {}) }), {
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    shutdownTimeoutMs: 300,
+  });
+  const ws = await open(`ws://127.0.0.1:${server.port}/ws/stuck`);
+  t.after(() => ws.terminate());
+  await within(server.close(), 'close() to give up on the stuck room', 3_000);
+  await logger.waitFor((e) => /rooms still busy 300 ms after shutdown began/.test(e.message), 'the warning');
+});
