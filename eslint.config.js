@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // AssemblyScript sources (assembly/, examples/*/assembly/) are checked by asc, not by tsc or eslint.
-  { ignores: ['dist/', 'node_modules/', 'test-output/', 'assembly/', 'examples/*/assembly/', 'examples/*/dist/', 'test/fixtures/'] },
+  { ignores: ['dist/', 'node_modules/', 'test-output/', 'assembly/', 'examples/*/assembly/', 'bench/servers/assembly/', 'examples/*/dist/', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

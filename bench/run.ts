@@ -19,6 +19,7 @@ const quick = process.argv.includes('--quick');
 interface Target {
   readonly name: string;
   readonly server: string;
+  readonly args?: readonly string[];
   readonly protocol: LoadPlan['protocol'];
 }
 
@@ -26,6 +27,8 @@ interface Target {
 const TARGETS: readonly Target[] = [
   { name: 'raw ws', server: 'bench/servers/raw-ws.mjs', protocol: 'ws' },
   { name: 'stateroom', server: 'bench/servers/stateroom.mjs', protocol: 'ws' },
+  { name: 'stateroom wasm', server: 'bench/servers/stateroom-wasm.mjs', args: ['worker'], protocol: 'ws' },
+  { name: 'wasm inline', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline'], protocol: 'ws' },
   { name: 'socket.io', server: 'bench/servers/socketio.mjs', protocol: 'socketio' },
 ];
 
@@ -91,7 +94,7 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 async function measure(target: Target, scenario: Scenario): Promise<Measurement> {
-  const server = start([target.server]);
+  const server = start([target.server, ...(target.args ?? [])]);
   let load: ReturnType<typeof start> | undefined;
   try {
     const { port } = await nextJson<{ port: number }>(server.lines, server.child, target.name);

@@ -1,0 +1,21 @@
+// stateroom, WASM service: the AssemblyScript broadcast guest, compiled at start (before the
+// load begins, so the compile is not billed), served with worker or inline isolation
+// (argv[2]). Prints {"port":N} once listening. Needs `npm run build`.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { compileAssemblyScript } from '../../dist/build/assemblyscript.js';
+import { serve } from '../../dist/index.js';
+import { loadWasmFile } from '../../dist/wasm/load.js';
+import { wasmAdapterSource } from '../../dist/wasm/source.js';
+
+const isolation = process.argv[2] === 'inline' ? 'inline' : 'worker';
+const dir = await mkdtemp(path.join(tmpdir(), 'stateroom-bench-'));
+const wasm = path.join(dir, 'broadcast.wasm');
+const compiled = await compileAssemblyScript(new URL('./assembly/broadcast.ts', import.meta.url).pathname, wasm);
+if (!compiled.ok) throw new Error(`the benchmark guest did not compile:\n${compiled.diagnostics}`);
+const module = await loadWasmFile(wasm);
+await rm(dir, { recursive: true, force: true });
+const server = await serve(wasmAdapterSource(module, { isolation }), { port: 0, host: '127.0.0.1', logLevel: 'warn' });
+console.log(JSON.stringify({ port: server.port }));
+process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
