@@ -7,7 +7,7 @@
 import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
-import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
+import { MAX_CLIENT_ID, isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
 import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
 import { MESSAGE_OVERHEAD, Seat, type ClientSink, type Identity } from './seat.js';
 import { RoomTimer } from './timer.js';
@@ -52,7 +52,6 @@ type RoomEvent =
   | { readonly kind: 'timer'; readonly generation: number }
   | { readonly kind: 'dispose'; readonly done: () => void };
 
-const MAX_CLIENT_ID = 2 ** 32 - 1;
 
 /** Close code for "the server hit a condition it could not handle" (RFC 6455). */
 export const CLOSE_INTERNAL_ERROR = 1011;
@@ -198,9 +197,7 @@ export class Room {
   /** Runs the events already queued, then releases the service. Resolves when done. */
   dispose(): Promise<void> {
     if (this.state !== 'live') {
-      this.state = 'disposed';
-      this.timer.clear();
-      this.clearGrace();
+      this.stop('disposed');
       return Promise.resolve();
     }
     // Seats held for a resume will not be resumed now: their disconnects come first.
@@ -235,6 +232,17 @@ export class Room {
     if (timer === undefined) return;
     clearTimeout(timer);
     this.grace.delete(seat);
+  }
+
+  /**
+   * The room runs nothing more: no timer, no grace periods, and nothing queued — whoever
+   * waits for a queued dispose is told it is done.
+   */
+  private stop(state: 'failed' | 'disposed'): void {
+    this.state = state;
+    this.timer.clear();
+    this.clearGrace();
+    for (const event of this.queue.splice(0)) if (event.kind === 'dispose') event.done();
   }
 
   private clearGrace(): void {
@@ -321,10 +329,7 @@ export class Room {
   }
 
   private finish(done: () => void): unknown {
-    this.state = 'disposed';
-    this.timer.clear();
-    this.clearGrace();
-    this.queue.length = 0;
+    this.stop('disposed');
     // Even an adapter whose dispose throws at once must not leave the disposer waiting.
     return Promise.resolve()
       .then(() => this.adapter?.dispose?.())
@@ -343,7 +348,7 @@ export class Room {
       this.fail(thrown as StateroomError);
       return;
     }
-    const callback = event.kind === 'dispose' ? 'dispose' : event.kind;
+    const callback = event.kind;
     const error = new StateroomError(
       ErrorCode.SERVICE_THREW,
       `service threw in ${callback}() (${where}); the room goes on: ${describeThrown(thrown)}`,
@@ -356,12 +361,8 @@ export class Room {
 
   /** The service cannot go on: close every client with 1011 and let the owner forget the room. */
   private fail(error: StateroomError): void {
-    this.state = 'failed';
+    this.stop('failed');
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
-    this.timer.clear();
-    this.clearGrace();
-    // Nothing queued will run; whoever waits for a dispose is told it is done.
-    for (const event of this.queue.splice(0)) if (event.kind === 'dispose') event.done();
     this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
     this.hooks.onError?.(error.code);
     const seats = [...this.seats.values()];

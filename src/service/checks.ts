@@ -4,7 +4,8 @@
  * @module
  */
 
-const MAX_CLIENT_ID = 2 ** 32 - 1;
+/** The largest client id: ids are u32, never 0. */
+export const MAX_CLIENT_ID = 2 ** 32 - 1;
 
 /** Whether `id` is a valid `ClientId`: an integer from 1 to 2^32 − 1. */
 export function isClientId(id: unknown): id is number {

@@ -12,8 +12,8 @@ import type { Payload } from '../service/types.js';
 export const CLOSE_GOING_AWAY = 1001;
 /** Close code for "try again later": the client did not read what was sent to it. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
-/** How long a client closed for not reading gets before its socket is cut (it is not reading the close frame either). */
-const OVERFLOW_CUT_MS = 1_000;
+/** How long a client closed for misbehaving gets to answer the close before its socket is cut. */
+const CUT_AFTER_MS = 1_000;
 
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
@@ -51,9 +51,17 @@ export class Connection implements ClientSink {
 
   /** Closes a client that stopped reading; the memory waiting for it is freed when the socket is cut. */
   private overflow(): void {
-    this.socket.close(CLOSE_TRY_AGAIN_LATER, 'client too slow: outgoing buffer full');
-    setTimeout(() => this.socket.terminate(), OVERFLOW_CUT_MS).unref();
+    this.closeAndCut(CLOSE_TRY_AGAIN_LATER, 'client too slow: outgoing buffer full');
     this.onOverflow(this);
+  }
+
+  /**
+   * Closes with `code`, and cuts the socket if the client has not answered within a second:
+   * a client that does not read (or floods) will not read the close frame either.
+   */
+  closeAndCut(code: number, reason: string): void {
+    this.socket.close(code, reason);
+    setTimeout(() => this.socket.terminate(), CUT_AFTER_MS).unref();
   }
 
   /** Marks the client as alive. */

@@ -307,9 +307,7 @@ export class Transport {
     if (verdict === 'drop-first') this.log.warn(fields, 'client rate-limited: dropping its messages over the limit');
     if (verdict === 'close') {
       this.log.warn({ ...fields, dropped: limiter.dropped }, 'client closed with 1008: over its rate limit for too long');
-      connection.close(CLOSE_POLICY, 'rate limit exceeded');
-      // A flooder may not answer the close either: cut it soon after.
-      setTimeout(() => connection.socket.terminate(), 1_000).unref();
+      connection.closeAndCut(CLOSE_POLICY, 'rate limit exceeded');
     }
     return false;
   }
