@@ -17,6 +17,7 @@ import { CLOSE_INTERNAL_ERROR } from '../room/room.js';
 import type { Identity } from '../room/seat.js';
 import { CLOSE_GOING_AWAY, Connection } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
+import { Outbox } from './outbox.js';
 import { ClientLimiter, ConnectionRate, type ClientRates } from './rate-limit.js';
 import { reply, refuseUpgrade } from './reply.js';
 import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
@@ -77,6 +78,7 @@ export class Transport {
   private readonly open = new Map<Connection, SeatHandle>();
   private readonly targets = new WeakMap<IncomingMessage, Target>();
   private readonly attempts: ConnectionRate;
+  private readonly outbox = new Outbox();
   /** Set by `close()`: upgrades still being checked are refused rather than joined. */
   private closing = false;
 
@@ -263,7 +265,9 @@ export class Transport {
     const target = this.targets.get(req);
     if (target === undefined) return;
     const { roomId, identity } = target;
-    const connection = new Connection(ws, this.options.traffic, this.options.maxBufferedBytes, (c) => this.overflowed(c));
+    const { traffic, maxBufferedBytes } = this.options;
+    // req.socket is the TCP socket the upgrade came on, which ws now frames.
+    const connection = new Connection(ws, req.socket, this.outbox, traffic, maxBufferedBytes, (c) => this.overflowed(c));
     let seat: SeatHandle;
     try {
       seat = this.placement.join(roomId, connection, identity);
@@ -275,7 +279,6 @@ export class Transport {
     this.open.set(connection, seat);
     this.heartbeat.add(connection);
     this.log.debug({ roomId, clientId: seat.clientId, resumed: seat.resumed }, 'client connected');
-    const traffic = this.options.traffic;
     const { rates } = this.options;
     const ip = req.socket.remoteAddress;
     const limiter = rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0 ? new ClientLimiter(rates, performance.now()) : undefined;
