@@ -4,16 +4,16 @@
 //
 // It opens every client, prints {"ready":true}, waits for "go" on stdin (so the driver can
 // read both processes' CPU around the load alone, not the connection setup), runs the load,
-// prints one LoadResult line and exits. Each client sends `messages` text messages of ~64
-// bytes, keeping at most `window` of its own in flight: the copy the server broadcasts back
-// to the sender is the ack, and the time from send to that copy is the latency.
+// prints one LoadResult line and stays up (clients open) until the driver stops it. Each client
+// sends `messages` text messages of ~64 bytes, keeping at most `window` of its own in flight:
+// the copy the server broadcasts back to the sender is the ack, and the time from send to that
+// copy is the latency. With `messages` 0 (the idle scenario) "go" only asks how many clients
+// are still connected.
 import { createInterface } from 'node:readline';
-import { io as socketIo } from 'socket.io-client';
-import { WebSocket } from 'ws';
+import { connect, type Client, type Protocol } from './clients.js';
 
 export interface LoadPlan {
-  /** 'ws': a plain WebSocket to `/ws/<room>`; 'socketio': socket.io-client, websocket transport. */
-  readonly protocol: 'ws' | 'socketio';
+  readonly protocol: Protocol;
   readonly port: number;
   readonly rooms: number;
   readonly clientsPerRoom: number;
@@ -32,42 +32,16 @@ export interface LoadResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly timedOut: boolean;
-}
-
-/** The little a client needs, whatever library is underneath. */
-interface Client {
-  send(text: string): void;
+  /** Clients still connected when the result was printed. */
+  readonly open: number;
 }
 
 const MESSAGE_BYTES = 64;
-/** Connections opened at once: more would overflow the listen backlog (511) on many-rooms. */
+/**
+ * Connections opened at once, a batch after the previous one is open: more would overflow the
+ * listen backlog (511) and have loopback drop SYNs, which costs a 1 s retransmit each.
+ */
 const CONNECT_BATCH = 100;
-
-function connect(plan: LoadPlan, room: string, onText: (text: string) => void): Promise<Client> {
-  return new Promise((resolve, reject) => {
-    if (plan.protocol === 'ws') {
-      const ws = new WebSocket(`ws://127.0.0.1:${plan.port}/ws/${room}`, { perMessageDeflate: false });
-      ws.on('message', (data, isBinary) => {
-        if (!isBinary) onText(String(data));
-      });
-      ws.once('open', () => resolve({ send: (text) => ws.send(text) }));
-      ws.once('error', reject);
-    } else {
-      // forceNew: without it socket.io-client multiplexes every client over one connection.
-      const socket = socketIo(`http://127.0.0.1:${plan.port}`, {
-        transports: ['websocket'],
-        query: { room },
-        forceNew: true,
-        reconnection: false,
-      });
-      socket.on('m', (text: unknown) => {
-        if (typeof text === 'string') onText(text);
-      });
-      socket.once('connect', () => resolve({ send: (text) => socket.emit('m', text) }));
-      socket.once('connect_error', reject);
-    }
-  });
-}
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -81,8 +55,10 @@ async function main(plan: LoadPlan): Promise<void> {
   const latencies = new Float64Array(clientCount * plan.messages);
   let latencyCount = 0;
   let delivered = 0;
+  let open = 0;
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  if (expected === 0) finish();
 
   const starters: (() => void)[] = [];
   for (let index = 0; index < clientCount; index += CONNECT_BATCH) {
@@ -103,13 +79,21 @@ async function main(plan: LoadPlan): Promise<void> {
       sentAt[sent++] = performance.now();
       client.send(text + padding.slice(text.length));
     };
-    const client = await connect(plan, `room-${index % plan.rooms}`, (text) => {
+    const onText = (text: string): void => {
       if (++delivered === expected) finish();
       if (!text.startsWith(prefix)) return;
       const seq = Number.parseInt(text.slice(prefix.length), 10);
       latencies[latencyCount++] = performance.now() - (sentAt[seq] ?? 0);
       if (sent < plan.messages) sendNext();
-    });
+    };
+    let up = false;
+    const onClose = (): void => {
+      if (up) open--;
+      up = false;
+    };
+    const client: Client = await connect(plan.protocol, plan.port, `room-${index % plan.rooms}`, { onText, onClose });
+    up = true;
+    open++;
     starters.push(() => {
       while (sent < Math.min(plan.window, plan.messages)) sendNext();
     });
@@ -137,6 +121,7 @@ async function main(plan: LoadPlan): Promise<void> {
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
     timedOut,
+    open,
   };
   console.log(JSON.stringify(result));
   // Stay up (clients open, stdin held) until the driver has read this process's CPU and
