@@ -9,7 +9,14 @@ import { serve } from '../../dist/index.js';
 import { loadWasmFile } from '../../dist/wasm/load.js';
 import { wasmAdapterSource } from '../../dist/wasm/source.js';
 
-const isolation = process.argv[2] === 'inline' ? 'inline' : 'worker';
+// The isolations this build of stateroom has. Anything else (say 'pool' before it exists) is
+// refused rather than served as 'worker', which would measure the wrong thing under its name.
+const ISOLATIONS = ['worker', 'inline'];
+const isolation = process.argv[2] ?? 'worker';
+if (!ISOLATIONS.includes(isolation)) {
+  console.error(`Error: unknown isolation '${isolation}' (this build knows ${ISOLATIONS.join(', ')})`);
+  process.exit(2);
+}
 const dir = await mkdtemp(path.join(tmpdir(), 'stateroom-bench-'));
 const wasm = path.join(dir, 'broadcast.wasm');
 const compiled = await compileAssemblyScript(new URL('./assembly/broadcast.ts', import.meta.url).pathname, wasm);

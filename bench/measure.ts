@@ -1,0 +1,148 @@
+// One measurement: one target under one scenario, once. The server and the load generator run
+// as two child processes; the server's figures are read from /proc (summed over its process
+// tree) around the part that is measured, never around process start or connection setup.
+import { start, stop, nextJson, whileRunning, type Child } from './child.js';
+import type { LoadPlan, LoadResult } from './load.js';
+import { cpuSeconds, rssKiB } from './proc.js';
+import { connectionsOf, type Scenario } from './scenarios.js';
+import { settledKiB } from './settle.js';
+import type { Target } from './targets.js';
+
+export interface Measurement {
+  /** Messages received by all clients, and how many the scenario sends out. */
+  readonly delivered: number;
+  readonly expected: number;
+  readonly deliveriesPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Server CPU seconds per 100k deliveries: the figure that decides. */
+  readonly serverCpuPer100k: number;
+  readonly loadCpuPer100k: number;
+  /** The load generator used more CPU than the server: deliveries/s measures the clients. */
+  readonly clientBound: boolean;
+  readonly timedOut: boolean;
+  readonly connections: number;
+  /** Server RSS (process tree, KiB) at the end: after the load, or once settled when idle. */
+  readonly serverRssKiB: number;
+  /** Idle only: server RSS grown per open connection, KiB. NaN for traffic scenarios. */
+  readonly rssPerConnectionKiB: number;
+  /** Idle only: false when RSS was still moving when read (the bound on waiting ran out). */
+  readonly rssSettled: boolean;
+}
+
+export interface Failure {
+  readonly failed: true;
+  readonly error: string;
+}
+
+export type Outcome = Measurement | Failure;
+
+export const isFailure = (outcome: Outcome): outcome is Failure => 'failed' in outcome;
+
+/** A server has this long to print its port (the WASM one compiles its guest first). */
+const SERVER_START_MS = 60_000;
+/** How long the load generator may take to print its result once told "go", beyond the run's own deadline. */
+const ANSWER_GRACE_MS = 15_000;
+
+export async function measure(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Outcome> {
+  try {
+    return scenario.kind === 'idle'
+      ? await measureIdle(target, scenario, deadlineMs, root)
+      : await measureTraffic(target, scenario, deadlineMs, root);
+  } catch (error) {
+    return { failed: true, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function withServer<T>(target: Target, root: string, body: (server: Child, port: number) => Promise<T>): Promise<T> {
+  const server = start(target.name, [target.server, ...(target.args ?? [])], root);
+  try {
+    const { port } = await nextJson<{ port: number }>(server, SERVER_START_MS);
+    return await body(server, port);
+  } finally {
+    await stop(server);
+  }
+}
+
+/** Starts the load generator and waits until every client is connected (it then waits for "go"). */
+async function withLoad<T>(plan: LoadPlan, server: Child, root: string, body: (load: Child) => Promise<T>): Promise<T> {
+  const load = start('load generator', ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], root);
+  try {
+    await whileRunning(server, nextJson<{ ready: true }>(load, plan.deadlineMs));
+    return await body(load);
+  } finally {
+    await stop(load);
+  }
+}
+
+/** Says "go" and waits for the result line, failing early if the server dies meanwhile. */
+function run(load: Child, server: Child, deadlineMs: number): Promise<LoadResult> {
+  const answer = nextJson<LoadResult>(load, deadlineMs + ANSWER_GRACE_MS);
+  load.process.stdin!.write('go\n');
+  return whileRunning(server, answer);
+}
+
+function planFor(target: Target, scenario: Scenario, port: number, deadlineMs: number): LoadPlan {
+  const { rooms, clientsPerRoom, messages, window } = scenario;
+  return { protocol: target.protocol, port, rooms, clientsPerRoom, messages, window, deadlineMs };
+}
+
+/** CPU of both processes from "go" to the last delivery; connection setup is not billed. */
+function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
+  return withServer(target, root, (server, port) =>
+    withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
+      const serverBefore = cpuSeconds(server.pid);
+      const loadBefore = cpuSeconds(load.pid);
+      const result = await run(load, server, deadlineMs);
+      const serverCpu = cpuSeconds(server.pid) - serverBefore;
+      const loadCpu = cpuSeconds(load.pid) - loadBefore; // it stays up until stop()
+      const per100k = (seconds: number): number => (seconds / Math.max(1, result.delivered)) * 100_000;
+      return {
+        delivered: result.delivered,
+        expected: result.expected,
+        deliveriesPerSecond: result.delivered / result.wallSeconds,
+        p50Ms: result.p50Ms,
+        p99Ms: result.p99Ms,
+        serverCpuPer100k: per100k(serverCpu),
+        loadCpuPer100k: per100k(loadCpu),
+        clientBound: loadCpu > serverCpu,
+        timedOut: result.timedOut,
+        connections: connectionsOf(scenario),
+        serverRssKiB: rssKiB(server.pid),
+        rssPerConnectionKiB: NaN,
+        rssSettled: true,
+      };
+    }),
+  );
+}
+
+/**
+ * Server RSS once settled with every client connected, minus the same just before the first
+ * connection, per connection. "go" then only confirms that every connection is still open.
+ */
+function measureIdle(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
+  const connections = connectionsOf(scenario);
+  return withServer(target, root, async (server, port) => {
+    const before = await settledKiB(() => rssKiB(server.pid));
+    return withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
+      const after = await settledKiB(() => rssKiB(server.pid));
+      const result = await run(load, server, deadlineMs);
+      if (result.open < connections) throw new Error(`only ${result.open} of ${connections} connections stayed open`);
+      return {
+        delivered: 0,
+        expected: 0,
+        deliveriesPerSecond: NaN,
+        p50Ms: NaN,
+        p99Ms: NaN,
+        serverCpuPer100k: NaN,
+        loadCpuPer100k: NaN,
+        clientBound: false,
+        timedOut: false,
+        connections,
+        serverRssKiB: after.kib,
+        rssPerConnectionKiB: (after.kib - before.kib) / connections,
+        rssSettled: before.settled && after.settled,
+      };
+    });
+  });
+}

@@ -1,0 +1,28 @@
+// The load shapes every target is measured under. `traffic` scenarios send messages and are
+// judged on CPU per delivery and round-trip time; the `idle` one only connects and is judged
+// on the server memory each connection holds.
+
+export interface Scenario {
+  readonly name: string;
+  readonly kind: 'traffic' | 'idle';
+  readonly rooms: number;
+  readonly clientsPerRoom: number;
+  /** Messages each client sends (0 when idle). */
+  readonly messages: number;
+  /** How many of a client's own messages may be in flight at once. */
+  readonly window: number;
+}
+
+export function scenarios(quick: boolean): readonly Scenario[] {
+  return [
+    { name: 'broadcast', kind: 'traffic', rooms: 1, clientsPerRoom: 32, messages: quick ? 100 : 2_000, window: 16 },
+    { name: 'many-rooms', kind: 'traffic', rooms: 400, clientsPerRoom: 4, messages: quick ? 20 : 200, window: 4 },
+    // One message in flight per client: the round trip of a lightly loaded server, not queueing.
+    { name: 'latency', kind: 'traffic', rooms: 1, clientsPerRoom: 8, messages: quick ? 200 : 2_000, window: 1 },
+    quick
+      ? { name: 'idle', kind: 'idle', rooms: 50, clientsPerRoom: 20, messages: 0, window: 0 }
+      : { name: 'idle', kind: 'idle', rooms: 200, clientsPerRoom: 20, messages: 0, window: 0 },
+  ];
+}
+
+export const connectionsOf = (scenario: Scenario): number => scenario.rooms * scenario.clientsPerRoom;

@@ -1,0 +1,52 @@
+// The repetitions of one target under one scenario, folded into one row: the median of each
+// figure on its own, over the repetitions that produced a measurement.
+import { isFailure, type Measurement, type Outcome } from './measure.js';
+import type { Scenario } from './scenarios.js';
+
+export interface Row extends Measurement {
+  readonly scenario: string;
+  readonly kind: Scenario['kind'];
+  readonly target: string;
+  /** Repetitions measured, and repetitions that failed (the server or the generator died). */
+  readonly measured: number;
+  readonly failures: number;
+  /** The last failure's message, when there was one. */
+  readonly error?: string;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return (sorted[Math.floor((sorted.length - 1) / 2)]! + sorted[Math.ceil((sorted.length - 1) / 2)]!) / 2;
+}
+
+/** True when more than half of the measurements say so. */
+const most = (runs: readonly Measurement[], flag: (run: Measurement) => boolean): boolean =>
+  runs.filter(flag).length * 2 > runs.length;
+
+export function summarize(scenario: Scenario, target: string, outcomes: readonly Outcome[]): Row {
+  const runs = outcomes.filter((outcome): outcome is Measurement => !isFailure(outcome));
+  const failures = outcomes.filter(isFailure);
+  const of = (key: keyof Measurement): number => median(runs.map((run) => Number(run[key])));
+  return {
+    scenario: scenario.name,
+    kind: scenario.kind,
+    target,
+    measured: runs.length,
+    failures: failures.length,
+    ...(failures.length > 0 ? { error: failures.at(-1)!.error } : {}),
+    delivered: of('delivered'),
+    expected: of('expected'),
+    deliveriesPerSecond: of('deliveriesPerSecond'),
+    p50Ms: of('p50Ms'),
+    p99Ms: of('p99Ms'),
+    serverCpuPer100k: of('serverCpuPer100k'),
+    loadCpuPer100k: of('loadCpuPer100k'),
+    clientBound: most(runs, (run) => run.clientBound),
+    timedOut: runs.some((run) => run.timedOut),
+    connections: of('connections'),
+    serverRssKiB: of('serverRssKiB'),
+    rssPerConnectionKiB: of('rssPerConnectionKiB'),
+    rssSettled: runs.every((run) => run.rssSettled),
+  };
+}

@@ -1,0 +1,50 @@
+// The servers the benchmark measures. Each is a script under bench/servers/ that listens on
+// 127.0.0.1 port 0, prints {"port":N}, and sends every text message back to its whole room.
+import { existsSync } from 'node:fs';
+import type { Protocol } from './clients.js';
+
+export interface Target {
+  /** Short name for --targets. */
+  readonly key: string;
+  /** Name in the table, the chart and the JSON (also accepted by --targets). */
+  readonly name: string;
+  /** Server script, relative to the repository root. */
+  readonly server: string;
+  readonly args?: readonly string[];
+  readonly protocol: Protocol;
+  /** npm packages the target needs that are not dependencies of the project. */
+  readonly packages?: readonly string[];
+}
+
+/** The raw `ws` baseline comes first: every ratio is against it, so it always runs. */
+export const BASELINE: Target = { key: 'raw-ws', name: 'raw ws', server: 'bench/servers/raw-ws.mjs', protocol: 'ws' };
+
+export const TARGETS: readonly Target[] = [
+  BASELINE,
+  { key: 'stateroom', name: 'stateroom', server: 'bench/servers/stateroom.mjs', protocol: 'ws' },
+  // `stateroom serve --workers 2`: rooms spread over forked worker processes (argv[2] = how many).
+  { key: 'workers', name: 'stateroom x2', server: 'bench/servers/stateroom-workers.mjs', args: ['2'], protocol: 'ws' },
+  { key: 'wasm-worker', name: 'stateroom wasm', server: 'bench/servers/stateroom-wasm.mjs', args: ['worker'], protocol: 'ws' },
+  { key: 'wasm-inline', name: 'wasm inline', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline'], protocol: 'ws' },
+  { key: 'wasm-pool', name: 'wasm pool', server: 'bench/servers/stateroom-wasm.mjs', args: ['pool'], protocol: 'ws' },
+  { key: 'socketio', name: 'socket.io', server: 'bench/servers/socketio.mjs', protocol: 'socketio' },
+  {
+    key: 'colyseus',
+    name: 'colyseus',
+    server: 'bench/servers/colyseus.mjs',
+    protocol: 'colyseus',
+    packages: ['@colyseus/core', '@colyseus/ws-transport', '@colyseus/schema', 'colyseus.js'],
+  },
+];
+
+/**
+ * Why `target` cannot run in this checkout (its server script is not written yet, or the
+ * packages it needs are not installed), or undefined when it can. Such a target is skipped
+ * with a note rather than failed: it is missing, not broken.
+ */
+export function unavailable(target: Target, root: string): string | undefined {
+  if (!existsSync(`${root}${target.server}`)) return `${target.server} does not exist yet`;
+  const missing = (target.packages ?? []).filter((pkg) => !existsSync(`${root}node_modules/${pkg}/package.json`));
+  if (missing.length > 0) return `not installed: ${missing.join(', ')} (see bench/README.md)`;
+  return undefined;
+}
