@@ -16,8 +16,8 @@ export interface Child {
 
 const KEPT_STDERR_LINES = 40;
 
-export function start(what: string, args: readonly string[], cwd: string): Child {
-  const child = spawn(process.execPath, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function start(what: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Child {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   // Drained to the end, so a chatty child never blocks on a full pipe.
   const lines = createInterface({ input: child.stdout! });
   const stderr: string[] = [];

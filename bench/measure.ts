@@ -2,6 +2,7 @@
 // as two child processes; the server's figures are read from /proc (summed over its process
 // tree) around the part that is measured, never around process start or connection setup.
 import { start, stop, nextJson, whileRunning, type Child } from './child.js';
+import { collectGarbage, gcEnv } from './gc.js';
 import type { LoadPlan, LoadResult } from './load.js';
 import { cpuSeconds, rssKiB } from './proc.js';
 import { connectionsOf, type Scenario } from './scenarios.js';
@@ -55,7 +56,7 @@ export async function measure(target: Target, scenario: Scenario, deadlineMs: nu
 }
 
 async function withServer<T>(target: Target, root: string, body: (server: Child, port: number) => Promise<T>): Promise<T> {
-  const server = start(target.name, [target.server, ...(target.args ?? [])], root);
+  const server = start(target.name, [target.server, ...(target.args ?? [])], root, gcEnv());
   try {
     const { port } = await nextJson<{ port: number }>(server, SERVER_START_MS);
     return await body(server, port);
@@ -116,6 +117,12 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
   );
 }
 
+/** Server RSS after a full GC, once it has stopped moving. */
+function settledRss(server: Child): ReturnType<typeof settledKiB> {
+  collectGarbage(server.pid);
+  return settledKiB(() => rssKiB(server.pid));
+}
+
 /**
  * Server RSS once settled with every client connected, minus the same just before the first
  * connection, per connection. "go" then only confirms that every connection is still open.
@@ -123,9 +130,9 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
 function measureIdle(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
   const connections = connectionsOf(scenario);
   return withServer(target, root, async (server, port) => {
-    const before = await settledKiB(() => rssKiB(server.pid));
+    const before = await settledRss(server);
     return withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
-      const after = await settledKiB(() => rssKiB(server.pid));
+      const after = await settledRss(server);
       const result = await run(load, server, deadlineMs);
       if (result.open < connections) throw new Error(`only ${result.open} of ${connections} connections stayed open`);
       return {
