@@ -5,6 +5,7 @@
  * @module
  */
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { consoleHandler } from './console/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -63,6 +64,37 @@ export interface RunningServer {
  * ```
  */
 export async function serve(service: ServiceSource | AdapterSource, options?: ServerOptions): Promise<RunningServer> {
+  const { transport, running, log, o } = await assemble(service, options);
+  const address = await listen(transport, o.port, o.host);
+  const url = displayUrl(o.host, address.port);
+  log.info({ url, host: o.host, port: address.port }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>)`);
+  return running(address.port, url);
+}
+
+/** `http://<host>:<port>`, with `localhost` for a wildcard host: what a user can open. */
+export function displayUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+/**
+ * A server that does not listen: it is handed connections another process accepted (a
+ * worker of `stateroom serve --workers N`). Internal to the cluster.
+ */
+export interface AdoptingServer extends RunningServer {
+  /** Serves a connection accepted elsewhere; `head` is what was already read from it. */
+  adopt(socket: Socket, head: Buffer): void;
+}
+
+/** Starts everything `serve()` does but listening; see {@link AdoptingServer}. */
+export async function serveAdopted(service: ServiceSource | AdapterSource, options: ServerOptions, url: string): Promise<AdoptingServer> {
+  const { transport, running, o } = await assemble(service, options);
+  // Object.assign keeps the getters of the running server (a spread would freeze them).
+  return Object.assign(running(o.port, url), { adopt: (socket: Socket, head: Buffer) => transport.adopt(socket, head) });
+}
+
+/** The pieces of a server, wired but not listening, and how to describe it once it is. */
+async function assemble(service: ServiceSource | AdapterSource, options: ServerOptions | undefined) {
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let createAdapter = adapterFactoryOf(service);
@@ -113,13 +145,9 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
     },
     log,
   );
-  const address = await listen(transport, o.port, o.host);
-  const shown = o.host === '0.0.0.0' || o.host === '::' ? 'localhost' : o.host;
-  const url = `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}`;
-  log.info({ url, host: o.host, port: address.port }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>)`);
   let closing: Promise<void> | undefined;
-  return {
-    port: address.port,
+  const running = (port: number, url: string): RunningServer => ({
+    port,
     host: o.host,
     url,
     get roomCount() {
@@ -134,7 +162,8 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
       await registry.close();
     },
     close: () => (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs)),
-  };
+  });
+  return { transport, running, log, o };
 }
 
 const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };

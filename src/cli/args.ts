@@ -47,3 +47,10 @@ export function parseMebibytes(text: string): number {
   if (text.trim() === '' || !Number.isFinite(mib) || mib <= 0) throw new InvalidArgumentError('give a number of MiB > 0, e.g. 64.');
   return Math.round(mib * 2 ** 20);
 }
+
+/** A number of worker processes: a whole number from 1 to 256. */
+export function parseWorkers(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 256) throw new InvalidArgumentError('give a whole number of processes from 1 to 256.');
+  return n;
+}

@@ -3,13 +3,16 @@
  * options, the file becomes a service, and Ctrl-C / SIGTERM shut down cleanly.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
-import type { LogLevel } from '../logger.js';
+import { Primary, forkSelf } from '../cluster/primary.js';
+import { runWorker, workerIndex } from '../cluster/worker.js';
+import { createLogger, type LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
-import { serve } from '../serve.js';
-import { loadService } from '../project/load-service.js';
+import { displayUrl, serve, serveAdopted } from '../serve.js';
+import { loadService, type LoadedService } from '../project/load-service.js';
 import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions } from '../wasm/source.js';
-import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds } from './args.js';
+import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds, parseWorkers } from './args.js';
 import { stopOnSignals } from './signals.js';
 
 interface ServeFlags {
@@ -32,6 +35,7 @@ interface ServeFlags {
   callTimeout: number;
   wasmMemoryLimit: number;
   wasmIsolation: 'worker' | 'inline';
+  workers: number;
 }
 
 const d = DEFAULT_SERVER_OPTIONS;
@@ -76,14 +80,44 @@ export function addServeCommand(program: Command): void {
         .default(w.memoryLimitBytes, String(w.memoryLimitBytes / 2 ** 20)),
     )
     .addOption(new Option('--wasm-isolation <mode>', 'worker: each WASM room on its own thread; inline: on the server thread').choices(['worker', 'inline']).default(w.isolation))
+    .addOption(
+      new Option('--workers <n>', 'server processes; each room lives in exactly one, chosen from its id (1: a single process)')
+        .argParser(parseWorkers)
+        .default(availableParallelism(), 'the number of cores'),
+    )
     .option('--log-level <level>', 'quietest level logged: trace, debug, info, warn, error, fatal or silent', parseLogLevel, d.logLevel)
     .addHelpText('after', '\nRooms: ws://<host>:<port>/ws/<room> (plain /ws is room "1"); GET /status answers ok. See docs/cli.md.')
     .action(async (file: string, flags: ServeFlags) => {
+      // Loaded in the primary too: a service that cannot load fails once, with one line.
       const loaded = await loadService(file, toWasmHostOptions(flags));
-      const options = toServerOptions(flags);
-      const server = await serve(loaded.service, { ...options, staticDir: options.staticDir ?? loaded.staticDir });
-      stopOnSignals(server);
+      const worker = workerIndex();
+      if (worker !== undefined) await serveAsWorker(loaded, flags, worker);
+      else if (flags.workers > 1) await serveAsPrimary(flags);
+      else stopOnSignals(await serve(loaded.service, serverOptions(flags, loaded)));
     });
+}
+
+function serverOptions(flags: ServeFlags, loaded: LoadedService): ServerOptions {
+  const options = toServerOptions(flags);
+  return { ...options, staticDir: options.staticDir ?? loaded.staticDir };
+}
+
+/** One of `--workers N`: the same server, fed connections by the primary. */
+async function serveAsWorker(loaded: LoadedService, flags: ServeFlags, index: number): Promise<void> {
+  const logger = createLogger(flags.logLevel).child({ worker: index });
+  runWorker(await serveAdopted(loaded.service, { ...serverOptions(flags, loaded), logger }, `worker ${index}`));
+  logger.info({ pid: process.pid }, `worker ${index} ready`);
+}
+
+/** The primary of `--workers N`: accepts, and hands each connection to its room's worker. */
+async function serveAsPrimary(flags: ServeFlags): Promise<void> {
+  const log = createLogger(flags.logLevel);
+  const { host, workers } = flags;
+  const shutdownTimeoutMs = DEFAULT_SERVER_OPTIONS.shutdownTimeoutMs;
+  const { primary, port } = await Primary.start({ workers, host, port: flags.port, shutdownTimeoutMs, spawn: forkSelf }, log);
+  const url = displayUrl(host, port);
+  log.info({ url, host, port, workers }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>) with ${workers} workers`);
+  stopOnSignals({ close: () => primary.close() }, () => primary.kill());
 }
 
 function toServerOptions(flags: ServeFlags): ServerOptions {

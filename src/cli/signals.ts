@@ -4,11 +4,17 @@
  */
 import type { RunningServer } from '../serve.js';
 
-/** Ctrl-C or SIGTERM: close clients with 1001, dispose rooms, exit 0. A second signal exits at once. */
-export function stopOnSignals(server: RunningServer): void {
+/**
+ * Ctrl-C or SIGTERM: close clients with 1001, dispose rooms, exit 0. A second signal exits
+ * at once, after `force` (which ends what must not outlive this process).
+ */
+export function stopOnSignals(server: Pick<RunningServer, 'close'>, force: () => void = () => {}): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      force();
+      process.exit(1);
+    }
     stopping = true;
     process.stderr.write(`stateroom: ${signal} received, closing clients and rooms (again to force)\n`);
     server.close().then(

@@ -5,7 +5,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeThrown } from '../errors.js';
@@ -126,6 +126,20 @@ export class Transport {
     await Promise.all(sockets);
     this.http.closeAllConnections();
     await closed;
+  }
+
+  /**
+   * Serves a connection accepted by another process (the cluster's primary), which read
+   * `head` from it to choose this process: the HTTP parser gets those bytes first.
+   */
+  adopt(socket: Socket, head: Buffer): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.http.emit('connection', socket);
+    if (head.length > 0) socket.emit('data', head);
+    socket.resume();
   }
 
   /** Closes every client's connection with `code` (their rooms see them leave at once). */

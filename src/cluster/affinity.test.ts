@@ -1,0 +1,30 @@
+// Room affinity: a room always maps to the same worker, whatever path spells it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MAX_REQUEST_LINE_BYTES, routeOf, workerOf } from './affinity.js';
+
+const line = (text: string): Buffer => Buffer.from(text, 'latin1');
+
+test('the room comes from the request line, percent-decoded, with /ws as room "1"', () => {
+  assert.deepEqual(routeOf(line('GET /ws/lobby?token=a HTTP/1.1\r\nHost: x\r\n')), { kind: 'room', roomId: 'lobby' });
+  assert.deepEqual(routeOf(line('GET /ws HTTP/1.1\r\n')), { kind: 'room', roomId: '1' });
+  assert.deepEqual(routeOf(line('GET /ws/caf%C3%A9 HTTP/1.1\r\n')), { kind: 'room', roomId: 'café' });
+});
+
+test('anything that is not a room path may go to any worker', () => {
+  for (const request of ['GET / HTTP/1.1\r\n', 'GET /status HTTP/1.1\r\n', 'GET /ws/ HTTP/1.1\r\n', 'GET /ws/%zz HTTP/1.1\r\n', 'garbage\n', '\r\n']) {
+    assert.deepEqual(routeOf(line(request)), { kind: 'any' }, JSON.stringify(request));
+  }
+});
+
+test('an unfinished request line waits for more bytes, up to a limit', () => {
+  assert.deepEqual(routeOf(line('GET /ws/lob')), { kind: 'incomplete' });
+  assert.deepEqual(routeOf(Buffer.alloc(MAX_REQUEST_LINE_BYTES, 0x61)), { kind: 'any' });
+});
+
+test('one room, one worker; rooms spread evenly over workers', () => {
+  assert.equal(workerOf('lobby', 4), workerOf('lobby', 4));
+  const counts = [0, 0];
+  for (let i = 0; i < 400; i++) counts[workerOf(`room-${i}`, 2)]! += 1;
+  assert.ok(counts.every((n) => n >= 160 && n <= 240), `400 rooms over 2 workers: ${counts.join(' / ')}`);
+});

@@ -1,0 +1,43 @@
+/**
+ * Room affinity: which worker process owns a connection, decided from the request line
+ * alone (`GET /ws/<room> HTTP/1.1`), so that every client of one room lands in the one
+ * process where that room lives, whatever socket it arrives on. Pure, and unit-tested.
+ * @module
+ */
+import { parseRoomPath, splitTarget } from '../transport/room-path.js';
+
+/** The longest request line the primary reads before it routes a connection anyway. */
+export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
+
+/** FNV-1a over the UTF-16 units of `text`: cheap, stable across processes and runs. */
+export function hashRoomId(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** What the first bytes of a connection say about where it should go. */
+export type Route =
+  | { readonly kind: 'room'; readonly roomId: string }
+  /** Not a room's WebSocket path (static files, /status, a bad path): any worker answers it. */
+  | { readonly kind: 'any' }
+  /** The request line is not complete yet: read more. */
+  | { readonly kind: 'incomplete' };
+
+/** Routes a connection by the bytes read from it so far. */
+export function routeOf(head: Buffer): Route {
+  const end = head.indexOf(0x0a); // '\n'
+  if (end < 0) return head.length >= MAX_REQUEST_LINE_BYTES ? { kind: 'any' } : { kind: 'incomplete' };
+  const [, target] = head.toString('latin1', 0, end).trim().split(' ');
+  if (target === undefined) return { kind: 'any' };
+  const room = parseRoomPath(splitTarget(target).pathname);
+  return room?.ok === true ? { kind: 'room', roomId: room.roomId } : { kind: 'any' };
+}
+
+/** The worker (0 to `workers` − 1) that owns `roomId`. */
+export function workerOf(roomId: string, workers: number): number {
+  return hashRoomId(roomId) % workers;
+}

@@ -1,0 +1,218 @@
+/**
+ * The primary of `stateroom serve --workers N`: it accepts every TCP connection, reads the
+ * request line (the room id is in the path), and hands the socket to the worker process that
+ * owns that room (Node passes socket handles over IPC). After that it never touches the
+ * connection: a message costs no hop, and every room runs in exactly one worker, in order.
+ * @module
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type Server, type Socket } from 'node:net';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { routeOf, workerOf } from './affinity.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+/** How long a new connection may take to send its request line. */
+const REQUEST_LINE_TIMEOUT_MS = 10_000;
+/** How long a worker may take to start before the cluster gives up. */
+const START_TIMEOUT_MS = 60_000;
+/** A worker that dies this soon after starting is restarted only after a pause. */
+const RESTART_PAUSE_MS = 1_000;
+
+export interface PrimaryOptions {
+  readonly workers: number;
+  readonly host: string;
+  readonly port: number;
+  /** How long workers get to close their clients and rooms on shutdown. */
+  readonly shutdownTimeoutMs: number;
+  /** Starts worker `index` (a child process with an IPC channel). */
+  readonly spawn: (index: number) => ChildProcess;
+}
+
+/** One worker slot: its process, and the connections waiting for it to be ready. */
+interface Slot {
+  readonly index: number;
+  child: ChildProcess;
+  ready: boolean;
+  startedAt: number;
+  waiting: Array<{ socket: Socket; head: Buffer }>;
+}
+
+export class Primary {
+  private readonly slots: Slot[] = [];
+  private readonly server: Server;
+  private readonly unrouted = new Set<Socket>();
+  private nextAny = 0;
+  private stopping = false;
+
+  private constructor(
+    private readonly options: PrimaryOptions,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  /** Starts every worker, then listens; resolves with the bound port once all are ready. */
+  static async start(options: PrimaryOptions, log: Logger): Promise<{ primary: Primary; port: number }> {
+    const primary = new Primary(options, log);
+    const ready = Array.from({ length: options.workers }, (_, index) => primary.startWorker(index));
+    await Promise.all(ready);
+    const port = await primary.listen();
+    return { primary, port };
+  }
+
+  /** Stops accepting and asks every worker to close its clients (1001) and rooms; resolves when all have exited. */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.server.close();
+    for (const socket of this.unrouted) socket.destroy();
+    await Promise.all(this.slots.map((slot) => this.stopWorker(slot)));
+  }
+
+  /** Ends every worker at once (a second Ctrl-C). */
+  kill(): void {
+    this.stopping = true;
+    for (const slot of this.slots) slot.child.kill('SIGKILL');
+  }
+
+  private listen(): Promise<number> {
+    const { port, host } = this.options;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (cause: NodeJS.ErrnoException) => {
+        const hint =
+          cause.code === 'EADDRINUSE'
+            ? `port ${port} is already in use on ${host}: stop the other server or choose another port (--port)`
+            : `cannot listen on ${host}:${port}: ${describeThrown(cause)}`;
+        reject(new StateroomError(ErrorCode.LISTEN_FAILED, hint, {}, { cause }));
+      });
+      this.server.listen(port, host, () => {
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  private startWorker(index: number): Promise<void> {
+    const child = this.options.spawn(index);
+    const slot: Slot = this.slots[index] ?? { index, child, ready: false, startedAt: Date.now(), waiting: [] };
+    Object.assign(slot, { child, ready: false, startedAt: Date.now() });
+    this.slots[index] = slot;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.startError(index, `it did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      child.on('message', (message: FromWorker) => {
+        if (message.type !== 'ready' || slot.child !== child) return;
+        clearTimeout(timer);
+        slot.ready = true;
+        for (const { socket, head } of slot.waiting.splice(0)) this.hand(slot, socket, head);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (!slot.ready) reject(this.startError(index, `it exited (${signal ?? `code ${code}`}) before it was ready`));
+        else this.exited(slot, child, code, signal);
+      });
+    });
+  }
+
+  private startError(index: number, why: string): StateroomError {
+    return new StateroomError(ErrorCode.LISTEN_FAILED, `worker ${index} could not start: ${why}; see the lines above`);
+  }
+
+  /** A worker died while serving: its rooms are gone; start another in its place. */
+  private exited(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping || slot.child !== child) return;
+    slot.ready = false;
+    const pause = Date.now() - slot.startedAt < RESTART_PAUSE_MS ? RESTART_PAUSE_MS : 0;
+    this.log.error({ worker: slot.index, code, signal }, `worker ${slot.index} exited (${signal ?? `code ${code}`}); its rooms are lost, starting another`);
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.startWorker(slot.index).catch((err: unknown) => this.log.error({ worker: slot.index }, describeThrown(err)));
+    }, pause).unref();
+  }
+
+  private stopWorker(slot: Slot): Promise<void> {
+    const { child } = slot;
+    for (const { socket } of slot.waiting.splice(0)) socket.destroy();
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      // Past the workers' own deadline (and the 1001 grace), stop waiting for them.
+      const kill = setTimeout(() => child.kill('SIGKILL'), this.options.shutdownTimeoutMs + 5_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      this.tell(child, { type: 'shutdown' });
+    });
+  }
+
+  /** Reads a connection's request line, then hands it to the worker that owns its room. */
+  private accept(socket: Socket): void {
+    this.unrouted.add(socket);
+    let head: Buffer = Buffer.alloc(0);
+    socket.setTimeout(REQUEST_LINE_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => this.unrouted.delete(socket));
+    const onData = (chunk: Buffer): void => {
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+      const route = routeOf(head);
+      if (route.kind === 'incomplete') return;
+      socket.off('data', onData);
+      socket.pause();
+      head = Buffer.concat([head, ...drain(socket)]);
+      stopReading(socket);
+      socket.setTimeout(0);
+      this.unrouted.delete(socket);
+      const index = route.kind === 'room' ? workerOf(route.roomId, this.slots.length) : this.nextAny++ % this.slots.length;
+      this.hand(this.slots[index]!, socket, head);
+    };
+    socket.on('data', onData);
+  }
+
+  private hand(slot: Slot, socket: Socket, head: Buffer): void {
+    if (!slot.ready) {
+      slot.waiting.push({ socket, head });
+      return;
+    }
+    socket.removeAllListeners('error');
+    this.tell(slot.child, { type: 'connection', head: head.toString('base64') }, socket);
+  }
+
+  private tell(child: ChildProcess, message: ToWorker, socket?: Socket): void {
+    if (!child.connected) {
+      socket?.destroy();
+      return;
+    }
+    child.send(message, socket, (err) => {
+      if (err !== null && err !== undefined) socket?.destroy();
+    });
+  }
+}
+
+/** What a paused socket has read but not yet emitted. */
+function drain(socket: Socket): Buffer[] {
+  const chunks: Buffer[] = [];
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) chunks.push(chunk);
+  return chunks;
+}
+
+/**
+ * Stops this process reading the socket before its handle goes to a worker. `pause()` alone
+ * does not: Node keeps reading into the stream's buffer, and until the worker acknowledges
+ * the handle this process would still take (and drop) bytes the client sends after the
+ * worker's 101 answer — its first WebSocket frames. There is no public API for this, so it
+ * calls the handle's `readStop()`, which every Node stream socket has had for a decade.
+ */
+function stopReading(socket: Socket): void {
+  const handle = (socket as unknown as { _handle?: { readStop?: () => number; reading?: boolean } })._handle;
+  if (typeof handle?.readStop !== 'function') return; // pause() is then the best there is
+  handle.reading = false;
+  handle.readStop();
+}
+
+/** Forks worker `index`: the same command line, run as a worker (see `STATEROOM_WORKER`). */
+export function forkSelf(index: number): ChildProcess {
+  return fork(process.argv[1]!, process.argv.slice(2), {
+    env: { ...process.env, STATEROOM_WORKER: String(index) },
+    execArgv: process.execArgv,
+  });
+}

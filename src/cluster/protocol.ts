@@ -1,0 +1,14 @@
+/**
+ * The IPC messages between the primary and its workers (JSON over the fork channel).
+ * @module
+ */
+
+/** Primary → worker. A `connection` message carries the socket handle beside it. */
+export type ToWorker =
+  /** Serve this socket; `head` (base64) is what the primary already read from it. */
+  | { readonly type: 'connection'; readonly head: string }
+  /** Close every client with 1001, dispose every room, exit. */
+  | { readonly type: 'shutdown' };
+
+/** Worker → primary. */
+export type FromWorker = { readonly type: 'ready' };

@@ -1,0 +1,42 @@
+/**
+ * A worker of `stateroom serve --workers N`: a whole server that does not listen. The primary
+ * hands it the connections of the rooms it owns; it tells the primary when it is ready and
+ * shuts down when told to, or when the primary is gone.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { AdoptingServer } from '../serve.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+/** The environment variable that makes `stateroom serve` run as worker N. */
+export const WORKER_ENV = 'STATEROOM_WORKER';
+
+/** Which worker this process is, when it is one. */
+export function workerIndex(): number | undefined {
+  const text = process.env[WORKER_ENV];
+  return text === undefined || !/^\d+$/.test(text) ? undefined : Number(text);
+}
+
+/** Takes connections from the primary into `server`; exits when the primary says so or is gone. */
+export function runWorker(server: AdoptingServer): void {
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('message', (message: ToWorker, socket?: Socket) => {
+    if (message.type === 'connection' && socket !== undefined) server.adopt(socket, Buffer.from(message.head, 'base64'));
+    else if (message.type === 'shutdown') stop();
+  });
+  // Ctrl-C reaches the whole process group: the primary decides, and tells us.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', stop);
+  // A primary that died (even SIGKILL) closes the channel: leave no orphan behind.
+  process.on('disconnect', stop);
+  const ready: FromWorker = { type: 'ready' };
+  process.send?.(ready);
+}

@@ -1,0 +1,123 @@
+// `stateroom serve --workers N`: a primary that hands each connection to the worker owning its
+// room. Real processes, real sockets: the CLI as a user runs it.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { workerOf } from '../src/cluster/affinity.js';
+import { startServing, type Serving } from './helpers/cli.js';
+import { within } from './helpers/deadline.js';
+import { client, closed, type Inbox } from './helpers/sockets.js';
+
+const serveCounter = (t: { after(fn: () => void): void }) =>
+  startServing(['serve', 'examples/counter/service.ts', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], t.after.bind(t));
+
+/** The pid each worker announced in its "ready" line, the latest one per worker. */
+function workerPids(server: Serving): Map<number, number> {
+  const pids = new Map<number, number>();
+  for (const m of server.output().matchAll(/"worker":(\d+),"pid":(\d+),"msg":"worker \d+ ready"/g)) pids.set(Number(m[1]), Number(m[2]));
+  return pids;
+}
+
+async function bothReady(server: Serving): Promise<void> {
+  await server.printed(/worker 0 ready/, 'worker 0 ready');
+  await server.printed(/worker 1 ready/, 'worker 1 ready');
+}
+
+/** A room id (prefix-n) that the primary places on `worker` of 2. */
+function roomOn(worker: number, prefix: string): string {
+  for (let n = 0; ; n++) if (workerOf(`${prefix}-${n}`, 2) === worker) return `${prefix}-${n}`;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (bounded) for processes that are not our children to be gone: there is no event for that. */
+async function gone(pids: number[], what: string): Promise<void> {
+  await within(
+    (async () => {
+      while (pids.some(alive)) await new Promise((r) => setTimeout(r, 25));
+    })(),
+    what,
+    10_000,
+  );
+}
+
+/** Two separate connections to `room`: what one increments, the other sees counted in the same instance. */
+async function checkRoom(server: Serving, room: string, times: number): Promise<Inbox[]> {
+  const [a, b] = await Promise.all([client(server.ws(`/ws/${room}`), `${room}/a`), client(server.ws(`/ws/${room}`), `${room}/b`)]);
+  for (let i = 0; i < times; i++) a!.ws.send('increment');
+  const expected = Array.from({ length: times }, (_, i) => `new value: ${i + 1}`);
+  assert.deepEqual(await b!.texts(times), expected, `room ${room}: both connections reach one instance`);
+  return [a!, b!];
+}
+
+test('every room lives in exactly one worker, whichever connection its clients come on; rooms spread over both', async (t) => {
+  const server = await serveCounter(t);
+  const rooms = Array.from({ length: 24 }, (_, i) => `room-${i}`);
+  const inboxes = (await Promise.all(rooms.map((room) => checkRoom(server, room, 3)))).flat();
+  t.after(() => inboxes.forEach((c) => c.ws.terminate()));
+  // A third client, joining later, continues the same count.
+  const late = await client(server.ws('/ws/room-0'), 'late');
+  t.after(() => late.ws.terminate());
+  late.ws.send('increment');
+  assert.equal(await late.nextText(), 'new value: 4');
+  await server.printed(/"worker":0,"roomId"[^\n]*room created/, 'a room created in worker 0');
+  await server.printed(/"worker":1,"roomId"[^\n]*room created/, 'a room created in worker 1');
+  // Plain HTTP is answered by a worker too.
+  const status = await fetch(`http://127.0.0.1:${server.port}/status`, { signal: AbortSignal.timeout(3_000) });
+  assert.equal(await status.text(), 'ok');
+});
+
+test('a worker that dies is replaced; its rooms start afresh and the other worker never notices', async (t) => {
+  const server = await serveCounter(t);
+  await bothReady(server);
+  const pids = workerPids(server);
+  const doomedRoom = roomOn(0, 'doomed');
+  const steadyRoom = roomOn(1, 'steady');
+  const [doomed] = await checkRoom(server, doomedRoom, 1);
+  const [steady] = await checkRoom(server, steadyRoom, 1);
+  t.after(() => [doomed!, steady!].forEach((c) => c.ws.terminate()));
+  const doomedClosed = closed(doomed!.ws, 10_000);
+  process.kill(pids.get(0)!, 'SIGKILL');
+  await doomedClosed;
+  await server.printed(/worker 0 exited \(SIGKILL\); its rooms are lost, starting another/, 'the primary reporting the dead worker');
+  await within(
+    (async () => {
+      while (workerPids(server).get(0) === pids.get(0)) await once(server.child.stdout!, 'data');
+    })(),
+    'a new worker 0',
+    15_000,
+  );
+  steady!.ws.send('increment');
+  assert.deepEqual(await steady!.texts(2), ['new value: 1', 'new value: 2'], 'the room on the other worker kept its state');
+  const again = await checkRoom(server, doomedRoom, 1);
+  t.after(() => again.forEach((c) => c.ws.terminate()));
+});
+
+test('SIGTERM: clients get 1001, the workers finish and the primary exits 0', async (t) => {
+  const server = await serveCounter(t);
+  await bothReady(server);
+  const pids = [...workerPids(server).values()];
+  const clients = await Promise.all(['x', 'y', 'z', 'w'].map((room) => client(server.ws(`/ws/${room}`), room)));
+  const codes = clients.map((c) => closed(c.ws, 10_000));
+  server.child.kill('SIGTERM');
+  for (const code of codes) assert.equal((await code).code, 1001);
+  const [exitCode] = (await within(once(server.child, 'exit'), 'the primary to exit', 15_000)) as [number | null];
+  assert.equal(exitCode, 0);
+  await gone(pids, 'the workers to exit');
+});
+
+test('a primary killed outright leaves no worker behind', async (t) => {
+  const server = await serveCounter(t);
+  await bothReady(server);
+  const pids = [...workerPids(server).values()];
+  assert.equal(pids.length, 2);
+  server.child.kill('SIGKILL');
+  await gone(pids, 'the orphaned workers to exit');
+});
