@@ -1,7 +1,19 @@
 // Pins every byte layout of ABI v1 (../shared/stateroom-wasm-abi.md), examples included.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CodecError, decodeFromProcess, decodeToProcess, encodeFromProcess, encodeToProcess, type MessageToProcess } from './codec.js';
+import {
+  CodecError,
+  callbackOfToProcess,
+  checkFromProcess,
+  decodeFromProcess,
+  decodeToProcess,
+  encodeFromProcess,
+  encodeToProcess,
+  maxSizeOfToProcess,
+  sizeOfToProcess,
+  writeToProcess,
+  type MessageToProcess,
+} from './codec.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
@@ -92,4 +104,46 @@ test('unknown tags, truncation, lying lengths and invalid UTF-8 are CodecErrors'
     assert.throws(() => decodeFromProcess(bytes(h)), (e: unknown) => e instanceof CodecError && message.test(e.message), h);
   }
   assert.throws(() => decodeToProcess(bytes('05000000')), /unknown MessageToProcess tag 5/);
+});
+
+test('checkFromProcess refuses exactly what decodeFromProcess refuses', () => {
+  const good = [
+    encodeFromProcess({ type: 'message', recipient: 'broadcast', payload: 'héllo' }),
+    encodeFromProcess({ type: 'message', recipient: 3, payload: new Uint8Array([0, 255]) }),
+    encodeFromProcess({ type: 'message', recipient: { except: 2 }, payload: '' }),
+    encodeFromProcess({ type: 'setTimer', msDelay: 10 }),
+  ];
+  const bad = [
+    bytes('07000000'),
+    bytes('00000000 05000000'),
+    bytes('00000000 00000000 09000000'),
+    bytes('00000000 00000000 01000000 0400000000000000 6869'),
+    bytes('00000000 00000000 01000000 0100000000000000 ff'),
+    bytes('0100'),
+  ];
+  for (const b of good) assert.doesNotThrow(() => checkFromProcess(b), hex(b));
+  for (const b of bad) {
+    const decoded = (() => {
+      try {
+        decodeFromProcess(b);
+        return 'ok';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    assert.throws(() => checkFromProcess(b), (e: unknown) => e instanceof CodecError && e.message === decoded, hex(b));
+  }
+});
+
+test('writeToProcess returns its length, within maxSizeOfToProcess; callbackOfToProcess reads the tag', () => {
+  const messages: MessageToProcess[] = [{ type: 'init' }, { type: 'connect', client: 1 }, { type: 'message', sender: 2, payload: 'é€x' }, { type: 'message', sender: 2, payload: new Uint8Array(5) }];
+  for (const message of messages) {
+    const target = new Uint8Array(maxSizeOfToProcess(message));
+    const written = writeToProcess(message, target);
+    assert.equal(written, sizeOfToProcess(message));
+    assert.ok(written <= target.length);
+    assert.deepEqual(decodeToProcess(target.subarray(0, written)), message);
+    assert.equal(callbackOfToProcess(target), message.type);
+  }
+  assert.equal(callbackOfToProcess(bytes('09000000')), 'unknown');
 });

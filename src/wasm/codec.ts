@@ -6,6 +6,7 @@
  * as `bincode::deserialize` does.
  * @module
  */
+import { isUtf8 } from 'node:buffer';
 import type { ClientId, Payload, Recipient } from '../service/types.js';
 
 // Client id 0 never names a client; a guest may still send to it, and the host drops that.
@@ -24,6 +25,7 @@ export type MessageFromProcess =
   | { readonly type: 'setTimer'; readonly msDelay: number };
 
 const TO_PROCESS_TAG = { init: 0, connect: 1, disconnect: 2, message: 3, timer: 4 } as const;
+const TO_PROCESS_NAMES: readonly string[] = ['init', 'connect', 'disconnect', 'message', 'timer'];
 const PAYLOAD_BYTES = 0;
 const PAYLOAD_TEXT = 1;
 const FROM_MESSAGE = 0;
@@ -55,24 +57,42 @@ export function sizeOfToProcess(message: MessageToProcess): number {
 }
 
 /**
- * Writes `message` at the start of `target`, which must hold at least
- * {@link sizeOfToProcess} bytes (e.g. a view of guest memory at the address malloc gave).
+ * The most bytes {@link writeToProcess} can write for `message`, without scanning a text
+ * payload (a UTF-16 code unit takes at most 3 bytes of UTF-8).
  */
-export function writeToProcess(message: MessageToProcess, target: Uint8Array): void {
+export function maxSizeOfToProcess(message: MessageToProcess): number {
+  if (message.type !== 'message') return sizeOfToProcess(message);
+  const { payload } = message;
+  return 20 + (typeof payload === 'string' ? payload.length * 3 : payload.byteLength);
+}
+
+/**
+ * Writes `message` at the start of `target`, which must hold at least
+ * {@link sizeOfToProcess} bytes (e.g. a view of guest memory at the address malloc gave),
+ * and returns how many bytes it wrote.
+ */
+export function writeToProcess(message: MessageToProcess, target: Uint8Array): number {
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
   view.setUint32(0, TO_PROCESS_TAG[message.type], true);
   if (message.type === 'connect' || message.type === 'disconnect') view.setUint32(4, message.client, true);
-  if (message.type !== 'message') return;
+  if (message.type !== 'message') return sizeOfToProcess(message);
   view.setUint32(4, message.sender, true);
   const { payload } = message;
   view.setUint32(8, typeof payload === 'string' ? PAYLOAD_TEXT : PAYLOAD_BYTES, true);
   if (typeof payload === 'string') {
     const { written } = utf8.encodeInto(payload, target.subarray(20));
     view.setBigUint64(12, BigInt(written), true);
-  } else {
-    view.setBigUint64(12, BigInt(payload.byteLength), true);
-    target.set(payload, 20);
+    return 20 + written;
   }
+  view.setBigUint64(12, BigInt(payload.byteLength), true);
+  target.set(payload, 20);
+  return 20 + payload.byteLength;
+}
+
+/** The name of the callback a host → guest message is for, read from its encoded tag. */
+export function callbackOfToProcess(bytes: Uint8Array): string {
+  const tag = bytes.byteLength < 4 ? -1 : new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  return TO_PROCESS_NAMES[tag] ?? 'unknown';
 }
 
 /** `message` encoded into a new array. */
@@ -94,6 +114,26 @@ export function decodeFromProcess(bytes: Uint8Array): MessageFromProcess {
   if (tag !== FROM_MESSAGE) throw new CodecError(`unknown MessageFromProcess tag ${tag} (expected 0 or 1)`);
   const recipient = readRecipient(reader);
   return { type: 'message', recipient, payload: readPayload(reader) };
+}
+
+/**
+ * Checks what a guest handed to `stateroom_send` as {@link decodeFromProcess} would, without
+ * building the payload: a host that decodes later (on another thread) refuses bad bytes
+ * while the guest is still in the call that sent them.
+ * @throws {@link CodecError} for exactly the bytes {@link decodeFromProcess} refuses.
+ */
+export function checkFromProcess(bytes: Uint8Array): void {
+  const reader = new Reader(bytes);
+  const tag = reader.u32('MessageFromProcess tag');
+  if (tag === FROM_SET_TIMER) {
+    reader.u32('SetTimer ms_delay');
+    return;
+  }
+  if (tag !== FROM_MESSAGE) throw new CodecError(`unknown MessageFromProcess tag ${tag} (expected 0 or 1)`);
+  readRecipient(reader);
+  const text = readPayloadTag(reader) === PAYLOAD_TEXT;
+  const bytesRead = reader.bytes(text ? 'Text' : 'Bytes');
+  if (text && !isUtf8(bytesRead)) throw new CodecError('Text payload is not valid UTF-8');
 }
 
 /** Decodes a host → guest message: the guest side, for tests and tools. */
@@ -148,11 +188,16 @@ function readRecipient(reader: Reader): Recipient {
   throw new CodecError(`unknown MessageRecipient tag ${tag} (expected 0, 1 or 2)`);
 }
 
-function readPayload(reader: Reader): Payload {
+function readPayloadTag(reader: Reader): number {
   const tag = reader.u32('MessagePayload tag');
   if (tag !== PAYLOAD_BYTES && tag !== PAYLOAD_TEXT) {
     throw new CodecError(`unknown MessagePayload tag ${tag} (expected 0 or 1)`);
   }
+  return tag;
+}
+
+function readPayload(reader: Reader): Payload {
+  const tag = readPayloadTag(reader);
   const bytes = reader.bytes(tag === PAYLOAD_TEXT ? 'Text' : 'Bytes');
   if (tag === PAYLOAD_BYTES) return bytes.slice();
   try {

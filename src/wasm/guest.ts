@@ -1,0 +1,172 @@
+/**
+ * One guest instance and the ABI calls into it: an event is copied into guest memory
+ * (malloc, write, recv, free), and whatever the guest hands to `stateroom_send` meanwhile
+ * goes to its {@link GuestOutput} as raw bytes. The guest knows nothing of rooms or threads;
+ * the inline adapter (host.ts) and the worker thread (thread-main.ts) both drive one of these.
+ * @module
+ */
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { CodecError, checkFromProcess, sizeOfToProcess, writeToProcess, type MessageToProcess } from './codec.js';
+import type { StateroomModule } from './module.js';
+import { ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
+
+/** Stderr lines of one call kept for the error message; a chatty guest cannot grow it further. */
+const MAX_COMPLAINTS = 8;
+
+export const DEFAULT_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** Limits on one guest instance. */
+export interface InstanceLimits {
+  /** A guest whose memory grows past this many bytes is poisoned (checked after each call). */
+  readonly memoryLimitBytes: number;
+}
+
+/** Where a guest's effects go. */
+export interface GuestOutput {
+  /**
+   * The guest called `stateroom_send` with bytes that decode (already checked). `bytes` is
+   * a view of guest memory, valid only until this returns: copy or decode it now.
+   */
+  sent(bytes: Uint8Array): void;
+  /** A line the guest printed (WASI fd 1 or 2). */
+  printed(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+interface GuestExports {
+  memory: WebAssembly.Memory;
+  stateroom_malloc(size: number): number;
+  stateroom_free(ptr: number, size: number): void;
+  stateroom_recv(ptr: number, length: number): void;
+}
+
+/** One room's guest instance. After any failure it is poisoned: every later call throws. */
+export class Guest {
+  private exports!: GuestExports;
+  private failure: StateroomError | undefined;
+  private readonly wasi: ReturnType<typeof wasiImports>;
+  /** What the guest printed to stderr during the current call: its panic message, when it traps. */
+  private complaints: string[] = [];
+
+  private constructor(
+    private readonly name: string,
+    private readonly roomId: string,
+    private readonly limits: InstanceLimits,
+    private readonly output: GuestOutput,
+  ) {
+    this.wasi = wasiImports(
+      () => this.exports.memory,
+      (stream, line) => this.printed(stream, line),
+    );
+  }
+
+  /**
+   * Instantiates `module` for `roomId`, synchronously (see module.ts: a compiled module
+   * instantiates quickly, and an async instantiation holds nothing on the event loop).
+   * @throws {@link StateroomError} `SR_ERR_WASM_TRAP` when its start function traps.
+   */
+  static start(module: StateroomModule, roomId: string, limits: InstanceLimits, output: GuestOutput): Guest {
+    const guest = new Guest(module.name, roomId, limits, output);
+    try {
+      const instance = new WebAssembly.Instance(module.module, {
+        env: { stateroom_send: (ptr: number, length: number) => guest.received(ptr, length) },
+        [WASI_MODULE]: guest.wasi.imports,
+      });
+      guest.exports = instance.exports as unknown as GuestExports;
+    } catch (thrown) {
+      throw guest.poison(thrown, 'start');
+    }
+    return guest;
+  }
+
+  /** Hands `message` to the guest, encoded straight into its memory. */
+  deliver(message: MessageToProcess): void {
+    this.call(sizeOfToProcess(message), (target) => writeToProcess(message, target), message.type);
+  }
+
+  /** Hands the guest a message already encoded (by another thread): `bytes` is copied in. */
+  deliverEncoded(bytes: Uint8Array, during: string): void {
+    this.call(bytes.byteLength, (target) => target.set(bytes), during);
+  }
+
+  /** Emits what the guest printed without a newline; later calls fail. */
+  dispose(): void {
+    this.wasi.flush();
+    this.failure ??= new StateroomError(ErrorCode.WASM_EXIT, `room "${this.roomId}": instance disposed`, this.where());
+  }
+
+  /**
+   * One ABI call. Memory can grow during malloc or recv, which replaces its buffer, so a
+   * view is taken only right before it is used.
+   */
+  private call(size: number, write: (target: Uint8Array) => void, during: string): void {
+    if (this.failure !== undefined) throw this.failure;
+    this.complaints = [];
+    try {
+      const ptr = this.exports.stateroom_malloc(size) >>> 0;
+      write(new Uint8Array(this.exports.memory.buffer, ptr, size));
+      this.exports.stateroom_recv(ptr, size);
+      this.exports.stateroom_free(ptr, size);
+      this.checkMemory(during);
+    } catch (thrown) {
+      throw this.poison(thrown, during);
+    }
+  }
+
+  /** `env.stateroom_send`: refuse bytes that do not decode (the guest unwinds), else pass them on. */
+  private received(ptr: number, length: number): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(this.exports.memory.buffer, ptr >>> 0, length >>> 0);
+    } catch {
+      throw new CodecError(`bytes ${ptr >>> 0}..+${length >>> 0} are outside its memory`);
+    }
+    checkFromProcess(bytes);
+    this.output.sent(bytes);
+  }
+
+  private checkMemory(during: string): void {
+    const bytes = this.exports.memory.buffer.byteLength;
+    if (bytes <= this.limits.memoryLimitBytes) return;
+    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+    throw new StateroomError(
+      ErrorCode.WASM_MEMORY,
+      `guest memory grew to ${mib(bytes)}, over the limit of ${mib(this.limits.memoryLimitBytes)} (room "${this.roomId}", ${this.name}, during ${during})`,
+      this.where(),
+    );
+  }
+
+  /** Records why the instance cannot go on, and returns that error. */
+  private poison(thrown: unknown, during: string): StateroomError {
+    this.wasi.flush();
+    this.failure = this.describeFailure(thrown, during);
+    return this.failure;
+  }
+
+  private describeFailure(thrown: unknown, during: string): StateroomError {
+    if (thrown instanceof StateroomError) return thrown;
+    const where = `room "${this.roomId}", ${this.name}, during ${during}`;
+    const context = this.where();
+    if (thrown instanceof ProcExit) {
+      return new StateroomError(ErrorCode.WASM_EXIT, `guest called proc_exit(${thrown.exitCode}) (${where})`, context, { cause: thrown });
+    }
+    if (thrown instanceof CodecError) {
+      return new StateroomError(ErrorCode.WASM_BAD_OUTPUT, `guest sent bytes that do not decode (${where}): ${thrown.message}`, context, {
+        cause: thrown,
+      });
+    }
+    const said = this.complaints.length === 0 ? '' : ` — it printed: ${this.complaints.join(' / ')}`;
+    return new StateroomError(ErrorCode.WASM_TRAP, `guest trapped (${where}): ${describeThrown(thrown)}${said}`, context, { cause: thrown });
+  }
+
+  private printed(stream: 'stdout' | 'stderr', line: string): void {
+    // Rust adds a hint about RUST_BACKTRACE after a panic; it says nothing about the failure.
+    if (stream === 'stderr' && this.complaints.length < MAX_COMPLAINTS && !line.startsWith('note: run with `RUST_BACKTRACE')) {
+      this.complaints.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+    }
+    this.output.printed(stream, line);
+  }
+
+  private where() {
+    return { roomId: this.roomId, file: this.name };
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A room's guest on a worker thread of a {@link WorkerPool}, as the room sees it: an
+ * ordinary {@link ServiceAdapter} whose calls return promises. Each call's promise settles
+ * only after what the guest sent during it has been applied through the room's context, so
+ * the room's one-event-at-a-time order holds across the thread hop.
+ * @module
+ */
+import { ErrorCode, StateroomError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ServiceAdapter } from '../service/adapter.js';
+import type { ClientId, Context, Payload } from '../service/types.js';
+import { applyFromProcess } from './apply.js';
+import { CodecError, decodeFromProcess, type MessageToProcess } from './codec.js';
+import { logPrinted } from './host.js';
+import type { StateroomModule } from './module.js';
+import type { CallFailure, Tenant } from './pool-worker.js';
+import { forEachSent } from './wire.js';
+import type { Placement, WorkerPool } from './worker-pool.js';
+
+/** One client message waiting in a room's queue. */
+export interface QueuedMessage {
+  readonly client: ClientId;
+  readonly payload: Payload;
+}
+
+interface Settler {
+  resolve(): void;
+  reject(error: StateroomError): void;
+}
+
+export class PooledRoom implements ServiceAdapter, Tenant {
+  private placement!: Placement;
+  /** The call (or batch of messages) in flight: a room makes one at a time. */
+  private inflight: Settler | undefined;
+  /** Why the instance cannot go on; every later call is refused with it. */
+  private dead: StateroomError | undefined;
+
+  private constructor(
+    private readonly pool: WorkerPool,
+    private readonly module: StateroomModule,
+    readonly roomId: string,
+    private readonly ctx: Context,
+    private readonly log: Logger,
+  ) {}
+
+  /** Places the room's instance on the pool; resolves once the instance has started. */
+  static start(pool: WorkerPool, module: StateroomModule, roomId: string, ctx: Context, log: Logger): Promise<PooledRoom> {
+    const room = new PooledRoom(pool, module, roomId, ctx, log);
+    return new Promise((resolve, reject) => {
+      room.inflight = { resolve: () => resolve(room), reject };
+      room.placement = pool.place(room, log);
+    });
+  }
+
+  init(): Promise<void> {
+    return this.call({ type: 'init' });
+  }
+
+  connect(client: ClientId): Promise<void> {
+    return this.call({ type: 'connect', client });
+  }
+
+  disconnect(client: ClientId): Promise<void> {
+    return this.call({ type: 'disconnect', client });
+  }
+
+  message(sender: ClientId, payload: Payload): Promise<void> {
+    return this.call({ type: 'message', sender, payload });
+  }
+
+  /**
+   * Delivers several messages, in order, as one crossing: the same as calling
+   * {@link message} for each in turn, awaiting each. If one fails, the rest are not
+   * delivered and the promise rejects with that failure.
+   */
+  messages(batch: readonly QueuedMessage[]): Promise<void> {
+    if (this.dead !== undefined) return Promise.reject(this.dead);
+    if (batch.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.inflight = { resolve, reject };
+      const { worker, instance } = this.placement;
+      batch.forEach(({ client, payload }, i) => worker.call(instance, { type: 'message', sender: client, payload }, i === batch.length - 1));
+    });
+  }
+
+  timer(): Promise<void> {
+    return this.call({ type: 'timer' });
+  }
+
+  dispose(): Promise<void> {
+    this.dead ??= new StateroomError(ErrorCode.WASM_EXIT, `guest disposed (room "${this.roomId}", ${this.module.name})`, this.where());
+    return this.pool.release(this.placement);
+  }
+
+  /** {@link Tenant}: applies what the guest sent during the call, then settles it. */
+  replied(sent: Uint8Array, failure: CallFailure, last: boolean): void {
+    if (this.dead !== undefined) return;
+    const problem = this.apply(sent) ?? (failure && new StateroomError(failure.code, failure.message, this.where()));
+    if (problem !== undefined) {
+      this.dead = problem;
+      this.take()?.reject(problem);
+    } else if (last) {
+      this.take()?.resolve();
+    }
+  }
+
+  /** {@link Tenant}: a line the guest printed goes to the log, tagged with the room. */
+  printed(stream: 'stdout' | 'stderr', line: string): void {
+    logPrinted(this.log, { roomId: this.roomId, module: this.module.name, stream }, line);
+  }
+
+  /**
+   * {@link Tenant}: the thread is gone. A call in flight fails with `error`. An idle room
+   * has no call to fail, and an adapter cannot close a room: it asks the room to call it
+   * (a timer due now) and fails that call, so the room closes its clients as for any
+   * failed service.
+   */
+  lost(error: StateroomError): void {
+    if (this.dead !== undefined) return;
+    this.dead = error;
+    const call = this.take();
+    if (call !== undefined) call.reject(error);
+    else this.ctx.setTimer(0);
+  }
+
+  private call(message: MessageToProcess): Promise<void> {
+    if (this.dead !== undefined) return Promise.reject(this.dead);
+    return new Promise((resolve, reject) => {
+      this.inflight = { resolve, reject };
+      this.placement.worker.call(this.placement.instance, message, true);
+    });
+  }
+
+  /** Applies each thing the guest sent, in order; returns why it could not, if it could not. */
+  private apply(sent: Uint8Array): StateroomError | undefined {
+    try {
+      forEachSent(sent, (bytes) => applyFromProcess(decodeFromProcess(bytes), this.ctx));
+      return undefined;
+    } catch (thrown) {
+      if (thrown instanceof StateroomError) return thrown;
+      const why = thrown instanceof CodecError ? thrown.message : String(thrown);
+      return new StateroomError(ErrorCode.WASM_BAD_OUTPUT, `guest sent bytes that do not decode (room "${this.roomId}", ${this.module.name}): ${why}`, this.where(), { cause: thrown });
+    }
+  }
+
+  private take(): Settler | undefined {
+    const call = this.inflight;
+    this.inflight = undefined;
+    return call;
+  }
+
+  private where() {
+    return { roomId: this.roomId, file: this.module.name };
+  }
+}
