@@ -57,7 +57,7 @@ function connectSocketIo(port: number, room: string, { onText, onClose }: Handle
   });
 }
 
-/** The part of colyseus.js (0.15) used here. */
+/** The part of colyseus.js (0.15, 0.16) used here. */
 interface ColyseusRoom {
   send(type: string, message: unknown): void;
   onMessage(type: string, callback: (message: unknown) => void): unknown;

@@ -1,5 +1,5 @@
-// Colyseus peer (0.15: @colyseus/core + @colyseus/ws-transport; the client is colyseus.js):
-// one room type, 'broadcast', matched by the `room` join option (filterBy), so clients naming
+// Colyseus peer (0.16, the last line that runs on Node 20; 0.15 works too): @colyseus/core +
+// @colyseus/ws-transport, the client being colyseus.js. One room type, 'broadcast', matched by the `room` join option (filterBy), so clients naming
 // the same room share one room instance; every 'm' message is broadcast to the whole room,
 // the sender included, as the other targets do. Prints {"port":N} once listening.
 // Not a dependency of the project: bench/targets.ts skips this target unless it is installed.
