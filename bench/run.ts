@@ -77,8 +77,9 @@ function printTable(options: Options, rows: readonly Row[], skipped: Record<stri
   const what = options.quick ? 'Quick run' : 'Run';
   console.log(`\n${what}, median of ${options.repetitions} repetition${options.repetitions === 1 ? '' : 's'}; ratios are to ${BASELINE.name}.`);
   for (const line of formatTable(rows, BASELINE.name)) console.log(line);
-  console.log('client-bound: the load generator used more CPU than the server, so deliveries/s measures the clients.');
-  console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
+  const kinds = new Set(options.scenarios.map((scenario) => scenario.kind));
+  if (kinds.has('traffic')) console.log('client-bound: the load generator used more CPU than the server, so deliveries/s measures the clients.');
+  if (kinds.has('idle')) console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
   for (const [name, reason] of Object.entries(skipped)) console.log(`skipped ${name}: ${reason}`);
 }
 
