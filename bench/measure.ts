@@ -6,7 +6,7 @@ import { collectGarbage, gcEnv } from './gc.js';
 import type { LoadPlan, LoadResult } from './load.js';
 import { cpuSeconds, rssKiB } from './proc.js';
 import { connectionsOf, type Scenario } from './scenarios.js';
-import { settledKiB } from './settle.js';
+import { settledKiB, type Settled } from './settle.js';
 import type { Target } from './targets.js';
 
 export interface Measurement {
@@ -118,7 +118,7 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
 }
 
 /** Server RSS after a full GC, once it has stopped moving. */
-function settledRss(server: Child): ReturnType<typeof settledKiB> {
+function settledRss(server: Child): Promise<Settled> {
   collectGarbage(server.pid);
   return settledKiB(() => rssKiB(server.pid));
 }
