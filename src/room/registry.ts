@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { AdapterFactory } from '../service/adapter.js';
+import type { ClientId, Payload } from '../service/types.js';
 import type { Admission, Placement, SeatHandle } from './placement.js';
 import { Room, type ClientSink, type Identity, type RoomHooks, type RoomOptions } from './room.js';
 
@@ -50,18 +51,7 @@ export class RoomRegistry implements Placement {
     // After the join: taking over a token's seat can empty the room for a moment, which
     // starts its idle timer; the new seat is there now.
     this.cancelIdle(room);
-    let seated = true;
-    return {
-      roomId,
-      clientId,
-      resumed,
-      message: (payload) => room.message(clientId, payload, sink),
-      leave: () => {
-        if (!seated) return;
-        seated = false;
-        room.leave(clientId, sink);
-      },
-    };
+    return new LocalSeat(room, clientId, resumed, sink);
   }
 
   admit(roomId: string, identity: Identity): Admission {
@@ -135,5 +125,31 @@ export class RoomRegistry implements Placement {
   private forget(room: Room): void {
     this.cancelIdle(room);
     if (this.rooms.get(room.id) === room) this.rooms.delete(room.id);
+  }
+}
+
+/** A seat in a room of this process (a class, not closures: one small object per client). */
+class LocalSeat implements SeatHandle {
+  private seated = true;
+
+  constructor(
+    private readonly room: Room,
+    readonly clientId: ClientId,
+    readonly resumed: boolean,
+    private readonly sink: ClientSink,
+  ) {}
+
+  get roomId(): string {
+    return this.room.id;
+  }
+
+  message(payload: Payload): void {
+    this.room.message(this.clientId, payload, this.sink);
+  }
+
+  leave(): void {
+    if (!this.seated) return;
+    this.seated = false;
+    this.room.leave(this.clientId, this.sink);
   }
 }

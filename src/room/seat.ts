@@ -21,6 +21,9 @@ export interface Identity {
   readonly received?: number | undefined;
 }
 
+/** The tail of every seat that has kept nothing yet; never written to. */
+const NOTHING_KEPT: Payload[] = [];
+
 /** What each kept message counts for beyond its payload: its slot in the tail. */
 export const MESSAGE_OVERHEAD = 16;
 
@@ -32,8 +35,11 @@ export class Seat implements ClientSink {
   private socket: ClientSink | undefined;
   /** How many messages the room has sent this seat, in all. */
   private sent = 0;
-  /** The newest messages, oldest first, from `tail[head]`: numbers `sent - kept + 1` to `sent`. */
-  private tail: Payload[] = [];
+  /**
+   * The newest messages, oldest first, from `tail[head]`: numbers `sent - kept + 1` to `sent`.
+   * Shared and empty until a message is kept: most seats (no token) never keep one.
+   */
+  private tail: Payload[] = NOTHING_KEPT;
   private head = 0;
   private tailBytes = 0;
 
@@ -94,6 +100,7 @@ export class Seat implements ClientSink {
   }
 
   private remember(payload: Payload): void {
+    if (this.tail === NOTHING_KEPT) this.tail = [];
     this.tail.push(payload);
     this.tailBytes += payload.length + MESSAGE_OVERHEAD;
     while (this.tailBytes > this.keepBytes && this.head < this.tail.length) {

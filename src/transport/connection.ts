@@ -1,14 +1,18 @@
 /**
- * One client's WebSocket, as the room sees it (a {@link ClientSink}) and as the heartbeat
- * sees it (when it was last heard from).
+ * One client's WebSocket, as the room sees it (a {@link ClientSink}), as the heartbeat sees
+ * it (when it was last heard from) and as the transport sees it (its seat, its rate limiter).
+ * Everything the connections of one server share lives in one {@link ConnectionShared}, so an
+ * idle connection costs little more than the socket under it.
  * @module
  */
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { TrafficCounts } from '../metrics.js';
+import type { SeatHandle } from '../room/placement.js';
 import type { ClientSink } from '../room/room.js';
 import type { Payload } from '../service/types.js';
 import type { Outbox } from './outbox.js';
+import type { ClientLimiter } from './rate-limit.js';
 
 /** Close code for "going away": the server is shutting down (RFC 6455). */
 export const CLOSE_GOING_AWAY = 1001;
@@ -17,47 +21,59 @@ export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** How long a client closed for misbehaving gets to answer the close before its socket is cut. */
 const CUT_AFTER_MS = 1_000;
 
+/** What every connection of one server shares. */
+export interface ConnectionShared {
+  readonly outbox: Outbox;
+  readonly traffic: TrafficCounts;
+  /**
+   * Outgoing bytes allowed to wait for a client that is not reading; past it the client is
+   * closed with 1013 and `overflowed` is told.
+   */
+  readonly maxBufferedBytes: number;
+  overflowed(connection: Connection): void;
+}
+
 export class Connection implements ClientSink {
   /** `performance.now()` when the client was last heard from (any frame, pong included). */
   lastSeen = performance.now();
+  /** The client's place in its room, once seated. */
+  seat: SeatHandle | undefined;
+  /** The client's message and byte rates, when limits are set. */
+  limiter: ClientLimiter | undefined;
 
   /**
    * @param raw - The TCP socket under `socket`: frames are written to it directly, through
    *   the outbox, while `ws` reads it and writes its control frames.
-   * @param maxBufferedBytes - Outgoing bytes allowed to wait for a client that is not
-   *   reading; past it the client is closed with 1013 and told of through `onOverflow`.
    */
   constructor(
     readonly socket: WebSocket,
-    private readonly raw: Socket,
-    private readonly outbox: Outbox,
-    private readonly traffic: TrafficCounts,
-    private readonly maxBufferedBytes = Infinity,
-    private readonly onOverflow: (connection: Connection) => void = () => {},
+    readonly raw: Socket,
+    readonly shared: ConnectionShared,
   ) {}
 
   /** Sends text as a text frame and bytes as a binary frame; dropped once closing. */
   send(payload: Payload): void {
     if (this.socket.readyState !== WebSocket.OPEN || !this.raw.writable) return;
-    if (this.raw.writableLength + payload.length > this.maxBufferedBytes) {
+    const { shared } = this;
+    if (this.raw.writableLength + payload.length > shared.maxBufferedBytes) {
       this.overflow();
       return;
     }
-    this.traffic.messagesOut += 1;
-    this.traffic.bytesOut += payload.length;
-    this.outbox.write(this.raw, payload);
+    shared.traffic.messagesOut += 1;
+    shared.traffic.bytesOut += payload.length;
+    shared.outbox.write(this.raw, payload);
   }
 
   /** Closes with `code`, after what was already sent to this client this turn. */
   close(code: number, reason: string): void {
-    this.outbox.release(this.raw);
+    this.shared.outbox.release(this.raw);
     this.socket.close(code, reason);
   }
 
   /** Closes a client that stopped reading; the memory waiting for it is freed when the socket is cut. */
   private overflow(): void {
     this.closeAndCut(CLOSE_TRY_AGAIN_LATER, 'client too slow: outgoing buffer full');
-    this.onOverflow(this);
+    this.shared.overflowed(this);
   }
 
   /**

@@ -84,6 +84,11 @@ export class ConnectionRate {
   /** @param perMinute - Attempts allowed per IP per minute; 0 for no limit. */
   constructor(private readonly perMinute: number) {}
 
+  /** Whether attempts are limited at all. */
+  get limited(): boolean {
+    return this.perMinute > 0;
+  }
+
   /** Counts an attempt from `ip`; false when it is over the limit. */
   allow(ip: string, now: number): boolean {
     if (this.perMinute <= 0) return true;

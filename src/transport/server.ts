@@ -15,7 +15,7 @@ import type { Authorize } from '../options.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
 import { CLOSE_INTERNAL_ERROR } from '../room/room.js';
 import type { Identity } from '../room/seat.js';
-import { CLOSE_GOING_AWAY, Connection } from './connection.js';
+import { CLOSE_GOING_AWAY, Connection, type ConnectionShared } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { ClientLimiter, ConnectionRate, type ClientRates } from './rate-limit.js';
@@ -75,10 +75,12 @@ export class Transport {
   readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly heartbeat: Heartbeat;
-  private readonly open = new Map<Connection, SeatHandle>();
+  private readonly open = new Set<Connection>();
   private readonly targets = new WeakMap<IncomingMessage, Target>();
   private readonly attempts: ConnectionRate;
-  private readonly outbox = new Outbox();
+  /** What every connection shares, the listeners' way back to this transport included. */
+  private readonly shared: ConnectionShared & TransportEvents;
+  private readonly earlyError = (err: Error): void => this.log.debug({ err }, 'socket error before the WebSocket opened');
   /** Set by `close()`: upgrades still being checked are refused rather than joined. */
   private closing = false;
 
@@ -98,6 +100,18 @@ export class Transport {
       (connection) => this.dropped(connection),
     );
     this.attempts = new ConnectionRate(options.connectionRateLimit);
+    this.shared = {
+      outbox: new Outbox(),
+      traffic: options.traffic,
+      maxBufferedBytes: options.maxBufferedBytes,
+      overflowed: (connection) => this.overflowed(connection),
+      received: (connection, data, isBinary) => this.received(connection, data, isBinary),
+      closed: (connection, code) => {
+        this.options.metrics.closed(code);
+        this.gone(connection);
+      },
+      failed: (connection, err) => this.log.debug({ err, roomId: connection.seat?.roomId, clientId: connection.seat?.clientId }, 'client socket error'),
+    };
     this.http = createServer((req, res) => this.request(req, res));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.http.on('clientError', (_err, socket) => refuseUpgrade(socket, 400, 'bad request'));
@@ -122,7 +136,7 @@ export class Transport {
     this.closing = true;
     this.heartbeat.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    const sockets = [...this.open.keys()].map((connection) => this.shutDown(connection));
+    const sockets = [...this.open].map((connection) => this.shutDown(connection));
     await Promise.all(sockets);
     this.http.closeAllConnections();
     await closed;
@@ -144,7 +158,7 @@ export class Transport {
 
   /** Closes every client's connection with `code` (their rooms see them leave at once). */
   disconnectAll(code: number, reason: string): void {
-    for (const connection of [...this.open.keys()]) {
+    for (const connection of [...this.open]) {
       this.gone(connection);
       connection.close(code, reason);
     }
@@ -214,14 +228,17 @@ export class Transport {
    * path and query (400/404), Origin (403), the authorize hook, then room limits (503).
    */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', (err) => this.log.debug({ err }, 'socket error before the WebSocket opened'));
+    // A method, not a closure: a closure here would share this call's scope, and the socket
+    // would keep the request and its head alive for as long as the connection lives.
+    socket.on('error', this.earlyError);
     const { pathname, query } = splitTarget(req.url ?? '/');
     const room = parseRoomPath(pathname);
     if (room === undefined) {
       refuseUpgrade(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
       return;
     }
-    const ip = req.socket.remoteAddress ?? '?';
+    // Only asked for when limited: Node keeps the peer's address on the socket once read.
+    const ip = this.attempts.limited ? (req.socket.remoteAddress ?? '?') : '';
     if (!this.attempts.allow(ip, Date.now())) {
       refuseUpgrade(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
       return;
@@ -279,48 +296,45 @@ export class Transport {
     const target = this.targets.get(req);
     if (target === undefined) return;
     const { roomId, identity } = target;
-    const { traffic, maxBufferedBytes } = this.options;
-    // req.socket is the TCP socket the upgrade came on, which ws now frames.
-    const connection = new Connection(ws, req.socket, this.outbox, traffic, maxBufferedBytes, (c) => this.overflowed(c));
-    let seat: SeatHandle;
+    // req.socket is the TCP socket the upgrade came on, which ws now frames; ws has its own
+    // error listener on it from here on.
+    req.socket.off('error', this.earlyError);
+    const connection = new Connection(ws, req.socket, this.shared);
     try {
-      seat = this.placement.join(roomId, connection, identity);
+      connection.seat = this.placement.join(roomId, connection, identity);
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
       connection.close(CLOSE_INTERNAL_ERROR, 'could not join the room');
       return;
     }
-    this.open.set(connection, seat);
-    this.heartbeat.add(connection);
-    this.log.debug({ roomId, clientId: seat.clientId, resumed: seat.resumed }, 'client connected');
     const { rates } = this.options;
-    const ip = req.socket.remoteAddress;
-    const limiter = rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0 ? new ClientLimiter(rates, performance.now()) : undefined;
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      // A closing socket (shutdown, 1013, 1008, replaced) is no longer heard, though ws
-      // goes on reading it until the close handshake ends.
-      if (ws.readyState !== ws.OPEN) return;
-      connection.touch();
-      traffic.messagesIn += 1;
-      traffic.bytesIn += (data as Buffer).length;
-      if (limiter !== undefined && !this.withinRate(limiter, (data as Buffer).length, connection, seat, ip)) return;
-      // binaryType is 'nodebuffer', so `data` is one Buffer even for fragmented messages.
-      seat.message(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
-    });
-    ws.on('pong', () => connection.touch());
-    ws.on('ping', () => connection.touch());
-    ws.on('error', (err) => this.log.debug({ err, roomId, clientId: seat.clientId }, 'client socket error'));
-    ws.on('close', (code: number) => {
-      this.options.metrics.closed(code);
-      this.gone(connection);
-    });
+    if (rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0) connection.limiter = new ClientLimiter(rates, performance.now());
+    this.open.add(connection);
+    this.heartbeat.add(connection);
+    this.log.debug({ roomId, clientId: connection.seat.clientId, resumed: connection.seat.resumed }, 'client connected');
+    listen(ws, connection);
+  }
+
+  private received(connection: Connection, data: RawData, isBinary: boolean): void {
+    const { seat, limiter, socket: ws } = connection;
+    // A closing socket (shutdown, 1013, 1008, replaced) is no longer heard, though ws
+    // goes on reading it until the close handshake ends.
+    if (seat === undefined || ws.readyState !== ws.OPEN) return;
+    connection.touch();
+    // binaryType is 'nodebuffer', so `data` is one Buffer even for fragmented messages.
+    const bytes = data as Buffer;
+    const { traffic } = this.options;
+    traffic.messagesIn += 1;
+    traffic.bytesIn += bytes.length;
+    if (limiter !== undefined && !this.withinRate(limiter, bytes.length, connection, seat)) return;
+    seat.message(isBinary ? bytes : bytes.toString('utf8'));
   }
 
   /** Applies a client's rate limits to one message; false when it is dropped. */
-  private withinRate(limiter: ClientLimiter, size: number, connection: Connection, seat: SeatHandle, ip: string | undefined): boolean {
+  private withinRate(limiter: ClientLimiter, size: number, connection: Connection, seat: SeatHandle): boolean {
     const verdict = limiter.judge(size, performance.now());
     if (verdict === 'pass') return true;
-    const fields = { roomId: seat.roomId, clientId: seat.clientId, ip };
+    const fields = { roomId: seat.roomId, clientId: seat.clientId, ip: connection.raw.remoteAddress };
     if (verdict === 'drop-first') this.log.warn(fields, 'client rate-limited: dropping its messages over the limit');
     if (verdict === 'close') {
       this.log.warn({ ...fields, dropped: limiter.dropped }, 'client closed with 1008: over its rate limit for too long');
@@ -330,22 +344,21 @@ export class Transport {
   }
 
   private overflowed(connection: Connection): void {
-    const seat = this.open.get(connection);
+    const { seat } = connection;
     this.log.warn({ roomId: seat?.roomId, clientId: seat?.clientId }, 'client closed with 1013: it did not read and its outgoing buffer filled');
     this.gone(connection);
   }
 
   private gone(connection: Connection): void {
-    const seat = this.open.get(connection);
-    if (seat === undefined) return;
-    this.open.delete(connection);
+    const { seat } = connection;
+    if (seat === undefined || !this.open.delete(connection)) return;
     this.heartbeat.delete(connection);
     seat.leave();
     this.log.debug({ roomId: seat.roomId, clientId: seat.clientId }, 'client disconnected');
   }
 
   private dropped(connection: Connection): void {
-    const seat = this.open.get(connection);
+    const { seat } = connection;
     this.log.info({ roomId: seat?.roomId, clientId: seat?.clientId }, 'client dropped: silent past the heartbeat timeout');
     this.gone(connection);
   }
@@ -362,4 +375,52 @@ export class Transport {
       connection.close(CLOSE_GOING_AWAY, 'server shutting down');
     });
   }
+}
+
+/** How a connection's socket events reach its transport. */
+interface TransportEvents {
+  received(connection: Connection, data: RawData, isBinary: boolean): void;
+  closed(connection: Connection, code: number): void;
+  failed(connection: Connection, err: Error): void;
+}
+
+/**
+ * Attaches a connection's listeners. They are the same few functions for every socket (ws
+ * calls them with the socket as `this`), not closures made per connection: an idle
+ * connection should cost what its socket costs.
+ */
+function listen(ws: WebSocket, connection: Connection): void {
+  (ws as Tagged)[TAG] = connection;
+  ws.on('message', onMessage);
+  ws.on('pong', onAlive);
+  ws.on('ping', onAlive);
+  ws.on('error', onError);
+  ws.on('close', onClose);
+}
+
+const TAG = Symbol('stateroom.connection');
+type Tagged = WebSocket & { [TAG]: Connection };
+
+/** The events of the transport a connection belongs to (its shared part is the transport's). */
+function eventsOf(connection: Connection): TransportEvents {
+  return connection.shared as ConnectionShared & TransportEvents;
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const connection = (this as Tagged)[TAG];
+  eventsOf(connection).received(connection, data, isBinary);
+}
+
+function onAlive(this: WebSocket): void {
+  (this as Tagged)[TAG].touch();
+}
+
+function onError(this: WebSocket, err: Error): void {
+  const connection = (this as Tagged)[TAG];
+  eventsOf(connection).failed(connection, err);
+}
+
+function onClose(this: WebSocket, code: number): void {
+  const connection = (this as Tagged)[TAG];
+  eventsOf(connection).closed(connection, code);
 }
