@@ -3,14 +3,22 @@
  * `ArrayBuffer` (no structured clone of objects, no copy), and its reader. The first four
  * bytes of a taken buffer hold how many of its bytes are used: a buffer is transferred
  * whole, spare capacity included, rather than copied to its exact length.
+ *
+ * Buffers circulate rather than being allocated per batch: a thread done reading a batch
+ * gives its buffer to its own writer ({@link ByteWriter.recycle}), which fills it next. A
+ * fresh zero-filled buffer per batch costs more than the copy it avoids: V8 counts it as
+ * external memory and, on a large heap, answers with major collections.
  * @module
  */
 
 const HEADER = 4;
 const MIN_CAPACITY = 4_096;
-/** A new buffer starts as large as the last one was filled, up to this: one huge payload must not make every later buffer huge. */
-const MAX_CARRIED_CAPACITY = 256 * 1024;
+/** Buffers past this size are not kept for reuse: one huge payload must not pin a huge buffer. */
+const MAX_RECYCLED_CAPACITY = 1024 * 1024;
+/** Buffers kept for reuse; two are in circulation per direction in the steady state. */
+const MAX_SPARES = 4;
 const utf8 = new TextEncoder();
+const encodeText = (target: Uint8Array, text: string): number => utf8.encodeInto(text, target).written;
 const utf8Decoder = new TextDecoder();
 
 /** Little-endian fields appended to a buffer that grows as needed. */
@@ -18,6 +26,7 @@ export class ByteWriter {
   private bytes = new Uint8Array(MIN_CAPACITY);
   private view = new DataView(this.bytes.buffer);
   private at = HEADER;
+  private readonly spares: ArrayBuffer[] = [];
 
   /** Nothing was written since the last {@link take}. */
   get empty(): boolean {
@@ -64,30 +73,35 @@ export class ByteWriter {
 
   /** A u32 length, then `text` as UTF-8. */
   text(text: string): void {
-    this.fill(text.length * 3, (target) => utf8.encodeInto(text, target).written);
+    this.fill(text.length * 3, encodeText, text, undefined);
   }
 
   /**
-   * A u32 length, then what `write` puts into a view of up to `max` bytes; `write` returns
-   * how many it wrote.
+   * A u32 length, then what `write(view, a, b)` puts into a view of up to `max` bytes;
+   * `write` returns how many it wrote. (A function and its arguments rather than a closure:
+   * this runs once per event.)
    */
-  fill(max: number, write: (target: Uint8Array) => number): void {
+  fill<A, B>(max: number, write: (target: Uint8Array, a: A, b: B) => number, a: A, b: B): void {
     const length = this.placeholderU32();
     this.ensure(max);
-    const written = write(this.bytes.subarray(this.at, this.at + max));
+    const written = write(this.bytes.subarray(this.at, this.at + max), a, b);
     this.at += written;
     this.patchU32(length, written);
   }
 
-  /** The buffer written so far, to transfer; the writer starts a new one. */
+  /** The buffer written so far, to transfer; the writer goes on in a recycled (or new) one. */
   take(): ArrayBuffer {
     this.view.setUint32(0, this.at, true);
     const { buffer } = this.bytes;
-    // The next buffer starts as large as this one was filled: a steady load gets no regrowth.
-    this.bytes = new Uint8Array(Math.max(MIN_CAPACITY, Math.min(this.at, MAX_CARRIED_CAPACITY)));
+    this.bytes = new Uint8Array(this.spares.pop() ?? new ArrayBuffer(Math.max(MIN_CAPACITY, this.at)));
     this.view = new DataView(this.bytes.buffer);
     this.at = HEADER;
     return buffer;
+  }
+
+  /** Keeps `buffer` (one already read) to write into later. Its old contents are overwritten. */
+  recycle(buffer: ArrayBuffer): void {
+    if (buffer.byteLength <= MAX_RECYCLED_CAPACITY && this.spares.length < MAX_SPARES) this.spares.push(buffer);
   }
 
   private ensure(count: number): void {

@@ -72,26 +72,44 @@ export function maxSizeOfToProcess(message: MessageToProcess): number {
  * and returns how many bytes it wrote.
  */
 export function writeToProcess(message: MessageToProcess, target: Uint8Array): number {
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
-  view.setUint32(0, TO_PROCESS_TAG[message.type], true);
-  if (message.type === 'connect' || message.type === 'disconnect') view.setUint32(4, message.client, true);
-  if (message.type !== 'message') return sizeOfToProcess(message);
-  view.setUint32(4, message.sender, true);
-  const { payload } = message;
-  view.setUint32(8, typeof payload === 'string' ? PAYLOAD_TEXT : PAYLOAD_BYTES, true);
-  if (typeof payload === 'string') {
-    const { written } = utf8.encodeInto(payload, target.subarray(20));
-    view.setBigUint64(12, BigInt(written), true);
-    return 20 + written;
+  switch (message.type) {
+    case 'message':
+      return writeMessageToProcess(target, message.sender, message.payload);
+    case 'connect':
+    case 'disconnect':
+      writeU32(target, 0, TO_PROCESS_TAG[message.type]);
+      writeU32(target, 4, message.client);
+      return 8;
+    default:
+      writeU32(target, 0, TO_PROCESS_TAG[message.type]);
+      return 4;
   }
-  view.setBigUint64(12, BigInt(payload.byteLength), true);
-  target.set(payload, 20);
-  return 20 + payload.byteLength;
+}
+
+/**
+ * Writes `Message { sender, payload }` at the start of `target` (room for
+ * {@link maxSizeOfToProcess} of it) and returns how many bytes it wrote: the one event a
+ * busy room sends over and over, written without building a message object first.
+ */
+export function writeMessageToProcess(target: Uint8Array, sender: ClientId, payload: Payload): number {
+  writeU32(target, 0, TO_PROCESS_TAG.message);
+  writeU32(target, 4, sender);
+  let length: number;
+  if (typeof payload === 'string') {
+    writeU32(target, 8, PAYLOAD_TEXT);
+    length = utf8.encodeInto(payload, target.subarray(20)).written;
+  } else {
+    writeU32(target, 8, PAYLOAD_BYTES);
+    target.set(payload, 20);
+    length = payload.byteLength;
+  }
+  writeU64(target, 12, length);
+  return 20 + length;
 }
 
 /** The name of the callback a host → guest message is for, read from its encoded tag. */
 export function callbackOfToProcess(bytes: Uint8Array): string {
-  const tag = bytes.byteLength < 4 ? -1 : new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+  const tag = bytes.byteLength < 4 ? -1 : readU32(bytes, 0);
   return TO_PROCESS_NAMES[tag] ?? 'unknown';
 }
 
@@ -217,15 +235,12 @@ function u32s(...values: number[]): Uint8Array {
 /** Reads fixed-width little-endian values, refusing to run past the end. */
 class Reader {
   private offset = 0;
-  private readonly view: DataView;
 
-  constructor(private readonly source: Uint8Array) {
-    this.view = new DataView(source.buffer, source.byteOffset, source.byteLength);
-  }
+  constructor(private readonly source: Uint8Array) {}
 
   u32(what: string): number {
     this.need(4, what);
-    const value = this.view.getUint32(this.offset, true);
+    const value = readU32(this.source, this.offset);
     this.offset += 4;
     return value;
   }
@@ -233,12 +248,16 @@ class Reader {
   /** A u64 length, then that many bytes (a view, not a copy). */
   bytes(what: string): Uint8Array {
     this.need(8, `${what} length`);
-    const length = this.view.getBigUint64(this.offset, true);
+    const low = readU32(this.source, this.offset);
+    const high = readU32(this.source, this.offset + 4);
     this.offset += 8;
     const left = this.source.byteLength - this.offset;
-    if (length > BigInt(left)) throw new CodecError(`${what} claims ${length} bytes but only ${left} follow`);
+    if (high !== 0 || low > left) {
+      const length = (BigInt(high) << 32n) | BigInt(low);
+      throw new CodecError(`${what} claims ${length} bytes but only ${left} follow`);
+    }
     const start = this.offset;
-    this.offset += Number(length);
+    this.offset += low;
     return this.source.subarray(start, this.offset);
   }
 
@@ -247,4 +266,22 @@ class Reader {
       throw new CodecError(`truncated: ${what} needs ${count} bytes at offset ${this.offset} of ${this.source.byteLength}`);
     }
   }
+}
+
+// Byte by byte rather than through a DataView: no view to allocate per message.
+function readU32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value;
+  bytes[at + 1] = value >>> 8;
+  bytes[at + 2] = value >>> 16;
+  bytes[at + 3] = value >>> 24;
+}
+
+/** A u64 below 2^32 (every length here): the value, then four zero bytes. */
+function writeU64(bytes: Uint8Array, at: number, value: number): void {
+  writeU32(bytes, at, value);
+  writeU32(bytes, at + 4, 0);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
-import { CodecError, checkFromProcess, sizeOfToProcess, writeToProcess, type MessageToProcess } from './codec.js';
+import { CodecError, callbackOfToProcess, checkFromProcess, sizeOfToProcess, writeToProcess, type MessageToProcess } from './codec.js';
 import type { StateroomModule } from './module.js';
 import { ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
 
@@ -32,6 +32,9 @@ export interface GuestOutput {
   printed(stream: 'stdout' | 'stderr', line: string): void;
 }
 
+/** The guest's memory outgrew its limit (thrown inside a call, described by the guest). */
+class MemoryLimitExceeded extends Error {}
+
 interface GuestExports {
   memory: WebAssembly.Memory;
   stateroom_malloc(size: number): number;
@@ -42,6 +45,7 @@ interface GuestExports {
 /** One room's guest instance. After any failure it is poisoned: every later call throws. */
 export class Guest {
   private exports!: GuestExports;
+  private heap = new Uint8Array(0);
   private failure: StateroomError | undefined;
   private readonly wasi: ReturnType<typeof wasiImports>;
   /** What the guest printed to stderr during the current call: its panic message, when it traps. */
@@ -80,12 +84,28 @@ export class Guest {
 
   /** Hands `message` to the guest, encoded straight into its memory. */
   deliver(message: MessageToProcess): void {
-    this.call(sizeOfToProcess(message), (target) => writeToProcess(message, target), message.type);
+    this.enter();
+    const size = sizeOfToProcess(message);
+    try {
+      const ptr = this.allocate(size);
+      writeToProcess(message, this.heap.subarray(ptr, ptr + size));
+      this.recv(ptr, size);
+    } catch (thrown) {
+      throw this.poison(thrown, message.type);
+    }
   }
 
   /** Hands the guest a message already encoded (by another thread): `bytes` is copied in. */
-  deliverEncoded(bytes: Uint8Array, during: string): void {
-    this.call(bytes.byteLength, (target) => target.set(bytes), during);
+  deliverEncoded(bytes: Uint8Array): void {
+    this.enter();
+    const size = bytes.byteLength;
+    try {
+      const ptr = this.allocate(size);
+      this.heap.set(bytes, ptr);
+      this.recv(ptr, size);
+    } catch (thrown) {
+      throw this.poison(thrown, callbackOfToProcess(bytes));
+    }
   }
 
   /** Emits what the guest printed without a newline; later calls fail. */
@@ -94,45 +114,52 @@ export class Guest {
     this.failure ??= new StateroomError(ErrorCode.WASM_EXIT, `room "${this.roomId}": instance disposed`, this.where());
   }
 
-  /**
-   * One ABI call. Memory can grow during malloc or recv, which replaces its buffer, so a
-   * view is taken only right before it is used.
-   */
-  private call(size: number, write: (target: Uint8Array) => void, during: string): void {
+  private enter(): void {
     if (this.failure !== undefined) throw this.failure;
-    this.complaints = [];
-    try {
-      const ptr = this.exports.stateroom_malloc(size) >>> 0;
-      write(new Uint8Array(this.exports.memory.buffer, ptr, size));
-      this.exports.stateroom_recv(ptr, size);
-      this.exports.stateroom_free(ptr, size);
-      this.checkMemory(during);
-    } catch (thrown) {
-      throw this.poison(thrown, during);
-    }
+    if (this.complaints.length > 0) this.complaints = [];
+  }
+
+  /** `stateroom_malloc(size)`, checked to lie inside guest memory (the memory view renewed). */
+  private allocate(size: number): number {
+    const ptr = this.exports.stateroom_malloc(size) >>> 0;
+    if (ptr + size > this.memory().byteLength) throw new RangeError(`stateroom_malloc(${size}) returned ${ptr}, outside its memory`);
+    return ptr;
+  }
+
+  /** `stateroom_recv` on the event at `ptr`, `stateroom_free` it, then check the memory limit. */
+  private recv(ptr: number, size: number): void {
+    this.exports.stateroom_recv(ptr, size);
+    this.exports.stateroom_free(ptr, size);
+    this.checkMemory();
+  }
+
+  /**
+   * A view of all guest memory. Memory can grow during any call, which replaces its buffer,
+   * so the view is renewed whenever the buffer changed — not allocated per call.
+   */
+  private memory(): Uint8Array {
+    const { buffer } = this.exports.memory;
+    if (this.heap.buffer !== buffer) this.heap = new Uint8Array(buffer);
+    return this.heap;
   }
 
   /** `env.stateroom_send`: refuse bytes that do not decode (the guest unwinds), else pass them on. */
   private received(ptr: number, length: number): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(this.exports.memory.buffer, ptr >>> 0, length >>> 0);
-    } catch {
-      throw new CodecError(`bytes ${ptr >>> 0}..+${length >>> 0} are outside its memory`);
-    }
+    const memory = this.memory();
+    const start = ptr >>> 0;
+    const end = start + (length >>> 0);
+    if (end > memory.byteLength) throw new CodecError(`bytes ${start}..+${length >>> 0} are outside its memory`);
+    const bytes = memory.subarray(start, end);
     checkFromProcess(bytes);
     this.output.sent(bytes);
   }
 
-  private checkMemory(during: string): void {
+  private checkMemory(): void {
     const bytes = this.exports.memory.buffer.byteLength;
     if (bytes <= this.limits.memoryLimitBytes) return;
     const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
-    throw new StateroomError(
-      ErrorCode.WASM_MEMORY,
-      `guest memory grew to ${mib(bytes)}, over the limit of ${mib(this.limits.memoryLimitBytes)} (room "${this.roomId}", ${this.name}, during ${during})`,
-      this.where(),
-    );
+    // The callback is filled in by poison(), which knows which one this was.
+    throw new MemoryLimitExceeded(`guest memory grew to ${mib(bytes)}, over the limit of ${mib(this.limits.memoryLimitBytes)}`);
   }
 
   /** Records why the instance cannot go on, and returns that error. */
@@ -146,6 +173,7 @@ export class Guest {
     if (thrown instanceof StateroomError) return thrown;
     const where = `room "${this.roomId}", ${this.name}, during ${during}`;
     const context = this.where();
+    if (thrown instanceof MemoryLimitExceeded) return new StateroomError(ErrorCode.WASM_MEMORY, `${thrown.message} (${where})`, context);
     if (thrown instanceof ProcExit) {
       return new StateroomError(ErrorCode.WASM_EXIT, `guest called proc_exit(${thrown.exitCode}) (${where})`, context, { cause: thrown });
     }

@@ -17,7 +17,17 @@ import { CallClock } from './call-clock.js';
 import type { MessageToProcess } from './codec.js';
 import { Fifo } from './fifo.js';
 import type { StateroomModule } from './module.js';
-import { readReplies, writeClose, writeEvent, writeOpen, type ReplyHandler, type ThreadSetup } from './wire.js';
+import {
+  readReplies,
+  writeClose,
+  writeEvent,
+  writeMessage,
+  writeOpen,
+  type CallFailure,
+  type QueuedMessage,
+  type ReplyHandler,
+  type ThreadSetup,
+} from './wire.js';
 
 // Run from source (tests, tsx) the thread's entry is a .ts file: Node 20 applies no loader
 // hooks to a worker's entry module, so a one-line entry imports it through tsx instead.
@@ -28,9 +38,6 @@ const THREAD_ENTRY: string | URL = FROM_SOURCE
     )}, ${JSON.stringify(import.meta.url)}))`
   : new URL('./thread-main.js', import.meta.url);
 
-/** How a call ended, as the thread reported it. */
-export type CallFailure = { readonly code: ErrorCode; readonly message: string } | undefined;
-
 /** A room whose guest instance lives on a {@link PoolWorker}. */
 export interface Tenant {
   readonly roomId: string;
@@ -38,7 +45,7 @@ export interface Tenant {
    * One of its calls was answered: `sent` holds what the guest sent during it (see
    * `forEachSent`); `last` marks the last call of what the tenant asked for at once.
    */
-  replied(sent: Uint8Array, failure: CallFailure, last: boolean): void;
+  replied(sent: Uint8Array, failure: CallFailure | undefined, last: boolean): void;
   /** Its guest printed a line. */
   printed(stream: 'stdout' | 'stderr', line: string): void;
   /** Its instance is gone with the thread (`error` says why); nothing more will be answered. */
@@ -56,12 +63,14 @@ export interface PoolWorkerOptions {
   readonly onGone: (worker: PoolWorker) => void;
 }
 
-interface PendingCall {
+/** Calls a tenant asked for at once (one, or a batch of messages), not all answered yet. */
+interface PendingCalls {
   readonly tenant: Tenant;
   readonly instance: number;
   /** The callback, for messages: `start`, `init`, `message`, … */
   readonly what: string;
-  readonly last: boolean;
+  /** How many of them are still to be answered. */
+  left: number;
 }
 
 export class PoolWorker {
@@ -70,7 +79,7 @@ export class PoolWorker {
   private readonly thread: Worker;
   private readonly clock = new CallClock();
   private readonly tenants = new Map<number, Tenant>();
-  private readonly pending = new Fifo<PendingCall>();
+  private readonly pending = new Fifo<PendingCalls>();
   /** How many calls were answered: the oldest pending call is number `answered + 1`. */
   private answered = 0;
   private nextInstance = 1;
@@ -119,16 +128,24 @@ export class PoolWorker {
     const instance = this.nextInstance++;
     this.tenants.set(instance, tenant);
     writeOpen(this.requests, instance, tenant.roomId);
-    this.expect({ tenant, instance, what: 'start', last: true });
+    this.expect({ tenant, instance, what: 'start', left: 1 });
     return instance;
   }
 
-  /** Delivers `message` to an instance; `last` is false for all but the last of a batch. */
-  call(instance: number, message: MessageToProcess, last: boolean): void {
+  /** Delivers `message` to an instance. */
+  call(instance: number, message: MessageToProcess): void {
     const tenant = this.tenants.get(instance);
     if (tenant === undefined || this.gone) return;
     writeEvent(this.requests, instance, message);
-    this.expect({ tenant, instance, what: message.type, last });
+    this.expect({ tenant, instance, what: message.type, left: 1 });
+  }
+
+  /** Delivers client messages to an instance, in order; only the last answer is marked `last`. */
+  messages(instance: number, batch: readonly QueuedMessage[]): void {
+    const tenant = this.tenants.get(instance);
+    if (tenant === undefined || this.gone || batch.length === 0) return;
+    for (const message of batch) writeMessage(this.requests, instance, message);
+    this.expect({ tenant, instance, what: 'message', left: batch.length });
   }
 
   /** Drops an instance; its calls must all have been answered. */
@@ -150,8 +167,8 @@ export class PoolWorker {
     return this.exited;
   }
 
-  private expect(call: PendingCall): void {
-    this.pending.push(call);
+  private expect(calls: PendingCalls): void {
+    this.pending.push(calls);
     this.schedule();
   }
 
@@ -171,18 +188,35 @@ export class PoolWorker {
   }
 
   private answer(replies: ArrayBuffer): void {
-    if (!this.gone) readReplies(replies, this.replyHandler);
+    if (this.gone) return;
+    readReplies(replies, this.replyHandler);
+    // Nothing refers to it any more: what the guest sent was decoded (copied) as it was applied.
+    this.requests.recycle(replies);
   }
 
-  private settle(instance: number, sent: Uint8Array, failure: CallFailure): void {
+  /** The oldest call not yet answered was: hand its answer to its tenant. */
+  private settle(instance: number, sent: Uint8Array, failure: CallFailure | undefined): void {
     if (this.gone) return;
-    const call = this.pending.shift();
+    const calls = this.pending.at(0);
     this.answered += 1;
-    if (call?.instance !== instance) {
+    if (calls?.instance !== instance) {
       this.die(ErrorCode.WASM_TRAP, `the worker thread answered instance ${instance} out of turn (a bug in stateroom)`);
       return;
     }
-    call.tenant.replied(sent, failure, call.last);
+    calls.left -= 1;
+    if (calls.left === 0) this.pending.shift();
+    calls.tenant.replied(sent, failure, calls.left === 0);
+  }
+
+  /** The calls that call number `seq` (numbered from 1, in order) belongs to. */
+  private callsOf(seq: number): PendingCalls | undefined {
+    let index = seq - this.answered - 1;
+    for (let i = 0; index >= 0; i++) {
+      const calls = this.pending.at(i);
+      if (calls === undefined || index < calls.left) return calls;
+      index -= calls.left;
+    }
+    return undefined;
   }
 
   /** Arms the watchdog unless it is armed already (or there is no call timeout). */
@@ -208,7 +242,7 @@ export class PoolWorker {
 
   /** Call number `seq` ran too long: the thread goes, and every room on it. */
   private timedOut(seq: number): void {
-    const call = this.pending.at(seq - this.answered - 1);
+    const call = this.callsOf(seq);
     const limit = `the call timeout of ${this.options.callTimeoutMs} ms`;
     const what = call === undefined ? 'a call' : `room "${call.tenant.roomId}"'s ${call.what} call`;
     this.die(ErrorCode.WASM_TIMEOUT, `${what} ran longer than ${limit}`, (tenant) =>

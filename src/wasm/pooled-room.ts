@@ -13,20 +13,18 @@ import { applyFromProcess } from './apply.js';
 import { CodecError, decodeFromProcess, type MessageToProcess } from './codec.js';
 import { logPrinted } from './host.js';
 import type { StateroomModule } from './module.js';
-import type { CallFailure, Tenant } from './pool-worker.js';
-import { forEachSent } from './wire.js';
+import type { Tenant } from './pool-worker.js';
+import { forEachSent, type CallFailure, type QueuedMessage } from './wire.js';
 import type { Placement, WorkerPool } from './worker-pool.js';
 
-/** One client message waiting in a room's queue. */
-export interface QueuedMessage {
-  readonly client: ClientId;
-  readonly payload: Payload;
-}
+const applySent = (bytes: Uint8Array, ctx: Context): void => applyFromProcess(decodeFromProcess(bytes), ctx);
 
 interface Settler {
   resolve(): void;
   reject(error: StateroomError): void;
 }
+
+export type { QueuedMessage } from './wire.js';
 
 export class PooledRoom implements ServiceAdapter, Tenant {
   private placement!: Placement;
@@ -78,8 +76,7 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     if (batch.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.inflight = { resolve, reject };
-      const { worker, instance } = this.placement;
-      batch.forEach(({ client, payload }, i) => worker.call(instance, { type: 'message', sender: client, payload }, i === batch.length - 1));
+      this.placement.worker.messages(this.placement.instance, batch);
     });
   }
 
@@ -93,7 +90,7 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   }
 
   /** {@link Tenant}: applies what the guest sent during the call, then settles it. */
-  replied(sent: Uint8Array, failure: CallFailure, last: boolean): void {
+  replied(sent: Uint8Array, failure: CallFailure | undefined, last: boolean): void {
     if (this.dead !== undefined) return;
     const problem = this.apply(sent) ?? (failure && new StateroomError(failure.code, failure.message, this.where()));
     if (problem !== undefined) {
@@ -127,14 +124,14 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.inflight = { resolve, reject };
-      this.placement.worker.call(this.placement.instance, message, true);
+      this.placement.worker.call(this.placement.instance, message);
     });
   }
 
   /** Applies each thing the guest sent, in order; returns why it could not, if it could not. */
   private apply(sent: Uint8Array): StateroomError | undefined {
     try {
-      forEachSent(sent, (bytes) => applyFromProcess(decodeFromProcess(bytes), this.ctx));
+      forEachSent(sent, applySent, this.ctx);
       return undefined;
     } catch (thrown) {
       if (thrown instanceof StateroomError) return thrown;

@@ -10,10 +10,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { ByteWriter } from './byte-buffer.js';
 import { CallClock } from './call-clock.js';
-import { callbackOfToProcess } from './codec.js';
 import { Guest, type GuestOutput } from './guest.js';
 import type { StateroomModule } from './module.js';
-import { readRequests, writeCallReply, writePrinted, writeSent, type RequestHandler, type ThreadSetup } from './wire.js';
+import {
+  beginCallReply,
+  endCallReply,
+  readRequests,
+  writePrinted,
+  writeSent,
+  type CallFailure,
+  type RequestHandler,
+  type ThreadSetup,
+} from './wire.js';
 
 const port = parentPort;
 if (port === null) throw new Error('thread-main.ts runs only as a worker thread');
@@ -30,16 +38,26 @@ const printed: Array<[instance: number, stream: 'stdout' | 'stderr', line: strin
 
 const handler: RequestHandler = {
   open(instance, roomId) {
-    call(instance, () => {
+    const record = begin(instance);
+    let failure: CallFailure | undefined;
+    try {
       guests.set(instance, Guest.start(module, roomId, limits, outputOf(instance)));
-    });
+    } catch (thrown) {
+      failure = failureOf(thrown);
+    }
+    end(record, failure);
   },
   event(instance, bytes) {
-    call(instance, () => {
+    const record = begin(instance);
+    let failure: CallFailure | undefined;
+    try {
       const guest = guests.get(instance);
       if (guest === undefined) throw new StateroomError(ErrorCode.WASM_EXIT, `guest instance ${instance} is gone (${module.name})`);
-      guest.deliverEncoded(bytes, callbackOfToProcess(bytes));
-    });
+      guest.deliverEncoded(bytes);
+    } catch (thrown) {
+      failure = failureOf(thrown);
+    }
+    end(record, failure);
   },
   close(instance) {
     guests.get(instance)?.dispose();
@@ -50,25 +68,30 @@ const handler: RequestHandler = {
 
 port.on('message', (requests: ArrayBuffer) => {
   readRequests(requests, handler);
+  // Read through: the next reply is written into it (see byte-buffer.ts).
+  reply.recycle(requests);
   if (reply.empty) return;
   const answer = reply.take();
   port.postMessage(answer, [answer]);
 });
 
-/** Runs one call, stamped on the clock, and writes its reply (with what the guest sent). */
-function call(instance: number, run: () => void): void {
+/** A call starts: stamp the clock, open its reply record. */
+function begin(instance: number): number {
   clock.begin(++seq);
-  writeCallReply(reply, instance, () => {
-    try {
-      run();
-      return undefined;
-    } catch (thrown) {
-      return thrown instanceof StateroomError ? thrown : { code: ErrorCode.WASM_TRAP, message: describeThrown(thrown) };
-    } finally {
-      clock.end();
-    }
-  });
-  for (const [from, stream, line] of printed.splice(0)) writePrinted(reply, from, stream, line);
+  return beginCallReply(reply, instance);
+}
+
+/** The call ended: close its record, then write the lines it printed. */
+function end(record: number, failure: CallFailure | undefined): void {
+  clock.end();
+  endCallReply(reply, record, failure);
+  if (printed.length === 0) return;
+  for (const [from, stream, line] of printed) writePrinted(reply, from, stream, line);
+  printed.length = 0;
+}
+
+function failureOf(thrown: unknown): CallFailure {
+  return thrown instanceof StateroomError ? thrown : { code: ErrorCode.WASM_TRAP, message: describeThrown(thrown) };
 }
 
 function outputOf(instance: number): GuestOutput {

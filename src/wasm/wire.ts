@@ -13,7 +13,8 @@
  */
 import type { ErrorCode } from '../errors.js';
 import { ByteReader, type ByteWriter } from './byte-buffer.js';
-import { maxSizeOfToProcess, writeToProcess, type MessageToProcess } from './codec.js';
+import type { ClientId, Payload } from '../service/types.js';
+import { maxSizeOfToProcess, writeMessageToProcess, writeToProcess, type MessageToProcess } from './codec.js';
 
 const OPEN = 1;
 const EVENT = 2;
@@ -23,6 +24,7 @@ const FAILED = 2;
 const PRINTED = 3;
 const STDOUT = 1;
 const STDERR = 2;
+const writeEventInto = (target: Uint8Array, message: MessageToProcess): number => writeToProcess(message, target);
 
 /** The calls (`open`, `event`) in a request batch: each gets exactly one reply, in order. */
 export interface RequestHandler {
@@ -41,7 +43,20 @@ export function writeOpen(w: ByteWriter, instance: number, roomId: string): void
 export function writeEvent(w: ByteWriter, instance: number, message: MessageToProcess): void {
   w.u8(EVENT);
   w.u32(instance);
-  w.fill(maxSizeOfToProcess(message), (target) => writeToProcess(message, target));
+  w.fill(maxSizeOfToProcess(message), writeEventInto, message, undefined);
+}
+
+/** One client message waiting in a room's queue. */
+export interface QueuedMessage {
+  readonly client: ClientId;
+  readonly payload: Payload;
+}
+
+/** An `event` record for a client message, written without building a message object. */
+export function writeMessage(w: ByteWriter, instance: number, { client, payload }: QueuedMessage): void {
+  w.u8(EVENT);
+  w.u32(instance);
+  w.fill(20 + (typeof payload === 'string' ? payload.length * 3 : payload.byteLength), writeMessageToProcess, client, payload);
 }
 
 export function writeClose(w: ByteWriter, instance: number): void {
@@ -71,23 +86,30 @@ export interface ReplyHandler {
   printed(instance: number, stream: 'stdout' | 'stderr', line: string): void;
 }
 
+/** How a call failed, as a `failed` record carries it. */
+export interface CallFailure {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
 /**
- * Writes one call's reply: `run` makes the call, appending what the guest sends with
- * {@link writeSent}, and returns `undefined` or the error that poisoned the instance.
+ * Opens one call's reply record; what the guest sends during the call is appended with
+ * {@link writeSent}, then {@link endCallReply} closes it. Returns where the record starts.
  */
-export function writeCallReply(
-  w: ByteWriter,
-  instance: number,
-  run: () => { code: ErrorCode; message: string } | undefined,
-): void {
-  const kind = w.position;
+export function beginCallReply(w: ByteWriter, instance: number): number {
+  const start = w.position;
   w.u8(DONE);
   w.u32(instance);
-  const length = w.placeholderU32();
-  const failure = run();
+  w.placeholderU32();
+  return start;
+}
+
+/** Closes the reply record opened at `start`: a `done`, or a `failed` one with `failure`. */
+export function endCallReply(w: ByteWriter, start: number, failure: CallFailure | undefined): void {
+  const length = start + 5;
   w.patchU32(length, w.position - length - 4);
   if (failure === undefined) return;
-  w.patchU8(kind, FAILED);
+  w.patchU8(start, FAILED);
   w.text(failure.code);
   w.text(failure.message);
 }
@@ -122,12 +144,14 @@ export function readReplies(buffer: ArrayBuffer, handler: ReplyHandler): void {
   }
 }
 
-/** Calls `each` with the raw bincode of every send in a call's `sent`, in order. */
-export function forEachSent(sent: Uint8Array, each: (bytes: Uint8Array) => void): void {
-  const view = new DataView(sent.buffer, sent.byteOffset, sent.byteLength);
+/**
+ * Calls `each(bytes, context)` with the raw bincode of every send in a call's `sent`, in
+ * order. (A function and its context rather than a closure: this runs once per event.)
+ */
+export function forEachSent<C>(sent: Uint8Array, each: (bytes: Uint8Array, context: C) => void, context: C): void {
   for (let at = 0; at < sent.byteLength; ) {
-    const length = view.getUint32(at, true);
-    each(sent.subarray(at + 4, at + 4 + length));
+    const length = (sent[at]! | (sent[at + 1]! << 8) | (sent[at + 2]! << 16) | (sent[at + 3]! << 24)) >>> 0;
+    each(sent.subarray(at + 4, at + 4 + length), context);
     at += 4 + length;
   }
 }
