@@ -6,7 +6,7 @@ import { collectGarbage, gcEnv } from './gc.js';
 import type { LoadPlan, LoadResult } from './load.js';
 import { cpuSeconds, rssKiB } from './proc.js';
 import { connectionsOf, type Scenario } from './scenarios.js';
-import { settledKiB, type Settled } from './settle.js';
+import { settledKiB, type Settled, type SettleOptions } from './settle.js';
 import type { Target } from './targets.js';
 
 export interface Measurement {
@@ -25,6 +25,9 @@ export interface Measurement {
   readonly connections: number;
   /** Server RSS (process tree, KiB) at the end: after the load, or once settled when idle. */
   readonly serverRssKiB: number;
+  /** Idle only: server RSS (KiB) settled just before the first connection, and how long settling both took (ms). */
+  readonly serverRssBeforeKiB: number;
+  readonly settleMs: number;
   /** Idle only: server RSS grown per open connection, KiB. NaN for traffic scenarios. */
   readonly rssPerConnectionKiB: number;
   /** Idle only: false when RSS was still moving when read (the bound on waiting ran out). */
@@ -45,11 +48,20 @@ const SERVER_START_MS = 60_000;
 /** How long the load generator may take to print its result once told "go", beyond the run's own deadline. */
 const ANSWER_GRACE_MS = 15_000;
 
-export async function measure(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Outcome> {
+export interface Settings {
+  /** A run gives up after this long (then it is marked timed out). */
+  readonly deadlineMs: number;
+  /** Idle: how long to wait for RSS to settle before and after connecting (see settle.ts). */
+  readonly idleSettle: IdleSettle;
+}
+
+export type IdleSettle = Pick<SettleOptions, 'minMs' | 'stableMs' | 'maxMs'>;
+
+export async function measure(target: Target, scenario: Scenario, settings: Settings, root: string): Promise<Outcome> {
   try {
     return scenario.kind === 'idle'
-      ? await measureIdle(target, scenario, deadlineMs, root)
-      : await measureTraffic(target, scenario, deadlineMs, root);
+      ? await measureIdle(target, scenario, settings, root)
+      : await measureTraffic(target, scenario, settings.deadlineMs, root);
   } catch (error) {
     return { failed: true, error: error instanceof Error ? error.message : String(error) };
   }
@@ -110,6 +122,8 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
         timedOut: result.timedOut,
         connections: connectionsOf(scenario),
         serverRssKiB: rssKiB(server.pid),
+        serverRssBeforeKiB: NaN,
+        settleMs: NaN,
         rssPerConnectionKiB: NaN,
         rssSettled: true,
       };
@@ -117,22 +131,21 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
   );
 }
 
-/** Server RSS after a full GC, once it has stopped moving. */
-function settledRss(server: Child): Promise<Settled> {
-  collectGarbage(server.pid);
-  return settledKiB(() => rssKiB(server.pid));
+/** Server RSS (process tree) once settled, with a full GC of every server process each second. */
+function settledRss(server: Child, settle: IdleSettle): Promise<Settled> {
+  return settledKiB(() => rssKiB(server.pid), { ...settle, poke: { everyMs: 1_000, run: () => collectGarbage(server.pid) } });
 }
 
 /**
  * Server RSS once settled with every client connected, minus the same just before the first
  * connection, per connection. "go" then only confirms that every connection is still open.
  */
-function measureIdle(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
+function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettle }: Settings, root: string): Promise<Measurement> {
   const connections = connectionsOf(scenario);
   return withServer(target, root, async (server, port) => {
-    const before = await settledRss(server);
+    const before = await settledRss(server, idleSettle);
     return withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
-      const after = await settledRss(server);
+      const after = await settledRss(server, idleSettle);
       const result = await run(load, server, deadlineMs);
       if (result.open < connections) throw new Error(`only ${result.open} of ${connections} connections stayed open`);
       return {
@@ -147,6 +160,8 @@ function measureIdle(target: Target, scenario: Scenario, deadlineMs: number, roo
         timedOut: false,
         connections,
         serverRssKiB: after.kib,
+        serverRssBeforeKiB: before.kib,
+        settleMs: before.waitedMs + after.waitedMs,
         rssPerConnectionKiB: (after.kib - before.kib) / connections,
         rssSettled: before.settled && after.settled,
       };

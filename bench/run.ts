@@ -56,14 +56,20 @@ function progress(outcome: Outcome, scenario: Scenario): string {
 }
 
 async function runAll(options: Options, targets: readonly Target[]): Promise<Map<string, Outcome[]>> {
-  const deadlineMs = options.quick ? 20_000 : 120_000;
+  const settings = {
+    deadlineMs: options.quick ? 20_000 : 120_000,
+    // With a GC each second, V8 gives back most of a burst's memory ~6.5 s after it and the
+    // rest by ~9.5 s (measured on raw ws and stateroom): the full run waits that out. --quick
+    // does not, so its idle figures are rough.
+    idleSettle: options.quick ? { minMs: 1_000, stableMs: 1_000, maxMs: 5_000 } : { minMs: 10_000, stableMs: 2_000, maxMs: 20_000 },
+  };
   const runs = new Map<string, Outcome[]>(); // key: scenario/target
   for (let repetition = 1; repetition <= options.repetitions; repetition++) {
     for (const scenario of options.scenarios) {
       // Targets take turns within a repetition, so a noisy stretch of the machine is shared.
       for (const target of targets) {
         process.stderr.write(`[${repetition}/${options.repetitions}] ${scenario.name} · ${target.name} …\n`);
-        const outcome = await measure(target, scenario, deadlineMs, ROOT);
+        const outcome = await measure(target, scenario, settings, ROOT);
         process.stderr.write(`[${repetition}/${options.repetitions}] ${scenario.name} · ${target.name}: ${progress(outcome, scenario)}\n`);
         const key = `${scenario.name}/${target.name}`;
         runs.set(key, [...(runs.get(key) ?? []), outcome]);

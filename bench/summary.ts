@@ -46,6 +46,8 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
     timedOut: runs.some((run) => run.timedOut),
     connections: of('connections'),
     serverRssKiB: of('serverRssKiB'),
+    serverRssBeforeKiB: of('serverRssBeforeKiB'),
+    settleMs: of('settleMs'),
     rssPerConnectionKiB: of('rssPerConnectionKiB'),
     rssSettled: runs.every((run) => run.rssSettled),
   };
