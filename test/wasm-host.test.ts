@@ -11,8 +11,9 @@ const fixture = (name: string): string => `test/fixtures/wasm/${name}.wat`;
 
 async function start(t: TestContext, guest: string, host: WasmHostOptions = {}) {
   const logger = new MemoryLogger();
-  const module = await loadWasmFile(fixture(guest));
-  const server = await serve(wasmAdapterSource(module, host), { port: 0, host: '127.0.0.1', logger });
+  const source = wasmAdapterSource(await loadWasmFile(fixture(guest)), host);
+  t.after(() => source.close());
+  const server = await serve(source, { port: 0, host: '127.0.0.1', logger });
   t.after(() => server.close());
   const join = async (room: string, name?: string): Promise<Inbox> => {
     const inbox = await client(`ws://127.0.0.1:${server.port}/ws/${room}`, name);
@@ -29,23 +30,25 @@ async function greeted(inbox: Inbox): Promise<void> {
   assert.equal(hello.data.toString(), 'hi');
 }
 
-test('a WASM room greets, echoes text and bytes as the same frame kinds, and fires timers', async (t) => {
-  const { join } = await start(t, 'guest');
-  const a = await join('w', 'a');
-  await greeted(a);
-  a.ws.send('héllo wörld');
-  assert.deepEqual(await a.next(), { data: 'héllo wörld', binary: false });
-  a.ws.send(Buffer.from([0, 1, 2, 254, 255]));
-  const echoed = await a.next();
-  assert.equal(echoed.binary, true);
-  assert.deepEqual([...(echoed.data as Buffer)], [0, 1, 2, 254, 255]);
-  a.ws.send('');
-  assert.deepEqual(await a.next(), { data: '', binary: false }, 'an empty text message round-trips');
-  const b = await join('w', 'b');
-  await greeted(b);
-  a.ws.send('0'); // SetTimer { 0 }: Timer arrives right away; the guest broadcasts "tick"
-  assert.deepEqual(await Promise.all([a.nextText(), b.nextText()]), ['tick', 'tick']);
-});
+for (const isolation of ['pool', 'worker', 'inline'] as const) {
+  test(`a WASM room (${isolation}) greets, echoes text and bytes as the same frame kinds, and fires timers`, async (t) => {
+    const { join } = await start(t, 'guest', { isolation });
+    const a = await join('w', 'a');
+    await greeted(a);
+    a.ws.send('héllo wörld');
+    assert.deepEqual(await a.next(), { data: 'héllo wörld', binary: false });
+    a.ws.send(Buffer.from([0, 1, 2, 254, 255]));
+    const echoed = await a.next();
+    assert.equal(echoed.binary, true);
+    assert.deepEqual([...(echoed.data as Buffer)], [0, 1, 2, 254, 255]);
+    a.ws.send('');
+    assert.deepEqual(await a.next(), { data: '', binary: false }, 'an empty text message round-trips');
+    const b = await join('w', 'b');
+    await greeted(b);
+    a.ws.send('0'); // SetTimer { 0 }: Timer arrives right away; the guest broadcasts "tick"
+    assert.deepEqual(await Promise.all([a.nextText(), b.nextText()]), ['tick', 'tick']);
+  });
+}
 
 test('each room has its own instance, and the id of each event is the right client', async (t) => {
   const { join } = await start(t, 'guest');
@@ -82,29 +85,33 @@ for (const [trigger, what, reason, logged] of [
   });
 }
 
-test('a guest stuck in an endless loop is cut off after the call timeout; other rooms keep answering meanwhile', async (t) => {
-  const { join, logger } = await start(t, 'guest', { callTimeoutMs: 1_000 });
-  const [stuck, other] = [await join('spin', 'stuck'), await join('calm', 'other')];
-  await Promise.all([greeted(stuck), greeted(other)]);
-  const gone = closed(stuck.ws, 5_000);
-  const started = performance.now();
-  stuck.ws.send('l');
-  const roundTrips: number[] = [];
-  while (performance.now() - started < 800) {
-    const sent = performance.now();
-    other.ws.send('ping');
-    assert.equal(await other.nextText(), 'ping');
-    roundTrips.push(performance.now() - sent);
-  }
-  assert.ok(roundTrips.length > 5, `only ${roundTrips.length} round trips while the other room spun`);
-  assert.ok(Math.max(...roundTrips) < 100, `slowest round trip ${Math.max(...roundTrips).toFixed(1)} ms`);
-  assert.deepEqual(await gone, { code: 1011, reason: 'room service timed out (call took too long)' });
-  assert.ok(performance.now() - started >= 1_000, 'cut off no earlier than the timeout');
-  const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'spin', 'the timeout logged');
-  assert.match(entry.message, /message ran longer than the call timeout of 1000 ms; its worker was terminated/);
-  const again = await join('spin', 'again');
-  await greeted(again);
-});
+// In a pool of two, least-loaded placement puts the two rooms on different threads; with
+// `worker` each room has a thread of its own.
+for (const host of [{ isolation: 'pool', poolSize: 2 }, { isolation: 'worker' }] as const) {
+  test(`a guest stuck in an endless loop is cut off after the call timeout; other rooms keep answering meanwhile (${host.isolation})`, async (t) => {
+    const { join, logger } = await start(t, 'guest', { ...host, callTimeoutMs: 1_000 });
+    const [stuck, other] = [await join('spin', 'stuck'), await join('calm', 'other')];
+    await Promise.all([greeted(stuck), greeted(other)]);
+    const gone = closed(stuck.ws, 5_000);
+    const started = performance.now();
+    stuck.ws.send('l');
+    const roundTrips: number[] = [];
+    while (performance.now() - started < 800) {
+      const sent = performance.now();
+      other.ws.send('ping');
+      assert.equal(await other.nextText(), 'ping');
+      roundTrips.push(performance.now() - sent);
+    }
+    assert.ok(roundTrips.length > 5, `only ${roundTrips.length} round trips while the other room spun`);
+    assert.ok(Math.max(...roundTrips) < 100, `slowest round trip ${Math.max(...roundTrips).toFixed(1)} ms`);
+    assert.deepEqual(await gone, { code: 1011, reason: 'room service timed out (call took too long)' });
+    assert.ok(performance.now() - started >= 1_000, 'cut off no earlier than the timeout');
+    const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'spin', 'the timeout logged');
+    assert.match(entry.message, /message ran longer than the call timeout of 1000 ms; its worker was terminated/);
+    const again = await join('spin', 'again');
+    await greeted(again);
+  });
+}
 
 test("the guest's panic output reaches the log, tagged with its room", async (t) => {
   const { join, logger } = await start(t, 'guest');
