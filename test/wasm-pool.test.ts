@@ -28,7 +28,7 @@ async function start(t: TestContext, guest: string, host: WasmHostOptions) {
     t.after(() => inbox.ws.terminate());
     return inbox;
   };
-  return { logger, join };
+  return { logger, join, close: () => source.close() };
 }
 
 /** The counter guest's answer: the room's message count so far. */
@@ -173,4 +173,17 @@ test('pool options are checked', async () => {
     assert.throws(() => wasmAdapterSource(module, { poolSize }), { code: 'SR_ERR_OPTIONS_INVALID', message: /^poolSize must be a whole number of threads/ });
   }
   assert.throws(() => wasmAdapterSource(module, { isolation: 'threads' as 'pool' }), { code: 'SR_ERR_OPTIONS_INVALID', message: /isolation must be pool, worker or inline/ });
+});
+
+test('close() stops the threads: rooms on them are lost, and no new room starts', async (t) => {
+  const { join, logger, close } = await start(t, 'guest', { poolSize: 2 });
+  const a = await join('before');
+  await greeted(a);
+  const gone = whenClosed(a.ws);
+  await within(close(), 'the pool closed');
+  assert.equal((await within(gone, 'the room on it closed')).code, 1011);
+  const b = await join('after');
+  assert.deepEqual(await within(whenClosed(b.ws), 'the new room refused'), { code: 1011, reason: 'room service failed to start' });
+  const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'after', 'the refusal logged');
+  assert.match(entry.message, /the WASM worker pool of test\/fixtures\/wasm\/guest\.wat is closed/);
 });

@@ -73,6 +73,7 @@ interface PendingCalls {
   left: number;
 }
 
+/** One guest worker thread and the rooms on it. */
 export class PoolWorker {
   /** Settles when the thread has exited, however it ended. */
   readonly exited: Promise<void>;

@@ -26,6 +26,7 @@ interface Settler {
 
 export type { QueuedMessage } from './wire.js';
 
+/** One room's guest instance on a pool thread; see the module comment. */
 export class PooledRoom implements ServiceAdapter, Tenant {
   private placement!: Placement;
   /** The call (or batch of messages) in flight: a room makes one at a time. */

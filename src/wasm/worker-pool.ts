@@ -6,6 +6,7 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
+import { ErrorCode, StateroomError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StateroomModule } from './module.js';
 import { PoolWorker, type Tenant } from './pool-worker.js';
@@ -37,6 +38,7 @@ export interface Placement {
   readonly instance: number;
 }
 
+/** The worker threads of one WASM module, and which room runs where. */
 export class WorkerPool {
   private readonly slots: Array<PoolWorker | undefined>;
   /** Every live thread, dedicated ones included. */
@@ -44,6 +46,7 @@ export class WorkerPool {
   /** Shared threads with no rooms, and the timer that stops each. */
   private readonly resting = new Map<PoolWorker, NodeJS.Timeout>();
   private started = 0;
+  private closed = false;
 
   constructor(
     private readonly module: StateroomModule,
@@ -52,8 +55,17 @@ export class WorkerPool {
     this.slots = new Array<PoolWorker | undefined>(options.dedicated ? 0 : options.size).fill(undefined);
   }
 
-  /** Starts `tenant`'s instance on the least-loaded thread (or its own, when dedicated). */
+  /**
+   * Starts `tenant`'s instance on the least-loaded thread (or its own, when dedicated).
+   * @throws {@link StateroomError} `SR_ERR_SERVICE_LOAD` once the pool is closed.
+   */
   place(tenant: Tenant, log: Logger): Placement {
+    if (this.closed) {
+      throw new StateroomError(ErrorCode.SERVICE_LOAD, `room "${tenant.roomId}": the WASM worker pool of ${this.module.name} is closed`, {
+        roomId: tenant.roomId,
+        file: this.module.name,
+      });
+    }
     const worker = this.options.dedicated ? this.spawn(log) : this.leastLoaded(log);
     this.wake(worker);
     return { worker, instance: worker.open(tenant) };
@@ -67,8 +79,9 @@ export class WorkerPool {
     return Promise.resolve();
   }
 
-  /** Stops every thread; rooms still on them are lost. */
+  /** Stops every thread, and places no more rooms; rooms still on them are lost. */
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.threads].map((worker) => worker.stop()));
   }
 
