@@ -97,6 +97,7 @@ export async function serveAdopted(service: ServiceSource | AdapterSource, optio
 async function assemble(service: ServiceSource | AdapterSource, options: ServerOptions | undefined) {
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
+  let source = service;
   let createAdapter = adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
     directory('staticDir', o.staticDir),
@@ -157,11 +158,14 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       return transport.clientCount;
     },
     reload: async (next) => {
+      const previous = source;
       createAdapter = adapterFactoryOf(next);
+      source = next;
       transport.disconnectAll(CLOSE_SERVICE_RESTART, 'service reloaded');
       await registry.close();
+      await closeSource(previous, log);
     },
-    close: () => (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs)),
+    close: () => (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs).then(() => closeSource(source, log))),
   });
   return { transport, running, log, o };
 }
@@ -180,6 +184,16 @@ function adapterFactoryOf(service: ServiceSource | AdapterSource): AdapterFactor
     ErrorCode.OPTIONS_INVALID,
     `serve() needs a service class, a factory (roomId, ctx) => service, or an adapter source; got ${typeof service}`,
   );
+}
+
+/** Releases what a source holds for all its rooms (a WASM pool's threads), if anything. */
+async function closeSource(source: ServiceSource | AdapterSource, log: Logger): Promise<void> {
+  if (typeof source !== 'object' || source === null || typeof source.close !== 'function') return;
+  try {
+    await source.close();
+  } catch (err) {
+    log.warn({ err }, `closing the service "${source.name}" failed: ${describeThrown(err)}`);
+  }
 }
 
 async function directory(option: 'staticDir' | 'clientDir', dir: string | undefined): Promise<StaticHandler | undefined> {

@@ -48,9 +48,9 @@ export function parseMebibytes(text: string): number {
   return Math.round(mib * 2 ** 20);
 }
 
-/** A number of worker processes: a whole number from 1 to 256. */
-export function parseWorkers(text: string): number {
+/** A number of processes or threads: a whole number from 1 to 256. */
+export function parseSize(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 256) throw new InvalidArgumentError('give a whole number of processes from 1 to 256.');
+  if (!/^\d+$/.test(text) || n < 1 || n > 256) throw new InvalidArgumentError('give a whole number from 1 to 256.');
   return n;
 }

@@ -11,8 +11,8 @@ import { createLogger, type LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
 import { displayUrl, serve, serveAdopted } from '../serve.js';
 import { loadService, type LoadedService } from '../project/load-service.js';
-import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions } from '../wasm/source.js';
-import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds, parseWorkers } from './args.js';
+import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions, type WasmIsolation } from '../wasm/source.js';
+import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds, parseSize } from './args.js';
 import { stopOnSignals } from './signals.js';
 
 interface ServeFlags {
@@ -34,7 +34,8 @@ interface ServeFlags {
   connectionRateLimit: number;
   callTimeout: number;
   wasmMemoryLimit: number;
-  wasmIsolation: 'worker' | 'inline';
+  wasmIsolation: WasmIsolation;
+  wasmPoolSize: number;
   workers: number;
 }
 
@@ -79,10 +80,22 @@ export function addServeCommand(program: Command): void {
         .argParser(parseMebibytes)
         .default(w.memoryLimitBytes, String(w.memoryLimitBytes / 2 ** 20)),
     )
-    .addOption(new Option('--wasm-isolation <mode>', 'worker: each WASM room on its own thread; inline: on the server thread').choices(['worker', 'inline']).default(w.isolation))
+    .addOption(
+      new Option(
+        '--wasm-isolation <mode>',
+        'pool: WASM rooms share --wasm-pool-size threads (a runaway guest fails the rooms on its thread); worker: a thread per room; inline: on the server thread, trusted guests only',
+      )
+        .choices(['pool', 'worker', 'inline'])
+        .default(w.isolation),
+    )
+    .addOption(
+      new Option('--wasm-pool-size <n>', 'threads shared by WASM rooms (--wasm-isolation pool), per process')
+        .argParser(parseSize)
+        .default(w.poolSize, 'one per core, at least 2'),
+    )
     .addOption(
       new Option('--workers <n>', 'server processes; each room lives in exactly one, chosen from its id (1: a single process)')
-        .argParser(parseWorkers)
+        .argParser(parseSize)
         .default(availableParallelism(), 'the number of cores'),
     )
     .option('--log-level <level>', 'quietest level logged: trace, debug, info, warn, error, fatal or silent', parseLogLevel, d.logLevel)
@@ -142,5 +155,5 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
 }
 
 function toWasmHostOptions(flags: ServeFlags): WasmHostOptions {
-  return { callTimeoutMs: flags.callTimeout, memoryLimitBytes: flags.wasmMemoryLimit, isolation: flags.wasmIsolation };
+  return { callTimeoutMs: flags.callTimeout, memoryLimitBytes: flags.wasmMemoryLimit, isolation: flags.wasmIsolation, poolSize: flags.wasmPoolSize };
 }

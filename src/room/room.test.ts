@@ -325,3 +325,38 @@ test('resume buffers count every message, so even empty ones are trimmed', () =>
   assert.equal(room.resumable({ token: 'e', received: 10_000 - 100 }), true);
   void room.dispose();
 });
+
+test('an adapter that takes messages in batches gets each run of queued messages as one call; other events split runs', async () => {
+  const calls: string[] = [];
+  let release: () => void = () => {};
+  const adapter = {
+    init: () => undefined,
+    connect: (client: ClientId) => void calls.push(`connect ${client}`),
+    disconnect: (client: ClientId) => void calls.push(`disconnect ${client}`),
+    message: (client: ClientId, payload: Payload) => void calls.push(`message ${client}:${String(payload)}`),
+    timer: () => undefined,
+    messages: (batch: ReadonlyArray<{ client: ClientId; payload: Payload }>) => {
+      calls.push(`batch ${batch.map((m) => `${m.client}:${String(m.payload)}`).join(' ')}`);
+      // The first batch holds the room, so what arrives meanwhile queues up behind it.
+      if (calls.length === 2) return new Promise<void>((resolve) => (release = resolve));
+      return undefined;
+    },
+  };
+  const room = new Room('r', () => adapter, noHooks, new MemoryLogger());
+  const [a, b] = [new Sink(), new Sink()];
+  const ca = join(room, a);
+  room.message(ca, 'one', a);
+  room.message(ca, 'two', a);
+  room.message(ca, 'three', a);
+  const cb = join(room, b);
+  room.message(cb, 'four', b);
+  room.message(ca, 'five', a);
+  release();
+  await within(
+    (async () => {
+      while (calls.length < 5) await turns(1);
+    })(),
+    'the queued events to run',
+  );
+  assert.deepEqual(calls, ['connect 1', 'batch 1:one', 'batch 1:two 1:three', 'connect 2', 'batch 2:four 1:five']);
+});

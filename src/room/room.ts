@@ -53,6 +53,15 @@ type RoomEvent =
   | { readonly kind: 'dispose'; readonly done: () => void };
 
 
+type QueuedMessageEvent = Extract<RoomEvent, { kind: 'message' }>;
+
+/**
+ * Bounds on one `messages` call: it should carry what queued up during one crossing, not
+ * hold a burst of large payloads in one buffer.
+ */
+const MAX_BATCHED_MESSAGES = 256;
+const MAX_BATCHED_BYTES = 1024 * 1024;
+
 /** Close code for "the server hit a condition it could not handle" (RFC 6455). */
 export const CLOSE_INTERNAL_ERROR = 1011;
 /** Close code for "try again later": here, a client whose messages pile up behind the room. */
@@ -268,7 +277,7 @@ export class Room {
       let result: unknown;
       const started = performance.now();
       try {
-        result = this.run(event);
+        result = event.kind === 'message' && this.adapter?.messages !== undefined ? this.runMessages(event) : this.run(event);
       } catch (thrown) {
         this.timed(event, started);
         this.reportThrown(event, thrown);
@@ -315,6 +324,23 @@ export class Room {
       case 'dispose':
         return this.finish(event.done);
     }
+  }
+
+  /**
+   * A message and the messages queued right behind it, as one adapter call (for adapters
+   * that take them so: see `ServiceAdapter.messages`). Only a run of messages goes together:
+   * a connect, disconnect or timer changes who receives what, so each still runs alone.
+   */
+  private runMessages(first: QueuedMessageEvent): unknown {
+    const batch = [first];
+    let bytes = first.payload.length;
+    for (let next = this.queue[0]; next?.kind === 'message' && batch.length < MAX_BATCHED_MESSAGES && bytes < MAX_BATCHED_BYTES; next = this.queue[0]) {
+      batch.push(next);
+      bytes += next.payload.length;
+      this.queue.shift();
+    }
+    for (const event of batch) event.seat.queuedBytes -= event.payload.length + MESSAGE_OVERHEAD;
+    return this.adapter?.messages?.(batch);
   }
 
   private start(): unknown {

@@ -14,6 +14,13 @@ export interface ServiceAdapter {
   disconnect(client: ClientId): MaybePromise<void>;
   message(client: ClientId, payload: Payload): MaybePromise<void>;
   timer(): MaybePromise<void>;
+  /**
+   * Optional: client messages queued one behind the other, as one call — for adapters whose
+   * every call crosses a thread (WASM rooms on worker threads), so a busy room's messages
+   * cross together. The same as calling `message` for each in turn, awaiting each; if one
+   * fails, the rest are not delivered and the call throws (or rejects with) that failure.
+   */
+  messages?(batch: ReadonlyArray<{ readonly client: ClientId; readonly payload: Payload }>): MaybePromise<void>;
   /** Releases what the adapter holds (a WASM instance, a worker); called once, last. */
   dispose?(): MaybePromise<void>;
 }
@@ -32,4 +39,6 @@ export interface AdapterSource {
   /** Shown in logs: the file or module the service came from. */
   readonly name: string;
   readonly createAdapter: AdapterFactory;
+  /** Releases what the source holds for all its rooms (a WASM thread pool); called after every room is disposed. */
+  close?(): Promise<void>;
 }
