@@ -37,6 +37,11 @@ export const ErrorCode = {
   WASM_BAD_OUTPUT: 'SR_ERR_WASM_BAD_OUTPUT',
   /** A guest call ran past the call timeout; its worker was terminated. */
   WASM_TIMEOUT: 'SR_ERR_WASM_TIMEOUT',
+  /**
+   * A room's instance was lost with the worker thread it shared: another room's guest ran away
+   * on that thread, or the thread was stopped or crashed. The room did nothing wrong.
+   */
+  WASM_WORKER_LOST: 'SR_ERR_WASM_WORKER_LOST',
   /** A guest's memory grew past the memory limit; its room's instance is gone. */
   WASM_MEMORY: 'SR_ERR_WASM_MEMORY',
   /** `stateroom build` failed (a compile error, a missing entry file…). */
@@ -78,6 +83,7 @@ const FATAL_CLOSE_REASONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.WASM_BAD_OUTPUT]: 'room service sent bytes that do not decode',
   [ErrorCode.WASM_TIMEOUT]: 'room service timed out (call took too long)',
   [ErrorCode.WASM_MEMORY]: 'room service used too much memory',
+  [ErrorCode.WASM_WORKER_LOST]: 'room service lost with its worker thread',
 };
 
 /** The close reason for a fatal error, or `undefined` when the room can go on after `thrown`. */

@@ -110,8 +110,8 @@ export class PoolWorker {
     });
     this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
     this.thread.on('message', (replies: ArrayBuffer) => this.answer(replies));
-    this.thread.on('error', (err) => this.die(ErrorCode.WASM_TRAP, `the worker thread failed (${err.message})`));
-    this.thread.on('exit', () => this.die(ErrorCode.WASM_EXIT, 'the worker thread exited'));
+    this.thread.on('error', (err) => this.die(`the worker thread failed (${err.message})`));
+    this.thread.on('exit', () => this.die('the worker thread exited'));
   }
 
   /** How many rooms it hosts. */
@@ -164,7 +164,7 @@ export class PoolWorker {
 
   /** Terminates the thread; rooms still on it are lost. */
   stop(): Promise<void> {
-    this.die(ErrorCode.WASM_EXIT, 'its worker thread was stopped');
+    this.die('its worker thread was stopped');
     return this.exited;
   }
 
@@ -246,19 +246,20 @@ export class PoolWorker {
     const call = this.callsOf(seq);
     const limit = `the call timeout of ${this.options.callTimeoutMs} ms`;
     const what = call === undefined ? 'a call' : `room "${call.tenant.roomId}"'s ${call.what} call`;
-    this.die(ErrorCode.WASM_TIMEOUT, `${what} ran longer than ${limit}`, (tenant) =>
-      tenant === call?.tenant
-        ? `guest ${call.what} ran longer than ${limit}; its worker was terminated`
-        : `guest lost: its worker thread ${this.options.label} was terminated because ${what} ran longer than ${limit}, and every instance on that thread went with it`,
+    this.die(
+      `${what} ran longer than ${limit}`,
+      `guest lost: its worker thread ${this.options.label} was terminated because ${what} ran longer than ${limit}, and every instance on that thread went with it`,
+      call === undefined ? undefined : { tenant: call.tenant, code: ErrorCode.WASM_TIMEOUT, message: `guest ${call.what} ran longer than ${limit}; its worker was terminated` },
     );
   }
 
   /**
    * The thread is gone (or going): terminate it once, fail every room still on it, log
-   * which, and tell the pool. `why` is what happened to the thread; `blame` words the error
-   * of one room (by default: "lost with its thread").
+   * which, and tell the pool. `why` is what happened to the thread; the room that caused it
+   * (a runaway), if any, gets its own error, and every other room `SR_ERR_WASM_WORKER_LOST`
+   * with `lostWhy` (default: "guest lost: `why`").
    */
-  private die(code: ErrorCode, why: string, blame?: (tenant: Tenant) => string): void {
+  private die(why: string, lostWhy = `guest lost: ${why}`, culprit?: { tenant: Tenant; code: ErrorCode; message: string }): void {
     if (this.gone) return;
     this.gone = true;
     clearTimeout(this.watchdog);
@@ -272,10 +273,13 @@ export class PoolWorker {
     this.pending.clear();
     if (lost.length > 0) {
       const rooms = lost.map((t) => `"${t.roomId}"`).join(', ');
+      const code = culprit?.code ?? ErrorCode.WASM_WORKER_LOST;
       this.options.log.warn({ worker: this.options.label, roomIds: lost.map((t) => t.roomId), code }, `WASM worker thread ${this.options.label}: ${why}; rooms lost with it: ${rooms}`);
     }
-    const describe = blame ?? (() => `guest lost: ${why}`);
-    for (const tenant of lost) tenant.lost(new StateroomError(code, `${describe(tenant)} (room "${tenant.roomId}", ${this.module.name})`, this.where(tenant)));
+    for (const tenant of lost) {
+      const [code, message] = tenant === culprit?.tenant ? [culprit.code, culprit.message] : [ErrorCode.WASM_WORKER_LOST, lostWhy];
+      tenant.lost(new StateroomError(code, `${message} (room "${tenant.roomId}", ${this.module.name})`, this.where(tenant)));
+    }
     this.options.onGone(this);
   }
 
