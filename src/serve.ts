@@ -84,17 +84,37 @@ export function displayUrl(host: string, port: number): string {
 export interface AdoptingServer extends RunningServer {
   /** Serves a connection accepted elsewhere; `head` is what was already read from it. */
   adopt(socket: Socket, head: Buffer): void;
+  /** What `/status?format=json` and `/metrics` would say, for the primary to add up. */
+  report(): Promise<WorkerReport>;
+}
+
+/** What `GET /status?format=json` answers. */
+export interface ServerStatus {
+  readonly status: 'ok';
+  readonly version: string;
+  readonly uptimeSeconds: number;
+  readonly rooms: number;
+  readonly connections: number;
+}
+
+/** One worker's status and metrics (prom-client's JSON form), for the primary. */
+export interface WorkerReport {
+  readonly status: ServerStatus;
+  readonly metrics: object[];
 }
 
 /** Starts everything `serve()` does but listening; see {@link AdoptingServer}. */
 export async function serveAdopted(service: ServiceSource | AdapterSource, options: ServerOptions, url: string): Promise<AdoptingServer> {
-  const { transport, running, o } = await assemble(service, options);
+  const { transport, running, o, status, metrics } = await assemble(service, options, true);
   // Object.assign keeps the getters of the running server (a spread would freeze them).
-  return Object.assign(running(o.port, url), { adopt: (socket: Socket, head: Buffer) => transport.adopt(socket, head) });
+  return Object.assign(running(o.port, url), {
+    adopt: (socket: Socket, head: Buffer) => transport.adopt(socket, head),
+    report: async (): Promise<WorkerReport> => ({ status: status(), metrics: await metrics.registry.getMetricsAsJSON() }),
+  });
 }
 
 /** The pieces of a server, wired but not listening, and how to describe it once it is. */
-async function assemble(service: ServiceSource | AdapterSource, options: ServerOptions | undefined) {
+async function assemble(service: ServiceSource | AdapterSource, options: ServerOptions | undefined, adopted = false) {
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let source = service;
@@ -107,6 +127,13 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
   const sources = { traffic, rooms: () => registry.size, connections: () => transport.clientCount };
   const metrics = createMetrics(sources);
   const startedAt = Date.now();
+  const status = (): ServerStatus => ({
+    status: 'ok',
+    version: VERSION,
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    rooms: registry.size,
+    connections: transport.clientCount,
+  });
   const registry = new RoomRegistry(
     (...args) => createAdapter(...args),
     {
@@ -136,13 +163,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       connectionRateLimit: o.connectionRateLimit,
       traffic,
       metrics,
-      status: (): object => ({
-        status: 'ok',
-        version: VERSION,
-        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        rooms: registry.size,
-        connections: transport.clientCount,
-      }),
+      status,
+      oneRequestPerConnection: adopted,
     },
     log,
   );
@@ -167,10 +189,11 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     },
     close: () => (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs).then(() => closeSource(source, log))),
   });
-  return { transport, running, log, o };
+  return { transport, running, log, o, status, metrics };
 }
 
-const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+/** This package's version, as `/status` reports it. */
+export const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** Close code for "service restart": the client may reconnect (RFC 6455 registry). */
 const CLOSE_SERVICE_RESTART = 1012;

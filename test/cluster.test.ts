@@ -69,9 +69,17 @@ test('every room lives in exactly one worker, whichever connection its clients c
   assert.equal(await late.nextText(), 'new value: 4');
   await server.printed(/"worker":0,"roomId"[^\n]*room created/, 'a room created in worker 0');
   await server.printed(/"worker":1,"roomId"[^\n]*room created/, 'a room created in worker 1');
-  // Plain HTTP is answered by a worker too.
-  const status = await fetch(`http://127.0.0.1:${server.port}/status`, { signal: AbortSignal.timeout(3_000) });
-  assert.equal(await status.text(), 'ok');
+  // Plain HTTP is answered by a worker too, one request per connection, so that every request
+  // (of a keep-alive client too) passes the primary.
+  const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`, { signal: AbortSignal.timeout(5_000) });
+  assert.equal(await (await get('/status')).text(), 'ok');
+  // The status JSON and the metrics add every worker up.
+  const status = (await (await get('/status?format=json')).json()) as Record<string, unknown>;
+  assert.deepEqual({ ...status, uptimeSeconds: 0, version: '' }, { status: 'ok', version: '', uptimeSeconds: 0, rooms: 24, connections: 49, workers: 2, workersAnswering: 2 });
+  const metrics = await (await get('/metrics')).text();
+  assert.match(metrics, /^stateroom_rooms 24$/m);
+  assert.match(metrics, /^stateroom_connections 49$/m);
+  assert.match(metrics, /^stateroom_messages_in_total 73$/m, 'every increment counted, across both workers');
 });
 
 test('a worker that dies is replaced; its rooms start afresh and the other worker never notices', async (t) => {

@@ -11,6 +11,12 @@ test('the room comes from the request line, percent-decoded, with /ws as room "1
   assert.deepEqual(routeOf(line('GET /ws/caf%C3%A9 HTTP/1.1\r\n')), { kind: 'room', roomId: 'café' });
 });
 
+test('the status JSON and the metrics are added up by the primary; plain /status is any worker\'s', () => {
+  assert.deepEqual(routeOf(line('GET /status?format=json HTTP/1.1\r\n')), { kind: 'report', what: 'status' });
+  assert.deepEqual(routeOf(line('GET /metrics HTTP/1.1\r\n')), { kind: 'report', what: 'metrics' });
+  assert.deepEqual(routeOf(line('POST /metrics HTTP/1.1\r\n')), { kind: 'any' });
+});
+
 test('anything that is not a room path may go to any worker', () => {
   for (const request of ['GET / HTTP/1.1\r\n', 'GET /status HTTP/1.1\r\n', 'GET /ws/ HTTP/1.1\r\n', 'GET /ws/%zz HTTP/1.1\r\n', 'garbage\n', '\r\n']) {
     assert.deepEqual(routeOf(line(request)), { kind: 'any' }, JSON.stringify(request));

@@ -22,7 +22,9 @@ export function hashRoomId(text: string): number {
 /** What the first bytes of a connection say about where it should go. */
 export type Route =
   | { readonly kind: 'room'; readonly roomId: string }
-  /** Not a room's WebSocket path (static files, /status, a bad path): any worker answers it. */
+  /** `GET /status?format=json` or `GET /metrics`: the primary adds up every worker's answer. */
+  | { readonly kind: 'report'; readonly what: 'status' | 'metrics' }
+  /** Not a room's WebSocket path (static files, plain /status, a bad path): any worker answers it. */
   | { readonly kind: 'any' }
   /** The request line is not complete yet: read more. */
   | { readonly kind: 'incomplete' };
@@ -31,9 +33,12 @@ export type Route =
 export function routeOf(head: Buffer): Route {
   const end = head.indexOf(0x0a); // '\n'
   if (end < 0) return head.length >= MAX_REQUEST_LINE_BYTES ? { kind: 'any' } : { kind: 'incomplete' };
-  const [, target] = head.toString('latin1', 0, end).trim().split(' ');
+  const [method, target] = head.toString('latin1', 0, end).trim().split(' ');
   if (target === undefined) return { kind: 'any' };
-  const room = parseRoomPath(splitTarget(target).pathname);
+  const { pathname, query } = splitTarget(target);
+  if (method === 'GET' && pathname === '/metrics') return { kind: 'report', what: 'metrics' };
+  if (method === 'GET' && pathname === '/status' && new URLSearchParams(query).get('format') === 'json') return { kind: 'report', what: 'status' };
+  const room = parseRoomPath(pathname);
   return room?.ok === true ? { kind: 'room', roomId: room.roomId } : { kind: 'any' };
 }
 

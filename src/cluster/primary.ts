@@ -9,8 +9,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { routeOf, workerOf } from './affinity.js';
+import { MAX_REQUEST_LINE_BYTES, routeOf, workerOf } from './affinity.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+import { Reports, type Answer } from './reports.js';
 
 /** How long a new connection may take to send its request line. */
 const REQUEST_LINE_TIMEOUT_MS = 10_000;
@@ -44,6 +45,7 @@ export class Primary {
   private readonly unrouted = new Set<Socket>();
   private nextAny = 0;
   private stopping = false;
+  private readonly reports = new Reports();
 
   private constructor(
     private readonly options: PrimaryOptions,
@@ -100,7 +102,7 @@ export class Primary {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(this.startError(index, `it did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       child.on('message', (message: FromWorker) => {
-        if (message.type !== 'ready' || slot.child !== child) return;
+        if (this.reports.received(message) || message.type !== 'ready' || slot.child !== child) return;
         clearTimeout(timer);
         slot.ready = true;
         for (const { socket, head } of slot.waiting.splice(0)) this.hand(slot, socket, head);
@@ -156,6 +158,15 @@ export class Primary {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       const route = routeOf(head);
       if (route.kind === 'incomplete') return;
+      if (route.kind === 'report') {
+        // Answered here, once the request's headers are in (so nothing is left unread).
+        if (!head.includes('\r\n\r\n') && head.length < MAX_REQUEST_LINE_BYTES) return;
+        socket.off('data', onData);
+        socket.setTimeout(0);
+        this.unrouted.delete(socket);
+        void this.answer(socket, route.what);
+        return;
+      }
       socket.off('data', onData);
       socket.pause();
       head = Buffer.concat([head, ...drain(socket)]);
@@ -166,6 +177,21 @@ export class Primary {
       this.hand(this.slots[index]!, socket, head);
     };
     socket.on('data', onData);
+  }
+
+  /** Answers `/status?format=json` or `/metrics` for the whole cluster, and closes. */
+  private async answer(socket: Socket, what: 'status' | 'metrics'): Promise<void> {
+    const workers = this.slots.filter((slot) => slot.ready).map((slot) => slot.child);
+    let answer: Answer;
+    try {
+      answer = what === 'status' ? await this.reports.status(workers) : await this.reports.metrics(workers);
+    } catch (err) {
+      this.log.error({ err }, `${what} failed: ${describeThrown(err)}`);
+      answer = { status: 500, contentType: 'text/plain; charset=utf-8', body: `${what} failed` };
+    }
+    const body = Buffer.from(answer.body);
+    const head = `HTTP/1.1 ${answer.status} ${answer.status === 200 ? 'OK' : 'Internal Server Error'}\r\ncontent-type: ${answer.contentType}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   }
 
   private hand(slot: Slot, socket: Socket, head: Buffer): void {

@@ -2,13 +2,18 @@
  * The IPC messages between the primary and its workers (JSON over the fork channel).
  * @module
  */
+import type { WorkerReport } from '../serve.js';
 
 /** Primary → worker. A `connection` message carries the socket handle beside it. */
 export type ToWorker =
   /** Serve this socket; `head` (base64) is what the primary already read from it. */
   | { readonly type: 'connection'; readonly head: string }
   /** Close every client with 1001, dispose every room, exit. */
-  | { readonly type: 'shutdown' };
+  | { readonly type: 'shutdown' }
+  /** Send your status and metrics (for `/status?format=json` and `/metrics`). */
+  | { readonly type: 'report'; readonly id: number };
 
 /** Worker → primary. */
-export type FromWorker = { readonly type: 'ready' };
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'report'; readonly id: number; readonly report: WorkerReport };

@@ -31,6 +31,7 @@ export function runWorker(server: AdoptingServer): void {
   process.on('message', (message: ToWorker, socket?: Socket) => {
     if (message.type === 'connection' && socket !== undefined) server.adopt(socket, Buffer.from(message.head, 'base64'));
     else if (message.type === 'shutdown') stop();
+    else if (message.type === 'report') void answerReport(server, message.id);
   });
   // Ctrl-C reaches the whole process group: the primary decides, and tells us.
   process.on('SIGINT', () => {});
@@ -39,4 +40,9 @@ export function runWorker(server: AdoptingServer): void {
   process.on('disconnect', stop);
   const ready: FromWorker = { type: 'ready' };
   process.send?.(ready);
+}
+
+async function answerReport(server: AdoptingServer, id: number): Promise<void> {
+  const reply: FromWorker = { type: 'report', id, report: await server.report() };
+  process.send?.(reply);
 }

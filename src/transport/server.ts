@@ -65,6 +65,12 @@ export interface TransportOptions {
   readonly metrics: ServerMetrics;
   /** The JSON `/status?format=json` answers with. */
   status(): object;
+  /**
+   * Close each plain HTTP connection after one answer. A worker of `--workers N` sets it: a
+   * connection stays with the worker it was handed to, so without it a keep-alive client's
+   * next request (`/metrics`, say) would skip the primary, which routes and adds up.
+   */
+  readonly oneRequestPerConnection?: boolean;
 }
 
 /** How long clients get to answer a 1001 close before their sockets are cut. */
@@ -170,6 +176,7 @@ export class Transport {
   }
 
   private request(req: IncomingMessage, res: ServerResponse): void {
+    if (this.options.oneRequestPerConnection === true) res.setHeader('connection', 'close');
     const { pathname, query } = splitTarget(req.url ?? '/');
     if (pathname === '/status') {
       if (new URLSearchParams(query).get('format') === 'json') {

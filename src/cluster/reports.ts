@@ -1,0 +1,78 @@
+/**
+ * `/status?format=json` and `/metrics` for a cluster: the primary asks every worker for its
+ * status and metrics over IPC and adds them up (prom-client's `AggregatorRegistry.aggregate`
+ * merges the metrics), so one scrape sees the whole server rather than one worker of it.
+ * @module
+ */
+import type { ChildProcess } from 'node:child_process';
+import { AggregatorRegistry } from 'prom-client';
+import { VERSION, type WorkerReport } from '../serve.js';
+import type { FromWorker, ToWorker } from './protocol.js';
+
+/** How long the primary waits for a worker's report; a worker that is late is left out. */
+const REPORT_TIMEOUT_MS = 2_000;
+
+/** An HTTP answer: its status, content type and body. */
+export interface Answer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export class Reports {
+  private nextId = 0;
+  private readonly waiting = new Map<number, (report: WorkerReport) => void>();
+  private readonly startedAt = Date.now();
+
+  /** Takes a worker's message; true when it was a report. */
+  received(message: FromWorker): boolean {
+    if (message.type !== 'report') return false;
+    this.waiting.get(message.id)?.(message.report);
+    return true;
+  }
+
+  /** The whole cluster's `/status?format=json`. */
+  async status(workers: readonly ChildProcess[]): Promise<Answer> {
+    const reports = await this.gather(workers);
+    const sum = (field: 'rooms' | 'connections'): number => reports.reduce((total, r) => total + r.status[field], 0);
+    const body = {
+      status: 'ok',
+      version: VERSION,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      rooms: sum('rooms'),
+      connections: sum('connections'),
+      workers: workers.length,
+      workersAnswering: reports.length,
+    };
+    return { status: 200, contentType: 'application/json', body: JSON.stringify(body) };
+  }
+
+  /** The whole cluster's `/metrics`: counters summed, gauges as prom-client aggregates them. */
+  async metrics(workers: readonly ChildProcess[]): Promise<Answer> {
+    const reports = await this.gather(workers);
+    const registry = AggregatorRegistry.aggregate(reports.map((r) => r.metrics));
+    return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  private gather(workers: readonly ChildProcess[]): Promise<WorkerReport[]> {
+    return Promise.all(workers.map((worker) => this.ask(worker))).then((all) => all.filter((r): r is WorkerReport => r !== undefined));
+  }
+
+  private ask(worker: ChildProcess): Promise<WorkerReport | undefined> {
+    if (!worker.connected) return Promise.resolve(undefined);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const done = (report: WorkerReport | undefined): void => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(report);
+      };
+      const timer = setTimeout(() => done(undefined), REPORT_TIMEOUT_MS);
+      this.waiting.set(id, done);
+      const request: ToWorker = { type: 'report', id };
+      worker.send(request, (err) => {
+        if (err !== null && err !== undefined) done(undefined);
+      });
+    });
+  }
+}
