@@ -199,7 +199,8 @@ export class Primary {
       slot.waiting.push({ socket, head });
       return;
     }
-    socket.removeAllListeners('error');
+    // A client that left while its worker was starting is not worth a message.
+    if (socket.destroyed) return;
     this.tell(slot.child, { type: 'connection', head: head.toString('base64') }, socket);
   }
 
