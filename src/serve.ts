@@ -104,8 +104,13 @@ export interface WorkerReport {
 }
 
 /** Starts everything `serve()` does but listening; see {@link AdoptingServer}. */
-export async function serveAdopted(service: ServiceSource | AdapterSource, options: ServerOptions, url: string): Promise<AdoptingServer> {
-  const { transport, running, o, status, metrics } = await assemble(service, options, true);
+export async function serveAdopted(
+  service: ServiceSource | AdapterSource,
+  options: ServerOptions,
+  url: string,
+  ownsRoom: (roomId: string) => boolean,
+): Promise<AdoptingServer> {
+  const { transport, running, o, status, metrics } = await assemble(service, options, ownsRoom);
   // Object.assign keeps the getters of the running server (a spread would freeze them).
   return Object.assign(running(o.port, url), {
     adopt: (socket: Socket, head: Buffer) => transport.adopt(socket, head),
@@ -114,7 +119,7 @@ export async function serveAdopted(service: ServiceSource | AdapterSource, optio
 }
 
 /** The pieces of a server, wired but not listening, and how to describe it once it is. */
-async function assemble(service: ServiceSource | AdapterSource, options: ServerOptions | undefined, adopted = false) {
+async function assemble(service: ServiceSource | AdapterSource, options: ServerOptions | undefined, ownsRoom?: (roomId: string) => boolean) {
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let source = service;
@@ -164,7 +169,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       traffic,
       metrics,
       status,
-      oneRequestPerConnection: adopted,
+      oneRequestPerConnection: ownsRoom !== undefined,
+      ownsRoom,
     },
     log,
   );

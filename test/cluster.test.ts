@@ -2,8 +2,15 @@
 // room. Real processes, real sockets: the CLI as a user runs it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
+import SharedCounter from '../examples/counter/service.js';
 import { workerOf } from '../src/cluster/affinity.js';
+import { serveAdopted } from '../src/serve.js';
+import { MemoryLogger } from './helpers/logs.js';
 import { startServing, type Serving } from './helpers/cli.js';
 import { within } from './helpers/deadline.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
@@ -128,4 +135,73 @@ test('a primary killed outright leaves no worker behind', async (t) => {
   assert.equal(pids.length, 2);
   server.child.kill('SIGKILL');
   await gone(pids, 'the orphaned workers to exit');
+});
+
+/** The status line the server answers a raw upgrade request with. */
+async function statusOf(port: number, request: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.write(request);
+  let text = '';
+  const line = new Promise<string>((resolve, reject) => {
+    socket.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\r\n')) resolve(text.slice(0, text.indexOf('\r\n')));
+    });
+    socket.on('error', reject);
+  });
+  try {
+    return await within(line, `an answer to ${JSON.stringify(request.slice(0, 40))}`, 5_000);
+  } finally {
+    socket.destroy();
+  }
+}
+
+const upgrade = (target: string, before = ''): string =>
+  `${before}GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+
+test('empty lines before the request line do not fool the routing', async (t) => {
+  const server = await serveCounter(t);
+  await bothReady(server);
+  for (const worker of [0, 1]) {
+    assert.equal(await statusOf(server.port, upgrade(`/ws/${roomOn(worker, 'crlf')}`, '\r\n\r\n')), 'HTTP/1.1 101 Switching Protocols');
+  }
+});
+
+test('a worker serves only its own rooms: an upgrade for another room is refused with 421, so no room runs twice', async (t) => {
+  // A worker's server, fed by a plain TCP server the way the primary feeds it (with bytes already read).
+  const worker = await serveAdopted(SharedCounter, { logger: new MemoryLogger() }, 'test worker', (roomId) => roomId === 'mine');
+  t.after(() => worker.close());
+  const front = createServer((socket) => socket.once('data', (head: Buffer) => { socket.pause(); worker.adopt(socket, head); }));
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  t.after(() => front.close());
+  const { port } = front.address() as AddressInfo;
+  assert.equal(await statusOf(port, upgrade('/ws/mine')), 'HTTP/1.1 101 Switching Protocols');
+  assert.equal(await statusOf(port, upgrade('/ws/theirs')), 'HTTP/1.1 421 Misdirected Request');
+  const counter = await client(`ws://127.0.0.1:${port}/ws/mine`);
+  t.after(() => counter.ws.terminate());
+  counter.ws.send('increment');
+  assert.equal(await counter.nextText(), 'new value: 1', 'an adopted connection is served like any other');
+});
+
+test('a worker that cannot start again is retried, with pauses, until it can', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stateroom-cluster-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'counter.ts');
+  await copyFile('examples/counter/service.ts', file);
+  const server = await startServing(['serve', file, '--port', '0', '--host', '127.0.0.1', '--workers', '2'], t.after.bind(t));
+  await bothReady(server);
+  const first = workerPids(server).get(0);
+  await writeFile(file, 'export default class {\n'); // a syntax error: the restart fails
+  process.kill(first!, 'SIGKILL');
+  await server.printed(/worker 0 could not start[^\n]*trying again in 2 s/, 'the failed restart, and the next try announced', 15_000);
+  await copyFile('examples/counter/service.ts', file);
+  await within(
+    (async () => {
+      while (workerPids(server).get(0) === first) await once(server.child.stdout!, 'data');
+    })(),
+    'worker 0 back',
+    20_000,
+  );
+  const again = await checkRoom(server, roomOn(0, 'back'), 1);
+  t.after(() => again.forEach((c) => c.ws.terminate()));
 });

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
+import { workerOf } from '../cluster/affinity.js';
 import { Primary, forkSelf } from '../cluster/primary.js';
 import { runWorker, workerIndex } from '../cluster/worker.js';
 import { createLogger, type LogLevel } from '../logger.js';
@@ -118,7 +119,8 @@ function serverOptions(flags: ServeFlags, loaded: LoadedService): ServerOptions 
 /** One of `--workers N`: the same server, fed connections by the primary. */
 async function serveAsWorker(loaded: LoadedService, flags: ServeFlags, index: number): Promise<void> {
   const logger = createLogger(flags.logLevel).child({ worker: index });
-  runWorker(await serveAdopted(loaded.service, { ...serverOptions(flags, loaded), logger }, `worker ${index}`));
+  const owns = (roomId: string): boolean => workerOf(roomId, flags.workers) === index;
+  runWorker(await serveAdopted(loaded.service, { ...serverOptions(flags, loaded), logger }, `worker ${index}`, owns));
   logger.info({ pid: process.pid }, `worker ${index} ready`);
 }
 

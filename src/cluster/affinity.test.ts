@@ -9,6 +9,8 @@ test('the room comes from the request line, percent-decoded, with /ws as room "1
   assert.deepEqual(routeOf(line('GET /ws/lobby?token=a HTTP/1.1\r\nHost: x\r\n')), { kind: 'room', roomId: 'lobby' });
   assert.deepEqual(routeOf(line('GET /ws HTTP/1.1\r\n')), { kind: 'room', roomId: '1' });
   assert.deepEqual(routeOf(line('GET /ws/caf%C3%A9 HTTP/1.1\r\n')), { kind: 'room', roomId: 'café' });
+  assert.deepEqual(routeOf(line('\r\n\r\nGET /ws/lobby HTTP/1.1\r\n')), { kind: 'room', roomId: 'lobby' }, 'empty lines first');
+  assert.deepEqual(routeOf(line('\r\n')), { kind: 'incomplete' });
 });
 
 test('the status JSON and the metrics are added up by the primary; plain /status is any worker\'s', () => {
@@ -18,7 +20,7 @@ test('the status JSON and the metrics are added up by the primary; plain /status
 });
 
 test('anything that is not a room path may go to any worker', () => {
-  for (const request of ['GET / HTTP/1.1\r\n', 'GET /status HTTP/1.1\r\n', 'GET /ws/ HTTP/1.1\r\n', 'GET /ws/%zz HTTP/1.1\r\n', 'garbage\n', '\r\n']) {
+  for (const request of ['GET / HTTP/1.1\r\n', 'GET /status HTTP/1.1\r\n', 'GET /ws/ HTTP/1.1\r\n', 'GET /ws/%zz HTTP/1.1\r\n', 'garbage\n']) {
     assert.deepEqual(routeOf(line(request)), { kind: 'any' }, JSON.stringify(request));
   }
 });

@@ -31,9 +31,12 @@ export type Route =
 
 /** Routes a connection by the bytes read from it so far. */
 export function routeOf(head: Buffer): Route {
-  const end = head.indexOf(0x0a); // '\n'
+  // Empty lines before a request line are allowed (RFC 9112 §2.2), and Node's parser skips them.
+  let start = 0;
+  while (start < head.length && (head[start] === 0x0d || head[start] === 0x0a)) start++;
+  const end = head.indexOf(0x0a, start); // '\n'
   if (end < 0) return head.length >= MAX_REQUEST_LINE_BYTES ? { kind: 'any' } : { kind: 'incomplete' };
-  const [method, target] = head.toString('latin1', 0, end).trim().split(' ');
+  const [method, target] = head.toString('latin1', start, end).trim().split(' ');
   if (target === undefined) return { kind: 'any' };
   const { pathname, query } = splitTarget(target);
   if (method === 'GET' && pathname === '/metrics') return { kind: 'report', what: 'metrics' };

@@ -19,6 +19,12 @@ const REQUEST_LINE_TIMEOUT_MS = 10_000;
 const START_TIMEOUT_MS = 60_000;
 /** A worker that dies this soon after starting is restarted only after a pause. */
 const RESTART_PAUSE_MS = 1_000;
+/** The longest pause between attempts to restart a worker that keeps failing to start. */
+const MAX_RESTART_PAUSE_MS = 30_000;
+/** How long a connection may wait for its worker to be (re)started before it gets a 503. */
+const WAIT_FOR_WORKER_MS = 10_000;
+/** How many connections may wait for one worker; more get a 503 at once. */
+const MAX_WAITING = 1_000;
 
 export interface PrimaryOptions {
   readonly workers: number;
@@ -30,13 +36,20 @@ export interface PrimaryOptions {
   readonly spawn: (index: number) => ChildProcess;
 }
 
-/** One worker slot: its process, and the connections waiting for it to be ready. */
+/** One worker slot: its process, and the connections waiting for it or on their way to it. */
 interface Slot {
   readonly index: number;
   child: ChildProcess;
   ready: boolean;
   startedAt: number;
+  /** Starts that failed in a row: the next attempt waits longer. */
+  failures: number;
   waiting: Array<{ socket: Socket; head: Buffer }>;
+  /**
+   * Sockets sent but not yet taken by the worker. Node passes handles one at a time; if the
+   * worker dies, those still queued are neither sent nor closed, so the primary closes them.
+   */
+  readonly handing: Set<Socket>;
 }
 
 export class Primary {
@@ -88,6 +101,7 @@ export class Primary {
         reject(new StateroomError(ErrorCode.LISTEN_FAILED, hint, {}, { cause }));
       });
       this.server.listen(port, host, () => {
+        this.server.on('error', (err) => this.log.error({ err }, `the listening socket failed: ${describeThrown(err)}`));
         const address = this.server.address();
         resolve(typeof address === 'object' && address !== null ? address.port : port);
       });
@@ -96,20 +110,26 @@ export class Primary {
 
   private startWorker(index: number): Promise<void> {
     const child = this.options.spawn(index);
-    const slot: Slot = this.slots[index] ?? { index, child, ready: false, startedAt: Date.now(), waiting: [] };
+    const slot: Slot = this.slots[index] ?? { index, child, ready: false, startedAt: Date.now(), failures: 0, waiting: [], handing: new Set() };
     Object.assign(slot, { child, ready: false, startedAt: Date.now() });
     this.slots[index] = slot;
+    // A fork that fails (EAGAIN, EMFILE) is reported here, then as an exit.
+    child.on('error', (err) => this.log.error({ err, worker: index }, `worker ${index}: ${describeThrown(err)}`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(this.startError(index, `it did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       child.on('message', (message: FromWorker) => {
         if (this.reports.received(message) || message.type !== 'ready' || slot.child !== child) return;
         clearTimeout(timer);
         slot.ready = true;
+        slot.failures = 0;
         for (const { socket, head } of slot.waiting.splice(0)) this.hand(slot, socket, head);
         resolve();
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
+        // Sockets still on their way to it will never arrive: their clients see a drop.
+        for (const socket of slot.handing) socket.destroy();
+        slot.handing.clear();
         if (!slot.ready) reject(this.startError(index, `it exited (${signal ?? `code ${code}`}) before it was ready`));
         else this.exited(slot, child, code, signal);
       });
@@ -124,12 +144,21 @@ export class Primary {
   private exited(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping || slot.child !== child) return;
     slot.ready = false;
-    const pause = Date.now() - slot.startedAt < RESTART_PAUSE_MS ? RESTART_PAUSE_MS : 0;
     this.log.error({ worker: slot.index, code, signal }, `worker ${slot.index} exited (${signal ?? `code ${code}`}); its rooms are lost, starting another`);
+    this.restart(slot, Date.now() - slot.startedAt < RESTART_PAUSE_MS ? RESTART_PAUSE_MS : 0);
+  }
+
+  /** Starts `slot`'s worker again after `pauseMs`, and keeps trying, each time waiting longer. */
+  private restart(slot: Slot, pauseMs: number): void {
     setTimeout(() => {
       if (this.stopping) return;
-      this.startWorker(slot.index).catch((err: unknown) => this.log.error({ worker: slot.index }, describeThrown(err)));
-    }, pause).unref();
+      this.startWorker(slot.index).catch((err: unknown) => {
+        slot.failures += 1;
+        const next = Math.min(MAX_RESTART_PAUSE_MS, RESTART_PAUSE_MS * 2 ** slot.failures);
+        this.log.error({ worker: slot.index, failures: slot.failures }, `${describeThrown(err)}; trying again in ${next / 1000} s`);
+        this.restart(slot, next);
+      });
+    }, pauseMs).unref();
   }
 
   private stopWorker(slot: Slot): Promise<void> {
@@ -173,8 +202,7 @@ export class Primary {
       stopReading(socket);
       socket.setTimeout(0);
       this.unrouted.delete(socket);
-      const index = route.kind === 'room' ? workerOf(route.roomId, this.slots.length) : this.nextAny++ % this.slots.length;
-      this.hand(this.slots[index]!, socket, head);
+      this.hand(route.kind === 'room' ? this.slots[workerOf(route.roomId, this.slots.length)]! : this.anyWorker(), socket, head);
     };
     socket.on('data', onData);
   }
@@ -194,25 +222,60 @@ export class Primary {
     socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   }
 
-  private hand(slot: Slot, socket: Socket, head: Buffer): void {
-    if (!slot.ready) {
-      slot.waiting.push({ socket, head });
-      return;
+  /** For a request any worker can answer: the next ready one in turn (or the next, if none is). */
+  private anyWorker(): Slot {
+    const { slots } = this;
+    for (let tried = 0; tried < slots.length; tried++) {
+      const slot = slots[this.nextAny++ % slots.length]!;
+      if (slot.ready) return slot;
     }
-    // A client that left while its worker was starting is not worth a message.
-    if (socket.destroyed) return;
-    this.tell(slot.child, { type: 'connection', head: head.toString('base64') }, socket);
+    return slots[this.nextAny++ % slots.length]!;
   }
 
-  private tell(child: ChildProcess, message: ToWorker, socket?: Socket): void {
-    if (!child.connected) {
-      socket?.destroy();
+  private hand(slot: Slot, socket: Socket, head: Buffer): void {
+    // A client that left while its worker was starting is not worth a message.
+    if (socket.destroyed) return;
+    if (!slot.ready) {
+      this.wait(slot, socket, head);
       return;
     }
-    child.send(message, socket, (err) => {
-      if (err !== null && err !== undefined) socket?.destroy();
+    socket.setTimeout(0);
+    slot.handing.add(socket);
+    const message: ToWorker = { type: 'connection', head: head.toString('base64') };
+    if (!slot.child.connected) {
+      slot.handing.delete(socket);
+      socket.destroy();
+      return;
+    }
+    slot.child.send(message, socket, (err) => {
+      slot.handing.delete(socket);
+      if (err !== null && err !== undefined) socket.destroy();
     });
   }
+
+  /** Holds a connection for a worker being (re)started, for a while; then, or when too many wait, a 503. */
+  private wait(slot: Slot, socket: Socket, head: Buffer): void {
+    const busy = `worker ${slot.index} is starting; try again shortly`;
+    if (slot.waiting.length >= MAX_WAITING) {
+      refuse(socket, busy);
+      return;
+    }
+    slot.waiting.push({ socket, head });
+    socket.setTimeout(WAIT_FOR_WORKER_MS, () => {
+      slot.waiting = slot.waiting.filter((entry) => entry.socket !== socket);
+      refuse(socket, busy);
+    });
+  }
+
+  private tell(child: ChildProcess, message: ToWorker): void {
+    if (child.connected) child.send(message);
+  }
+}
+
+/** Answers 503 on a connection no worker can take now, and closes it. */
+function refuse(socket: Socket, reason: string): void {
+  const body = Buffer.from(reason);
+  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`, 'latin1'), body]));
 }
 
 /** What a paused socket has read but not yet emitted. */

@@ -71,10 +71,18 @@ export interface TransportOptions {
    * next request (`/metrics`, say) would skip the primary, which routes and adds up.
    */
   readonly oneRequestPerConnection?: boolean;
+  /**
+   * Whether this process hosts `roomId` (a worker of `--workers N` hosts the rooms the
+   * primary routes to it); an upgrade for another room is refused with 421, so one room
+   * never runs in two processes, however a connection got here. Default: every room.
+   */
+  readonly ownsRoom?: (roomId: string) => boolean;
 }
 
 /** How long clients get to answer a 1001 close before their sockets are cut. */
 const SHUTDOWN_GRACE_MS = 2_000;
+/** How long an adopted connection may take to send its request (Node's `headersTimeout`). */
+const ADOPTED_REQUEST_TIMEOUT_MS = 60_000;
 const CLIENT_PREFIX = '/client/';
 
 export class Transport {
@@ -157,9 +165,12 @@ export class Transport {
       socket.destroy();
       return;
     }
+    // Node arms its header timeouts only for servers that listen: a client that never
+    // finishes its request must not hold the socket for ever.
+    socket.setTimeout(ADOPTED_REQUEST_TIMEOUT_MS, () => socket.destroy());
+    // The HTTP parser's 'data' listener makes the socket flow; the bytes already read go first.
     this.http.emit('connection', socket);
     if (head.length > 0) socket.emit('data', head);
-    socket.resume();
   }
 
   /** Closes every client's connection with `code` (their rooms see them leave at once). */
@@ -176,6 +187,7 @@ export class Transport {
   }
 
   private request(req: IncomingMessage, res: ServerResponse): void {
+    req.socket.setTimeout(0); // the request is in (see adopt)
     if (this.options.oneRequestPerConnection === true) res.setHeader('connection', 'close');
     const { pathname, query } = splitTarget(req.url ?? '/');
     if (pathname === '/status') {
@@ -235,6 +247,7 @@ export class Transport {
    * path and query (400/404), Origin (403), the authorize hook, then room limits (503).
    */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    req.socket.setTimeout(0); // the request is in (see adopt)
     // A method, not a closure: a closure here would share this call's scope, and the socket
     // would keep the request and its head alive for as long as the connection lives.
     socket.on('error', this.earlyError);
@@ -253,6 +266,11 @@ export class Transport {
     const identity = parseIdentity(query);
     if (!room.ok || !identity.ok) {
       refuseUpgrade(socket, 400, room.ok ? (identity as { reason: string }).reason : room.reason);
+      return;
+    }
+    const { ownsRoom } = this.options;
+    if (ownsRoom !== undefined && !ownsRoom(room.roomId)) {
+      refuseUpgrade(socket, 421, `room "${room.roomId}" is served by another worker process: connect again on a new connection`);
       return;
     }
     const origin = req.headers.origin;
@@ -311,6 +329,8 @@ export class Transport {
       connection.seat = this.placement.join(roomId, connection, identity);
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
+      // Without a listener, a bad frame during the close would be an uncaught 'error'.
+      ws.on('error', this.earlyError);
       connection.close(CLOSE_INTERNAL_ERROR, 'could not join the room');
       return;
     }
