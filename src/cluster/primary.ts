@@ -6,6 +6,7 @@
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { STATUS_CODES } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -217,9 +218,7 @@ export class Primary {
       this.log.error({ err }, `${what} failed: ${describeThrown(err)}`);
       answer = { status: 500, contentType: 'text/plain; charset=utf-8', body: `${what} failed` };
     }
-    const body = Buffer.from(answer.body);
-    const head = `HTTP/1.1 ${answer.status} ${answer.status === 200 ? 'OK' : 'Internal Server Error'}\r\ncontent-type: ${answer.contentType}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`;
-    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+    respond(socket, answer);
   }
 
   /** For a request any worker can answer: the next ready one in turn (or the next, if none is). */
@@ -274,8 +273,14 @@ export class Primary {
 
 /** Answers 503 on a connection no worker can take now, and closes it. */
 function refuse(socket: Socket, reason: string): void {
-  const body = Buffer.from(reason);
-  socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`, 'latin1'), body]));
+  respond(socket, { status: 503, contentType: 'text/plain; charset=utf-8', body: reason });
+}
+
+/** Writes one HTTP answer on a raw connection and closes it. */
+function respond(socket: Socket, { status, contentType, body }: Answer): void {
+  const bytes = Buffer.from(body);
+  const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: ${contentType}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), bytes]));
 }
 
 /** What a paused socket has read but not yet emitted. */
