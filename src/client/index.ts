@@ -238,8 +238,9 @@ export class Client {
     const { o } = this;
     const status = opened ? undefined : ws.status;
     // Browsers see a refused upgrade as a failed connection; in Node we know the status:
-    // 4xx will not change on retry (except 408 and 429); 5xx (503: limits) may.
-    const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+    // 4xx will not change on retry (except 408, 421 — a new connection reaches the right
+    // worker — and 429); 5xx (503: limits) may.
+    const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 421 && status !== 429;
     if (refused) reason = `HTTP ${status}`;
     if (opened && !BACKOFF_CODES.includes(code)) this.attempt = 0;
     if (refused || o.stopCodes.includes(code) || this.attempt >= o.maxAttempts) {
