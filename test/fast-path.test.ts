@@ -60,3 +60,26 @@ test('a broadcast and a shutdown in the same turn: every client gets the message
     assert.deepEqual(await c.texts(1), ['last words'], `${c.name} got the message before the close`);
   }
 });
+
+test('a service that reuses one buffer for message after message: every client gets each message as it was sent', async (t) => {
+  const scratch = new Uint8Array(3);
+  const url = await start(t, (_id: string, ctx: Context) => ({
+    message: (client: ClientId) => {
+      for (let i = 1; i <= 3; i++) {
+        scratch.fill(i);
+        ctx.sendMessage('broadcast', scratch);
+        ctx.sendMessage(client, scratch);
+      }
+    },
+  }));
+  const clients = await Promise.all([1, 2].map((i) => client(url('/ws/reuse'), `c${i}`)));
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  clients[0]!.ws.send('go');
+  const hex = async (c: (typeof clients)[number], n: number): Promise<string[]> => {
+    const seen: string[] = [];
+    for (let i = 0; i < n; i++) seen.push(Buffer.from((await c.next()).data).toString('hex'));
+    return seen;
+  };
+  assert.deepEqual(await hex(clients[0]!, 6), ['010101', '010101', '020202', '020202', '030303', '030303']);
+  assert.deepEqual(await hex(clients[1]!, 3), ['010101', '020202', '030303']);
+});

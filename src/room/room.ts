@@ -408,14 +408,17 @@ export class Room {
         roomId: this.id,
       });
     }
+    // Bytes are the server's once sent: a service may reuse its buffer for the next message,
+    // while these may still wait in sockets and resume buffers (and are framed once for all).
+    const owned = typeof payload === 'string' ? payload : Buffer.from(payload);
     if (typeof recipient === 'number') {
       const seat = this.seats.get(recipient);
-      if (seat?.connected) seat.send(payload);
+      if (seat?.connected) seat.send(owned);
       return;
     }
     const except = recipient === 'broadcast' ? undefined : recipient.except;
     for (const seat of this.seats.values()) {
-      if (seat.connected && seat.client !== except) seat.send(payload);
+      if (seat.connected && seat.client !== except) seat.send(owned);
     }
   }
 

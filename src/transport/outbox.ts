@@ -10,8 +10,8 @@
  *   of one syscall each. Frames `ws` writes itself (pings, pongs, close frames) go through
  *   the same corked socket, so their order with ours is kept.
  *
- * A payload handed to a room must not be modified afterwards (as with `ws.send`): its frame
- * may be reused for the next recipient, and its bytes may still wait in a socket's buffer.
+ * The room copies bytes a service sends (one copy per `sendMessage`), so a payload seen again
+ * is the same message: its frame can be reused, and its bytes can wait in a socket's buffer.
  * @module
  */
 import type { Socket } from 'node:net';
@@ -64,7 +64,7 @@ export class Outbox {
 
   private frame(payload: Payload): Frame {
     // For strings `===` compares contents (the same object is a pointer compare); for bytes,
-    // identity — the caller promised not to change them.
+    // identity — the room's own copy, which nothing changes.
     if (payload === this.lastPayload && this.lastFrame !== undefined) return this.lastFrame;
     const frame = frameOf(payload);
     this.lastPayload = payload;
