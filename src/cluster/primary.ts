@@ -181,7 +181,8 @@ export class Primary {
   private accept(socket: Socket): void {
     this.unrouted.add(socket);
     let head: Buffer = Buffer.alloc(0);
-    socket.setTimeout(REQUEST_LINE_TIMEOUT_MS, () => socket.destroy());
+    const tooSlow = (): void => void socket.destroy();
+    socket.setTimeout(REQUEST_LINE_TIMEOUT_MS, tooSlow);
     socket.on('error', () => socket.destroy());
     socket.once('close', () => this.unrouted.delete(socket));
     const onData = (chunk: Buffer): void => {
@@ -192,7 +193,7 @@ export class Primary {
         // Answered here, once the request's headers are in (so nothing is left unread).
         if (!head.includes('\r\n\r\n') && head.length < MAX_REQUEST_LINE_BYTES) return;
         socket.off('data', onData);
-        socket.setTimeout(0);
+        socket.setTimeout(0, tooSlow);
         this.unrouted.delete(socket);
         void this.answer(socket, route.what);
         return;
@@ -201,7 +202,8 @@ export class Primary {
       socket.pause();
       head = Buffer.concat([head, ...drain(socket)]);
       stopReading(socket);
-      socket.setTimeout(0);
+      // setTimeout(0, listener) also removes the listener: a later wait sets its own.
+      socket.setTimeout(0, tooSlow);
       this.unrouted.delete(socket);
       this.hand(route.kind === 'room' ? this.slots[workerOf(route.roomId, this.slots.length)]! : this.anyWorker(), socket, head);
     };
