@@ -268,8 +268,8 @@ class Reader {
   }
 }
 
-// Byte by byte rather than through a DataView: no view to allocate per message.
-function readU32(bytes: Uint8Array, at: number): number {
+/** A little-endian u32 at `at`; byte by byte rather than through a DataView: no view to allocate per message. */
+export function readU32(bytes: Uint8Array, at: number): number {
   return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 

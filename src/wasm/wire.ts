@@ -14,7 +14,7 @@
 import type { ErrorCode } from '../errors.js';
 import { ByteReader, type ByteWriter } from './byte-buffer.js';
 import type { ClientId, Payload } from '../service/types.js';
-import { maxSizeOfToProcess, writeMessageToProcess, writeToProcess, type MessageToProcess } from './codec.js';
+import { maxSizeOfToProcess, readU32, writeMessageToProcess, writeToProcess, type MessageToProcess } from './codec.js';
 
 const OPEN = 1;
 const EVENT = 2;
@@ -150,7 +150,7 @@ export function readReplies(buffer: ArrayBuffer, handler: ReplyHandler): void {
  */
 export function forEachSent<C>(sent: Uint8Array, each: (bytes: Uint8Array, context: C) => void, context: C): void {
   for (let at = 0; at < sent.byteLength; ) {
-    const length = (sent[at]! | (sent[at + 1]! << 8) | (sent[at + 2]! << 16) | (sent[at + 3]! << 24)) >>> 0;
+    const length = readU32(sent, at);
     each(sent.subarray(at + 4, at + 4 + length), context);
     at += 4 + length;
   }
