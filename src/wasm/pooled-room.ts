@@ -73,12 +73,8 @@ export class PooledRoom implements ServiceAdapter, Tenant {
    * delivered and the promise rejects with that failure.
    */
   messages(batch: readonly QueuedMessage[]): Promise<void> {
-    if (this.dead !== undefined) return Promise.reject(this.dead);
-    if (batch.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.inflight = { resolve, reject };
-      this.placement.worker.messages(this.placement.instance, batch);
-    });
+    if (this.dead === undefined && batch.length === 0) return Promise.resolve();
+    return this.expect(() => this.placement.worker.messages(this.placement.instance, batch));
   }
 
   timer(): Promise<void> {
@@ -122,10 +118,15 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   }
 
   private call(message: MessageToProcess): Promise<void> {
+    return this.expect(() => this.placement.worker.call(this.placement.instance, message));
+  }
+
+  /** Sends a request with `send`; settles when its (last) reply comes, or at once if the guest is dead. */
+  private expect(send: () => void): Promise<void> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
       this.inflight = { resolve, reject };
-      this.placement.worker.call(this.placement.instance, message);
+      send();
     });
   }
 
