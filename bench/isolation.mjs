@@ -6,7 +6,7 @@
 //   node --expose-gc bench/isolation.mjs worker|inline
 import { WebSocket } from 'ws';
 import { serve } from '../dist/index.js';
-import { loadWasmFile } from '../dist/wasm/load.js';
+import { loadWasmFile } from '../dist/wasm/abi/load.js';
 import { wasmAdapterSource } from '../dist/wasm/source.js';
 
 const mode = process.argv[2] === 'inline' ? 'inline' : 'worker';

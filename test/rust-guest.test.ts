@@ -14,10 +14,10 @@ import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { serve } from '../src/index.js';
-import { encodeToProcess } from '../src/wasm/codec.js';
+import { encodeToProcess } from '../src/wasm/abi/codec.js';
 import { wasmAdapterSource } from '../src/wasm/source.js';
-import { loadWasmFile } from '../src/wasm/load.js';
-import { WASI_MODULE, wasiImports } from '../src/wasm/wasi.js';
+import { loadWasmFile } from '../src/wasm/abi/load.js';
+import { WASI_MODULE, wasiImports } from '../src/wasm/abi/wasi.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { serve } from '../src/index.js';
 import { wasmAdapterSource, type WasmHostOptions } from '../src/wasm/source.js';
-import { loadWasmFile } from '../src/wasm/load.js';
+import { loadWasmFile } from '../src/wasm/abi/load.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
 

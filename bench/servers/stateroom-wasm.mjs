@@ -5,9 +5,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { compileAssemblyScript } from '../../dist/build/assemblyscript.js';
+import { compileAssemblyScript } from '../../dist/project/assemblyscript.js';
 import { serve } from '../../dist/index.js';
-import { loadWasmFile } from '../../dist/wasm/load.js';
+import { loadWasmFile } from '../../dist/wasm/abi/load.js';
 import { wasmAdapterSource } from '../../dist/wasm/source.js';
 
 // The isolations this build of stateroom has. Anything else is refused rather than served

@@ -12,8 +12,8 @@ import { describeThrown } from '../errors.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource } from '../wasm/source.js';
-import { loadWasmFile } from '../wasm/load.js';
-import { compileAssemblyScript } from '../build/assemblyscript.js';
+import { loadWasmFile } from '../wasm/abi/load.js';
+import { compileAssemblyScript } from './assemblyscript.js';
 
 export const OUTPUT_DIR = 'dist';
 export const SERVER_WASM = 'server.wasm';

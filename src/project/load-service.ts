@@ -15,7 +15,7 @@ import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource, type WasmHostOptions } from '../wasm/source.js';
-import { loadWasmFile } from '../wasm/load.js';
+import { loadWasmFile } from '../wasm/abi/load.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);

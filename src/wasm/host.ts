@@ -8,12 +8,12 @@
 import type { Logger } from '../logger.js';
 import type { ServiceAdapter } from '../service/adapter.js';
 import type { ClientId, Context, Payload } from '../service/types.js';
-import { applyFromProcess } from './apply.js';
-import { decodeFromProcess } from './codec.js';
-import { DEFAULT_MEMORY_LIMIT_BYTES, Guest, type InstanceLimits } from './guest.js';
-import type { StateroomModule } from './module.js';
+import { applyFromProcess } from './abi/apply.js';
+import { decodeFromProcess } from './abi/codec.js';
+import { DEFAULT_MEMORY_LIMIT_BYTES, Guest, type InstanceLimits } from './abi/guest.js';
+import type { StateroomModule } from './abi/module.js';
 
-export { DEFAULT_MEMORY_LIMIT_BYTES, type InstanceLimits } from './guest.js';
+export { DEFAULT_MEMORY_LIMIT_BYTES, type InstanceLimits } from './abi/guest.js';
 
 /**
  * Starts one room's instance in this thread. A guest that loops forever blocks this thread;

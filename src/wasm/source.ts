@@ -8,9 +8,9 @@ import { ErrorCode, StateroomError } from '../errors.js';
 import { MAX_TIMEOUT_MS } from '../room/timer.js';
 import type { AdapterSource } from '../service/adapter.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, startInstance } from './host.js';
-import type { StateroomModule } from './module.js';
-import { PooledRoom } from './pooled-room.js';
-import { WorkerPool, defaultPoolSize } from './worker-pool.js';
+import type { StateroomModule } from './abi/module.js';
+import { PooledRoom } from './pool/pooled-room.js';
+import { WorkerPool, defaultPoolSize } from './pool/worker-pool.js';
 
 /** Where each room's guest runs. */
 export type WasmIsolation = 'pool' | 'worker' | 'inline';

@@ -3,7 +3,7 @@
  * `MessageFromProcess` into context calls, for guests inline and on worker threads alike.
  * @module
  */
-import type { Context } from '../service/types.js';
+import type { Context } from '../../service/types.js';
 import type { MessageFromProcess } from './codec.js';
 
 /** Applies one thing the guest sent to its room's context. */

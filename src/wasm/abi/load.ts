@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import wabt from 'wabt';
-import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { compileStateroomModule, type StateroomModule } from './module.js';
 
 /**

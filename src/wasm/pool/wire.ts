@@ -11,10 +11,10 @@
  *   per send); `printed` records carry the lines guests wrote to stdout or stderr.
  * @module
  */
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../../errors.js';
 import { ByteReader, type ByteWriter } from './byte-buffer.js';
-import type { ClientId, Payload } from '../service/types.js';
-import { maxSizeOfToProcess, readU32, writeMessageToProcess, writeToProcess, type MessageToProcess } from './codec.js';
+import type { ClientId, Payload } from '../../service/types.js';
+import { maxSizeOfToProcess, readU32, writeMessageToProcess, writeToProcess, type MessageToProcess } from '../abi/codec.js';
 
 const OPEN = 1;
 const EVENT = 2;

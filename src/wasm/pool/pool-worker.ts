@@ -10,13 +10,13 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, StateroomError, type ErrorContext } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { ErrorCode, StateroomError, type ErrorContext } from '../../errors.js';
+import type { Logger } from '../../logger.js';
 import { ByteWriter } from './byte-buffer.js';
 import { CallClock } from './call-clock.js';
-import type { MessageToProcess } from './codec.js';
+import type { MessageToProcess } from '../abi/codec.js';
 import { Fifo } from './fifo.js';
-import type { StateroomModule } from './module.js';
+import type { StateroomModule } from '../abi/module.js';
 import {
   readReplies,
   writeClose,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ByteWriter } from './byte-buffer.js';
-import { decodeFromProcess, decodeToProcess, encodeFromProcess, type MessageFromProcess } from './codec.js';
+import { decodeFromProcess, decodeToProcess, encodeFromProcess, type MessageFromProcess } from '../abi/codec.js';
 import {
   beginCallReply,
   endCallReply,

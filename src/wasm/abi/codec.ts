@@ -7,7 +7,7 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer';
-import type { ClientId, Payload, Recipient } from '../service/types.js';
+import type { ClientId, Payload, Recipient } from '../../service/types.js';
 
 // Client id 0 never names a client; a guest may still send to it, and the host drops that.
 

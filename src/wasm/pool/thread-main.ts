@@ -7,11 +7,11 @@
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { ByteWriter } from './byte-buffer.js';
 import { CallClock } from './call-clock.js';
-import { Guest, type GuestOutput } from './guest.js';
-import type { StateroomModule } from './module.js';
+import { Guest, type GuestOutput } from '../abi/guest.js';
+import type { StateroomModule } from '../abi/module.js';
 import {
   beginCallReply,
   endCallReply,

@@ -40,7 +40,7 @@ async function compileInChild(jobs: readonly Job[]): Promise<CompileResult[]> {
   await mkdir(path.join(ROOT, 'test-output'), { recursive: true });
   const dir = await mkdtemp(path.join(ROOT, 'test-output', 'asc-'));
   try {
-    const source = await readFile(path.join(ROOT, 'src/build/assemblyscript.ts'), 'utf8');
+    const source = await readFile(path.join(ROOT, 'src/project/assemblyscript.ts'), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     });

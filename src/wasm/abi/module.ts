@@ -4,7 +4,7 @@
  * refused with one line naming what is wrong — never a stack trace, never a crash later.
  * @module
  */
-import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { WASI_FUNCTIONS, WASI_MODULE, wasiImports } from './wasi.js';
 
 /** A compiled, checked guest: instantiate it once per room. */

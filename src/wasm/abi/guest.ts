@@ -5,7 +5,7 @@
  * the inline adapter (host.ts) and the worker thread (thread-main.ts) both drive one of these.
  * @module
  */
-import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { CodecError, callbackOfToProcess, checkFromProcess, sizeOfToProcess, writeToProcess, type MessageToProcess } from './codec.js';
 import type { StateroomModule } from './module.js';
 import { ProcExit, WASI_MODULE, wasiImports } from './wasi.js';

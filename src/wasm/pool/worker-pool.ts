@@ -6,9 +6,9 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import { ErrorCode, StateroomError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { StateroomModule } from './module.js';
+import { ErrorCode, StateroomError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { StateroomModule } from '../abi/module.js';
 import { PoolWorker, type Tenant } from './pool-worker.js';
 
 /**

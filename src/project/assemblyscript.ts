@@ -35,7 +35,7 @@ export type CompileResult =
       readonly diagnostics: string;
     };
 
-// This package's root: this file is src/build/assemblyscript.ts, or dist/build/assemblyscript.js
+// This package's root: this file is src/project/assemblyscript.ts, or dist/project/assemblyscript.js
 // once built, two levels below the root either way.
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -5,14 +5,14 @@
  * the room's one-event-at-a-time order holds across the thread hop.
  * @module
  */
-import { ErrorCode, StateroomError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { ServiceAdapter } from '../service/adapter.js';
-import type { ClientId, Context, Payload } from '../service/types.js';
-import { applyFromProcess } from './apply.js';
-import { CodecError, decodeFromProcess, type MessageToProcess } from './codec.js';
-import { logPrinted } from './host.js';
-import type { StateroomModule } from './module.js';
+import { ErrorCode, StateroomError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { ServiceAdapter } from '../../service/adapter.js';
+import type { ClientId, Context, Payload } from '../../service/types.js';
+import { applyFromProcess } from '../abi/apply.js';
+import { CodecError, decodeFromProcess, type MessageToProcess } from '../abi/codec.js';
+import { logPrinted } from '../host.js';
+import type { StateroomModule } from '../abi/module.js';
 import type { Tenant } from './pool-worker.js';
 import { forEachSent, type CallFailure, type QueuedMessage } from './wire.js';
 import type { Placement, WorkerPool } from './worker-pool.js';
