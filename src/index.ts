@@ -4,7 +4,7 @@
  * @module
  */
 export type { ClientId, Context, MaybePromise, Payload, Recipient, Service, ServiceClass, ServiceFactory, ServiceSource } from './service/types.js';
-export type { AdapterFactory, AdapterSource, ServiceAdapter } from './service/adapter.js';
+export type { AdapterFactory, AdapterFailed, AdapterSource, ServiceAdapter } from './service/adapter.js';
 export { serve, type RunningServer } from './serve.js';
 export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 export { ErrorCode, StateroomError, type ErrorContext } from './errors.js';

@@ -141,12 +141,13 @@ function recordingContext(roomId: string) {
 }
 
 const quiet: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => quiet };
+const unexpectedFailure = (error: Error): never => assert.fail(`the adapter reported a failure between calls: ${error.message}`);
 
 test('messages(batch): several messages in one crossing, in order, their sends applied before it resolves', async (t) => {
   const source = wasmAdapterSource(await loadWasmFile(fixture('counter')), { poolSize: 1 });
   t.after(() => source.close());
   const { ctx, sent } = recordingContext('batch');
-  const room = (await source.createAdapter('batch', ctx, quiet)) as PooledRoom;
+  const room = (await source.createAdapter('batch', ctx, quiet, unexpectedFailure)) as PooledRoom;
   await within(room.init(), 'init');
   await within(room.messages([1, 2, 3, 2, 1].map((client, k) => ({ client, payload: `m${k}` }))), 'the batch');
   assert.deepEqual(
@@ -160,7 +161,7 @@ test('messages(batch): a failure stops the batch there and rejects it; later cal
   const source = wasmAdapterSource(await loadWasmFile(fixture('guest')), { poolSize: 1 });
   t.after(() => source.close());
   const { ctx, sent } = recordingContext('trap');
-  const room = (await source.createAdapter('trap', ctx, quiet)) as PooledRoom;
+  const room = (await source.createAdapter('trap', ctx, quiet, unexpectedFailure)) as PooledRoom;
   await within(room.init(), 'init');
   // guest.wat acts on a message's first letter: t traps; a and b are echoed.
   const batch = ['a', 'b', 't', 'a again'].map((payload) => ({ client: 7, payload }));

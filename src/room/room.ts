@@ -343,8 +343,13 @@ export class Room {
     return this.adapter?.messages?.(batch);
   }
 
+  /** {@link AdapterFailed}: the service cannot go on, though no call failed. */
+  private readonly adapterFailed = (error: StateroomError): void => {
+    if (this.state === 'live') this.fail(error);
+  };
+
   private start(): unknown {
-    const made = this.createAdapter(this.id, this.context, this.log);
+    const made = this.createAdapter(this.id, this.context, this.log, this.adapterFailed);
     if (made instanceof Promise) return made.then((adapter) => this.started(adapter));
     return this.started(made);
   }

@@ -4,6 +4,7 @@
  * asks which kind it runs.
  * @module
  */
+import type { StateroomError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClientId, Context, MaybePromise, Payload } from './types.js';
 
@@ -26,10 +27,18 @@ export interface ServiceAdapter {
 }
 
 /**
- * Makes one room's adapter; `ctx` is how the service talks back to that room, `log` is the
- * server's logger (a WASM guest's printed output goes there, tagged with the room).
+ * Tells a room that its service cannot go on although no call of the room failed — a WASM
+ * room's worker thread died while the room was idle, say. The room fails as for a failed
+ * call: its clients are closed with 1011 (the error's close reason) and it runs nothing more.
  */
-export type AdapterFactory = (roomId: string, ctx: Context, log: Logger) => MaybePromise<ServiceAdapter>;
+export type AdapterFailed = (error: StateroomError) => void;
+
+/**
+ * Makes one room's adapter; `ctx` is how the service talks back to that room, `log` is the
+ * server's logger (a WASM guest's printed output goes there, tagged with the room), and
+ * `failed` is how the adapter reports a failure between calls.
+ */
+export type AdapterFactory = (roomId: string, ctx: Context, log: Logger, failed: AdapterFailed) => MaybePromise<ServiceAdapter>;
 
 /**
  * A service reached through an adapter rather than as a native class: what the WASM host

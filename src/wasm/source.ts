@@ -71,7 +71,7 @@ export function wasmAdapterSource(module: StateroomModule, options: WasmHostOpti
   });
   return {
     name: module.name,
-    createAdapter: (roomId, ctx, log) => PooledRoom.start(pool, module, roomId, ctx, log),
+    createAdapter: (roomId, ctx, log, failed) => PooledRoom.start(pool, module, roomId, ctx, log, failed),
     close: () => pool.close(),
   };
 }

@@ -7,7 +7,7 @@
  */
 import { ErrorCode, StateroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { ServiceAdapter } from '../../service/adapter.js';
+import type { AdapterFailed, ServiceAdapter } from '../../service/adapter.js';
 import type { ClientId, Context, Payload } from '../../service/types.js';
 import { applyFromProcess } from '../abi/apply.js';
 import { CodecError, decodeFromProcess, type MessageToProcess } from '../abi/codec.js';
@@ -40,11 +40,12 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     readonly roomId: string,
     private readonly ctx: Context,
     private readonly log: Logger,
+    private readonly failed: AdapterFailed,
   ) {}
 
   /** Places the room's instance on the pool; resolves once the instance has started. */
-  static start(pool: WorkerPool, module: StateroomModule, roomId: string, ctx: Context, log: Logger): Promise<PooledRoom> {
-    const room = new PooledRoom(pool, module, roomId, ctx, log);
+  static start(pool: WorkerPool, module: StateroomModule, roomId: string, ctx: Context, log: Logger, failed: AdapterFailed): Promise<PooledRoom> {
+    const room = new PooledRoom(pool, module, roomId, ctx, log, failed);
     return new Promise((resolve, reject) => {
       room.inflight = { resolve: () => resolve(room), reject };
       room.placement = pool.place(room, log);
@@ -104,17 +105,16 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   }
 
   /**
-   * {@link Tenant}: the thread is gone. A call in flight fails with `error`. An idle room
-   * has no call to fail, and an adapter cannot close a room: it asks the room to call it
-   * (a timer due now) and fails that call, so the room closes its clients as for any
-   * failed service.
+   * {@link Tenant}: the thread is gone. A call in flight fails with `error`; an idle room,
+   * with no call to fail, is told through `failed`. Either way the room closes its clients
+   * as for any failed service.
    */
   lost(error: StateroomError): void {
     if (this.dead !== undefined) return;
     this.dead = error;
     const call = this.take();
     if (call !== undefined) call.reject(error);
-    else this.ctx.setTimer(0);
+    else this.failed(error);
   }
 
   private call(message: MessageToProcess): Promise<void> {
