@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
+import { CLOSE_SERVICE_RESTART } from './protocol.js';
 import { consoleHandler } from './console/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
@@ -200,9 +201,6 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
 
 /** This package's version, as `/status` reports it. */
 export const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
-
-/** Close code for "service restart": the client may reconnect (RFC 6455 registry). */
-const CLOSE_SERVICE_RESTART = 1012;
 
 function adapterFactoryOf(service: ServiceSource | AdapterSource): AdapterFactory {
   if (typeof service === 'function') return nativeAdapterFactory(service);

@@ -19,6 +19,15 @@
  * @module
  */
 import { backoffDelay } from './backoff.js';
+import {
+  CLOSE_INTERNAL_ERROR,
+  CLOSE_POLICY,
+  CLOSE_REPLACED,
+  CLOSE_TOO_BIG,
+  CLOSE_TRY_AGAIN_LATER,
+  PROTOCOL_FRESH,
+  PROTOCOL_RESUMED,
+} from './protocol.js';
 import { Queue } from './queue.js';
 import type { SocketConstructor, SocketLike } from './socket.js';
 import { randomToken, roomUrl, withIdentity } from './url.js';
@@ -63,13 +72,13 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
    * repeat; 1008 refused by policy; 1009 message too big; 4001 replaced by a newer
    * connection with the same token (another tab or socket took over).
    */
-  stopCodes: Object.freeze([1000, 1002, 1003, 1007, 1008, 1009, 1010, 4001]),
+  stopCodes: Object.freeze([1000, 1002, 1003, 1007, CLOSE_POLICY, CLOSE_TOO_BIG, 1010, CLOSE_REPLACED]),
 });
 
 /** Codes after which the backoff keeps growing even though the connection had opened. */
-const BACKOFF_CODES = [1011, 1013];
+const BACKOFF_CODES = [CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER];
 /** Offered in this order: a server that does not know them picks the first, meaning "fresh". */
-const PROTOCOLS = ['stateroom.fresh', 'stateroom.resumed'];
+const PROTOCOLS = [PROTOCOL_FRESH, PROTOCOL_RESUMED];
 const OPEN = 1;
 const NUMBERS = ['minDelayMs', 'maxDelayMs', 'maxAttempts', 'connectTimeoutMs', 'maxQueued'] as const;
 
@@ -208,7 +217,7 @@ export class Client {
     ws.onopen = () => {
       clearTimeout(timeout);
       opened = true;
-      const resumed = this.seated && ws.protocol === PROTOCOLS[1];
+      const resumed = this.seated && ws.protocol === PROTOCOL_RESUMED;
       const reconnected = this.seated;
       if (!resumed) this.received = 0;
       this.seated = true;

@@ -6,6 +6,7 @@
  */
 import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
 import { MAX_CLIENT_ID, isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
 import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
@@ -62,12 +63,6 @@ type QueuedMessageEvent = Extract<RoomEvent, { kind: 'message' }>;
 const MAX_BATCHED_MESSAGES = 256;
 const MAX_BATCHED_BYTES = 1024 * 1024;
 
-/** Close code for "the server hit a condition it could not handle" (RFC 6455). */
-export const CLOSE_INTERNAL_ERROR = 1011;
-/** Close code for "try again later": here, a client whose messages pile up behind the room. */
-export const CLOSE_TRY_AGAIN_LATER = 1013;
-/** Close code for a socket replaced by a newer one presenting the same token. */
-export const CLOSE_REPLACED = 4001;
 
 export class Room {
   /** The context handed to the service; valid for the room's whole life. */

@@ -4,8 +4,9 @@
  * @module
  */
 
-/** The longest delay `setTimeout` honours. */
-export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+import { MAX_TIMEOUT_MS } from '../protocol.js';
+
+export { MAX_TIMEOUT_MS };
 
 export class RoomTimer {
   private handle: NodeJS.Timeout | undefined;

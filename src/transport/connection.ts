@@ -8,16 +8,13 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { TrafficCounts } from '../metrics.js';
+import { CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { SeatHandle } from '../room/placement.js';
 import type { ClientSink } from '../room/room.js';
 import type { Payload } from '../service/types.js';
 import type { Outbox } from './outbox.js';
 import type { ClientLimiter } from './rate-limit.js';
 
-/** Close code for "going away": the server is shutting down (RFC 6455). */
-export const CLOSE_GOING_AWAY = 1001;
-/** Close code for "try again later": the client did not read what was sent to it. */
-export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** How long a client closed for misbehaving gets to answer the close before its socket is cut. */
 const CUT_AFTER_MS = 1_000;
 

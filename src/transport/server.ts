@@ -12,10 +12,10 @@ import { describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics, TrafficCounts } from '../metrics.js';
 import type { Authorize } from '../options.js';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_FRESH, PROTOCOL_RESUMED } from '../protocol.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
-import { CLOSE_INTERNAL_ERROR } from '../room/room.js';
 import type { Identity } from '../room/seat.js';
-import { CLOSE_GOING_AWAY, Connection, type ConnectionShared } from './connection.js';
+import { Connection, type ConnectionShared } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { ClientLimiter, ConnectionRate, type ClientRates } from './rate-limit.js';
@@ -23,16 +23,6 @@ import { reply, refuseUpgrade } from './reply.js';
 import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
 import type { StaticHandler } from './static-files.js';
 
-/**
- * Subprotocols a client may offer to learn whether it resumed its seat: the server picks
- * `stateroom.resumed` when it did and `stateroom.fresh` when it got a new seat. A server
- * that does not know them picks the first offered, so clients offer `fresh` first.
- */
-export const PROTOCOL_FRESH = 'stateroom.fresh';
-export const PROTOCOL_RESUMED = 'stateroom.resumed';
-
-/** Close code for "policy violation": here, a client over its rate limit for too long. */
-const CLOSE_POLICY = 1008;
 
 /** What an upgrade request asked for, kept from the checks until the socket opens. */
 interface Target {
