@@ -1,26 +1,24 @@
 /**
- * A room: one live instance of a service, the clients in it, its one timer, and the FIFO
- * that runs its events strictly one at a time, in arrival order. A room never touches a
- * socket: it hands payloads to {@link ClientSink}s, whatever carries them.
+ * A room: one live instance of a service, its one timer, and the FIFO that runs its events
+ * strictly one at a time, in arrival order; its clients' seats are kept by {@link Seats}.
+ * A room never touches a socket: it hands payloads to {@link ClientSink}s, whatever carries
+ * them.
  * @module
  */
 import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { CLOSE_INTERNAL_ERROR, CLOSE_REPLACED, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
+import { CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
-import { MAX_CLIENT_ID, isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
+import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
 import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
-import { MESSAGE_OVERHEAD, Seat, type ClientSink, type Identity } from './seat.js';
+import { MESSAGE_OVERHEAD, type ClientSink, type Identity, type Seat } from './seat.js';
+import { Seats, type SeatOptions } from './seats.js';
 import { RoomTimer } from './timer.js';
 
 export type { ClientSink, Identity } from './seat.js';
 
-/** How a room treats clients that drop. */
-export interface RoomOptions {
-  /** How long a dropped client with a token keeps its seat; 0 turns resume off. */
-  readonly resumeGraceMs: number;
-  /** How much of each seat's newest traffic is kept for a resume, in bytes. */
-  readonly resumeBufferBytes: number;
+/** How a room treats its clients. */
+export interface RoomOptions extends SeatOptions {
   /**
    * How many bytes of one client's messages may wait for a busy service; past it the client
    * is closed with 1013. Infinity when not given.
@@ -73,15 +71,7 @@ export class Room {
   private failReason = '';
   private readonly queue: RoomEvent[] = [];
   private running = false;
-  /** Every seat, attached or waiting for its client to come back. */
-  private readonly seats = new Map<ClientId, Seat>();
-  /** The live seat of each token. */
-  private readonly byToken = new Map<string, Seat>();
-  /** Each token's client id, for the room's whole life (as upstream 0.2.5+ did). */
-  private readonly tokenIds = new Map<string, ClientId>();
-  /** Seats whose client dropped, with the timer that gives them up. */
-  private readonly grace = new Map<Seat, NodeJS.Timeout>();
-  private lastClientId = 0;
+  private readonly seats: Seats;
   private readonly timer: RoomTimer;
   /** Bumped by each setTimer/clearTimer, so a timer event queued before it is dropped. */
   private timerGeneration = 0;
@@ -93,6 +83,7 @@ export class Room {
     private readonly log: Logger,
     private readonly options: RoomOptions = NO_RESUME,
   ) {
+    this.seats = new Seats(id, options, (seat) => this.released(seat));
     const generation = (): number => this.timerGeneration;
     this.timer = new RoomTimer(() => this.enqueue({ kind: 'timer', generation: generation() }), options.timerMaxStepMs);
     this.context = Object.freeze({
@@ -116,21 +107,17 @@ export class Room {
 
   /** Whether a seat is held for `token` (a client with it would take that seat's place). */
   holdsToken(token: string): boolean {
-    return this.byToken.has(token);
+    return this.seats.holdsToken(token);
   }
 
   /** Whether a client with this identity would resume its seat (rather than take a new one). */
   resumable(identity: Identity): boolean {
-    const seat = identity.token === undefined ? undefined : this.byToken.get(identity.token);
-    return seat !== undefined && this.options.resumeGraceMs > 0 && identity.received !== undefined && seat.canResumeFrom(identity.received);
+    return this.seats.resumable(identity);
   }
 
   /**
-   * Seats a client. With a token whose seat is still held and a `received` count it can be
-   * brought up to date from, the client resumes that seat: it gets what it missed and the
-   * service sees nothing. Otherwise it gets a new seat and the service a `connect` — with the
-   * token's old client id if it had one (the old seat is given up first), else the next id
-   * after the last one given out, so ids are never reused while the room lives.
+   * Seats a client (see {@link Seats.take}). A client that resumes its seat gets what it
+   * missed and the service sees nothing; a new seat is the service's `connect`.
    */
   join(sink: ClientSink, identity: Identity = {}): { client: ClientId; resumed: boolean } {
     if (this.state !== 'live') {
@@ -138,37 +125,19 @@ export class Room {
       sink.close(CLOSE_INTERNAL_ERROR, this.failReason || 'room closed');
       return { client: 0, resumed: false };
     }
-    const { token, received } = identity;
-    const held = token === undefined ? undefined : this.byToken.get(token);
-    if (held !== undefined) {
-      if (held.attached) held.close(CLOSE_REPLACED, 'replaced by a newer connection with the same token');
-      if (this.resumable(identity)) {
-        this.cancelGrace(held);
-        held.resume(sink, received ?? 0);
-        return { client: held.client, resumed: true };
-      }
-      this.giveUp(held);
-    }
-    const client = (token === undefined ? undefined : this.tokenIds.get(token)) ?? this.nextClientId();
-    const keep = token !== undefined && this.options.resumeGraceMs > 0 ? this.options.resumeBufferBytes : 0;
-    const seat = new Seat(client, token, sink, keep);
-    this.seats.set(client, seat);
-    if (token !== undefined) {
-      this.byToken.set(token, seat);
-      this.tokenIds.set(token, client);
-    }
-    this.enqueue({ kind: 'connect', client, seat });
-    return { client, resumed: false };
+    const { seat, resumed } = this.seats.take(sink, identity);
+    if (!resumed) this.enqueue({ kind: 'connect', client: seat.client, seat });
+    return { client: seat.client, resumed };
   }
 
   /**
-   * Queues a message from `client`, sent on `socket`. A socket that no longer holds the
-   * client's seat (it left, or a newer socket took over) is not heard: the service never
-   * gets a message after the `disconnect`, or from a replaced socket.
+   * Queues a message from `client`, sent through `sink`. A sink that no longer holds the
+   * client's seat (it left, or a newer connection took over) is not heard: the service never
+   * gets a message after the `disconnect`, or from a replaced connection.
    */
-  message(client: ClientId, payload: Payload, socket: ClientSink): void {
+  message(client: ClientId, payload: Payload, sink: ClientSink): void {
     const seat = this.seats.get(client);
-    if (seat === undefined || !seat.holds(socket)) return;
+    if (seat === undefined || !seat.holds(sink)) return;
     // A client must not pile up unbounded work behind a slow (or async) service.
     seat.queuedBytes += payload.length + MESSAGE_OVERHEAD;
     if (seat.queuedBytes > (this.options.maxQueuedBytes ?? Infinity)) {
@@ -181,21 +150,14 @@ export class Room {
   }
 
   /**
-   * `socket`, the connection of `client`, is gone. A seat with a token is held for the
+   * `sink`, the connection of `client`, is gone. A seat with a token is held for the
    * grace period; any other is given up at once (nothing more is sent to it, and its
-   * `disconnect` is queued). A socket that was replaced is ignored.
+   * `disconnect` is queued). A sink that was replaced is ignored.
    */
-  leave(client: ClientId, socket: ClientSink): void {
+  leave(client: ClientId, sink: ClientSink): void {
     const seat = this.seats.get(client);
-    if (seat === undefined || !seat.holds(socket)) return;
-    if (seat.token !== undefined && this.options.resumeGraceMs > 0 && this.state === 'live') {
-      seat.detach();
-      const timer = setTimeout(() => this.giveUp(seat), this.options.resumeGraceMs);
-      timer.unref();
-      this.grace.set(seat, timer);
-      return;
-    }
-    this.giveUp(seat);
+    if (seat === undefined || !seat.holds(sink)) return;
+    this.seats.drop(seat, this.state === 'live');
   }
 
   /** Runs the events already queued, then releases the service. Resolves when done. */
@@ -205,37 +167,14 @@ export class Room {
       return Promise.resolve();
     }
     // Seats held for a resume will not be resumed now: their disconnects come first.
-    for (const seat of [...this.seats.values()]) if (!seat.attached) this.giveUp(seat);
+    this.seats.giveUpDetached();
     return new Promise((done) => this.enqueue({ kind: 'dispose', done }));
   }
 
-  private nextClientId(): ClientId {
-    if (this.lastClientId >= MAX_CLIENT_ID) {
-      throw new StateroomError(
-        ErrorCode.CLIENT_IDS_EXHAUSTED,
-        `room "${this.id}" has given out all 2^32 - 1 client ids; it must be disposed before more clients can join`,
-        { roomId: this.id },
-      );
-    }
-    return ++this.lastClientId;
-  }
-
-  /** The seat is gone for good: forget it and queue its `disconnect`. */
-  private giveUp(seat: Seat): void {
-    this.cancelGrace(seat);
-    if (this.seats.get(seat.client) !== seat) return;
-    this.seats.delete(seat.client);
-    if (seat.token !== undefined && this.byToken.get(seat.token) === seat) this.byToken.delete(seat.token);
-    seat.connected = false;
+  /** A seat is gone for good: queue its `disconnect`. */
+  private released(seat: Seat): void {
     this.enqueue({ kind: 'disconnect', client: seat.client });
     if (this.seats.size === 0 && this.state === 'live') this.hooks.onEmpty(this);
-  }
-
-  private cancelGrace(seat: Seat): void {
-    const timer = this.grace.get(seat);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.grace.delete(seat);
   }
 
   /**
@@ -245,13 +184,8 @@ export class Room {
   private stop(state: 'failed' | 'disposed'): void {
     this.state = state;
     this.timer.clear();
-    this.clearGrace();
+    this.seats.stopGrace();
     for (const event of this.queue.splice(0)) if (event.kind === 'dispose') event.done();
-  }
-
-  private clearGrace(): void {
-    for (const timer of this.grace.values()) clearTimeout(timer);
-    this.grace.clear();
   }
 
   private enqueue(event: RoomEvent): void {
@@ -391,10 +325,7 @@ export class Room {
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
     this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
     this.hooks.onError?.(error.code);
-    const seats = [...this.seats.values()];
-    this.seats.clear();
-    this.byToken.clear();
-    for (const seat of seats) seat.close(CLOSE_INTERNAL_ERROR, this.failReason);
+    this.seats.closeAll(CLOSE_INTERNAL_ERROR, this.failReason);
     void Promise.resolve()
       .then(() => this.adapter?.dispose?.())
       .catch(() => {});

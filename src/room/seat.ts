@@ -32,7 +32,7 @@ export class Seat implements ClientSink {
   connected = false;
   /** Bytes of this client's messages queued in the room and not yet handed to the service. */
   queuedBytes = 0;
-  private socket: ClientSink | undefined;
+  private sink: ClientSink | undefined;
   /** How many messages the room has sent this seat, in all. */
   private sent = 0;
   /**
@@ -51,32 +51,32 @@ export class Seat implements ClientSink {
   constructor(
     readonly client: ClientId,
     readonly token: string | undefined,
-    socket: ClientSink,
+    sink: ClientSink,
     private readonly keepBytes: number,
   ) {
-    this.socket = socket;
+    this.sink = sink;
   }
 
-  /** Whether a socket is attached (a detached seat is waiting for its client to come back). */
+  /** Whether a sink is attached (a detached seat is waiting for its client to come back). */
   get attached(): boolean {
-    return this.socket !== undefined;
+    return this.sink !== undefined;
   }
 
-  /** Whether `socket` is the one attached now (a replaced socket's late close is ignored). */
-  holds(socket: ClientSink): boolean {
-    return this.socket === socket;
+  /** Whether `sink` is the one attached now (a replaced connection's late close is ignored). */
+  holds(sink: ClientSink): boolean {
+    return this.sink === sink;
   }
 
   send(payload: Payload): void {
     this.sent += 1;
     if (this.keepBytes > 0) this.remember(payload);
-    this.socket?.send(payload);
+    this.sink?.send(payload);
   }
 
   close(code: number, reason: string): void {
-    const socket = this.socket;
-    this.socket = undefined;
-    socket?.close(code, reason);
+    const sink = this.sink;
+    this.sink = undefined;
+    sink?.close(code, reason);
   }
 
   /** Whether a client that has received `received` messages can be brought up to date. */
@@ -84,15 +84,15 @@ export class Seat implements ClientSink {
     return Number.isInteger(received) && received <= this.sent && received >= this.sent - this.kept;
   }
 
-  /** Attaches `socket` and sends it every message after the first `received`. */
-  resume(socket: ClientSink, received: number): void {
-    this.socket = socket;
-    for (let i = this.tail.length - (this.sent - received); i < this.tail.length; i++) socket.send(this.tail[i]!);
+  /** Attaches `sink` and sends it every message after the first `received`. */
+  resume(sink: ClientSink, received: number): void {
+    this.sink = sink;
+    for (let i = this.tail.length - (this.sent - received); i < this.tail.length; i++) sink.send(this.tail[i]!);
   }
 
-  /** The socket is gone; messages are still numbered and kept for a resume. */
+  /** The connection is gone; messages are still numbered and kept for a resume. */
   detach(): void {
-    this.socket = undefined;
+    this.sink = undefined;
   }
 
   private get kept(): number {

@@ -1,0 +1,160 @@
+/**
+ * The seats of one room: who holds one, which token holds which, the grace period of a
+ * client that dropped, and the client ids given out. The room asks it to seat, hold and give
+ * up clients; it tells the room when a seat is gone for good, so the room can queue that
+ * client's `disconnect`.
+ * @module
+ */
+import { ErrorCode, StateroomError } from '../errors.js';
+import { CLOSE_REPLACED } from '../protocol.js';
+import { MAX_CLIENT_ID } from '../service/checks.js';
+import type { ClientId } from '../service/types.js';
+import { Seat, type ClientSink, type Identity } from './seat.js';
+
+/** How a room treats clients that drop. */
+export interface SeatOptions {
+  /** How long a dropped client with a token keeps its seat; 0 turns resume off. */
+  readonly resumeGraceMs: number;
+  /** How much of each seat's newest traffic is kept for a resume, in bytes. */
+  readonly resumeBufferBytes: number;
+}
+
+export class Seats {
+  /** Every seat, attached or waiting for its client to come back. */
+  private readonly byClient = new Map<ClientId, Seat>();
+  /** The live seat of each token. */
+  private readonly byToken = new Map<string, Seat>();
+  /** Each token's client id, for the room's whole life (as upstream 0.2.5+ did). */
+  private readonly tokenIds = new Map<string, ClientId>();
+  /** Seats whose client dropped, with the timer that gives them up. */
+  private readonly grace = new Map<Seat, NodeJS.Timeout>();
+  private lastClientId = 0;
+
+  /**
+   * @param released - A seat is gone for good (given up, or its grace period ran out): the
+   *   room queues its client's `disconnect`.
+   */
+  constructor(
+    private readonly roomId: string,
+    private readonly options: SeatOptions,
+    private readonly released: (seat: Seat) => void,
+  ) {}
+
+  /** How many clients hold a seat (connected, or dropped and within their grace period). */
+  get size(): number {
+    return this.byClient.size;
+  }
+
+  get(client: ClientId): Seat | undefined {
+    return this.byClient.get(client);
+  }
+
+  values(): IterableIterator<Seat> {
+    return this.byClient.values();
+  }
+
+  /** Whether a seat is held for `token` (a client with it would take that seat's place). */
+  holdsToken(token: string): boolean {
+    return this.byToken.has(token);
+  }
+
+  /** Whether a client with this identity would resume its seat (rather than take a new one). */
+  resumable(identity: Identity): boolean {
+    const seat = identity.token === undefined ? undefined : this.byToken.get(identity.token);
+    return seat !== undefined && this.options.resumeGraceMs > 0 && identity.received !== undefined && seat.canResumeFrom(identity.received);
+  }
+
+  /**
+   * Seats a client on `sink`. A token whose seat is held closes that seat's socket (4001)
+   * and, when the client can be brought up to date, resumes the seat: it gets what it missed.
+   * Otherwise the held seat is given up and the client gets a new one — with the token's old
+   * client id if it had one, else the next id after the last one given out, so ids are never
+   * reused while the room lives.
+   * @throws {@link StateroomError} `SR_ERR_CLIENT_IDS_EXHAUSTED` when no client id is left.
+   */
+  take(sink: ClientSink, identity: Identity): { seat: Seat; resumed: boolean } {
+    const { token, received } = identity;
+    const held = token === undefined ? undefined : this.byToken.get(token);
+    if (held !== undefined) {
+      if (held.attached) held.close(CLOSE_REPLACED, 'replaced by a newer connection with the same token');
+      if (this.resumable(identity)) {
+        this.cancelGrace(held);
+        held.resume(sink, received ?? 0);
+        return { seat: held, resumed: true };
+      }
+      this.giveUp(held);
+    }
+    const client = (token === undefined ? undefined : this.tokenIds.get(token)) ?? this.nextClientId();
+    const keep = token !== undefined && this.options.resumeGraceMs > 0 ? this.options.resumeBufferBytes : 0;
+    const seat = new Seat(client, token, sink, keep);
+    this.byClient.set(client, seat);
+    if (token !== undefined) {
+      this.byToken.set(token, seat);
+      this.tokenIds.set(token, client);
+    }
+    return { seat, resumed: false };
+  }
+
+  /**
+   * The seat's socket is gone. A seat with a token is held for the grace period (when
+   * `holding`); any other is given up at once.
+   */
+  drop(seat: Seat, holding: boolean): void {
+    if (holding && seat.token !== undefined && this.options.resumeGraceMs > 0) {
+      seat.detach();
+      const timer = setTimeout(() => this.giveUp(seat), this.options.resumeGraceMs);
+      timer.unref();
+      this.grace.set(seat, timer);
+      return;
+    }
+    this.giveUp(seat);
+  }
+
+  /** Gives up every seat whose client is away: nobody will resume it now. */
+  giveUpDetached(): void {
+    for (const seat of [...this.byClient.values()]) if (!seat.attached) this.giveUp(seat);
+  }
+
+  /** The seat is gone for good: forget it and tell the room. */
+  giveUp(seat: Seat): void {
+    this.cancelGrace(seat);
+    if (this.byClient.get(seat.client) !== seat) return;
+    this.byClient.delete(seat.client);
+    if (seat.token !== undefined && this.byToken.get(seat.token) === seat) this.byToken.delete(seat.token);
+    seat.connected = false;
+    this.released(seat);
+  }
+
+  /** Closes every seat's socket with `code` and forgets them all, without telling the room. */
+  closeAll(code: number, reason: string): void {
+    this.stopGrace();
+    const seats = [...this.byClient.values()];
+    this.byClient.clear();
+    this.byToken.clear();
+    for (const seat of seats) seat.close(code, reason);
+  }
+
+  /** No seat will be given up by its timer any more. */
+  stopGrace(): void {
+    for (const timer of this.grace.values()) clearTimeout(timer);
+    this.grace.clear();
+  }
+
+  private cancelGrace(seat: Seat): void {
+    const timer = this.grace.get(seat);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.grace.delete(seat);
+  }
+
+  private nextClientId(): ClientId {
+    if (this.lastClientId >= MAX_CLIENT_ID) {
+      throw new StateroomError(
+        ErrorCode.CLIENT_IDS_EXHAUSTED,
+        `room "${this.roomId}" has given out all 2^32 - 1 client ids; it must be disposed before more clients can join`,
+        { roomId: this.roomId },
+      );
+    }
+    return ++this.lastClientId;
+  }
+}
