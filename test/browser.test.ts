@@ -1,5 +1,6 @@
-// The room console and the client in a real browser: Debian's Chromium, headless, driven by
+// The room console and the client in a real browser: the machine's Chromium, headless, driven by
 // playwright-core, against servers on 127.0.0.1 (in-process, or the CLI as a child process).
+// Without a Chromium the tests skip, saying what to install; under CI they fail instead.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -12,8 +13,10 @@ import { serve, type ServiceSource } from '../src/index.js';
 import { BROWSER_DEADLINE_MS, launchBrowser, startProxy, type Browser } from './helpers/browser.js';
 import { ROOT, startServing } from './helpers/cli.js';
 import { within } from './helpers/deadline.js';
+import { CHROMIUM, need } from './helpers/programs.js';
 
 const SCREENSHOT = 'test-output/console.png';
+const chromium = await need(CHROMIUM);
 
 // One Chromium for the whole file (it takes a second or two to start); each test opens, and
 // closes, its own pages.
@@ -23,7 +26,7 @@ after(async () => {
 });
 
 async function newPage(t: TestContext): Promise<Page> {
-  browser ??= launchBrowser();
+  browser ??= launchBrowser(chromium.get());
   const page = await (await browser).context.newPage();
   t.after(() => page.close());
   return page;
@@ -83,7 +86,7 @@ async function say(page: Page, text: string): Promise<void> {
   await page.press('#text', 'Enter');
 }
 
-test('the console joins two pages to one room: a message typed in one shows in the other, with a timestamp', async (t) => {
+test('the console joins two pages to one room: a message typed in one shows in the other, with a timestamp', chromium.options, async (t) => {
   const server = await start(t, ChatServer);
   const base = `http://127.0.0.1:${server.port}`;
   const alice = await openConsole(t, base, 'lobby');
@@ -114,7 +117,7 @@ test('the console joins two pages to one room: a message typed in one shows in t
   assert.equal(overflow, 0, 'fits a phone screen without scrolling sideways');
 });
 
-test('when the server is killed and started again on its port, the page reconnects by itself with the same token', async (t) => {
+test('when the server is killed and started again on its port, the page reconnects by itself with the same token', chromium.options, async (t) => {
   // One process: SIGKILL then drops the page's connection as a crash does (1006). With workers,
   // killing the primary alone lets them close their clients cleanly (1001) — not this test.
   const args = ['serve', 'examples/chat/service.ts', '--host', '127.0.0.1', '--workers', '1'];
@@ -136,7 +139,7 @@ test('when the server is killed and started again on its port, the page reconnec
   await until(page, 'the restarted room to answer', (l) => has(l, 'in', 'client1: still here'));
 });
 
-test('a dropped connection in the browser resumes its seat: what was missed arrives once, and the room never saw the drop', async (t) => {
+test('a dropped connection in the browser resumes its seat: what was missed arrives once, and the room never saw the drop', chromium.options, async (t) => {
   const server = await start(t, ChatServer);
   const proxy = await startProxy(t, server.port);
   const page = await openConsole(t, `http://127.0.0.1:${proxy.port}`, 'lobby');
@@ -170,7 +173,7 @@ test('a dropped connection in the browser resumes its seat: what was missed arri
   await page.screenshot({ path: SCREENSHOT });
 });
 
-test("the README's browser-console snippet prints new value: 1 against the counter example", async (t) => {
+test("the README's browser-console snippet prints new value: 1 against the counter example", chromium.options, async (t) => {
   const server = await start(t, SharedCounter);
   const readme = await readFile(`${ROOT}/README.md`, 'utf8');
   const snippet = /```js\n([\s\S]*?)```/.exec(readme)?.[1]?.replaceAll('8080', String(server.port));

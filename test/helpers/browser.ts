@@ -1,7 +1,6 @@
-// Helpers for the client's end-to-end tests: Debian's Chromium driven by playwright-core
-// (never a downloaded browser), a TCP proxy that can cut or refuse connections (a network
+// Helpers for the client's end-to-end tests: the machine's Chromium (see CHROMIUM in
+// programs.ts) driven by playwright-core (never a downloaded browser), a TCP proxy that can cut or refuse connections (a network
 // drop, with real sockets on both sides), and a server restarted on the port it had.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import os from 'node:os';
@@ -11,7 +10,6 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { serve, type RunningServer, type ServerOptions, type ServiceSource } from '../../src/index.js';
 import { within } from './deadline.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-gpu'];
 /** Every Playwright wait (locators, navigation) gives up after this long. */
 export const BROWSER_DEADLINE_MS = 8_000;
@@ -22,14 +20,11 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Starts headless Chromium with an empty profile of its own (a temporary directory). */
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium), as .ci/run does`);
-  }
+/** Starts headless Chromium (`executablePath`) with an empty profile of its own (a temporary directory). */
+export async function launchBrowser(executablePath: string): Promise<Browser> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'stateroom-chromium-'));
   const context = await within(
-    chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 }),
+    chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 }),
     'chromium to start',
     25_000,
   );
