@@ -6,7 +6,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import type { TrafficCounts } from '../metrics.js';
 import { CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { SeatHandle } from '../room/placement.js';
@@ -18,7 +18,10 @@ import type { ClientLimiter } from './rate-limit.js';
 /** How long a client closed for misbehaving gets to answer the close before its socket is cut. */
 const CUT_AFTER_MS = 1_000;
 
-/** What every connection of one server shares. */
+/**
+ * What every connection of one server shares: the outbox, the counters, and the events its
+ * socket reports to the transport.
+ */
 export interface ConnectionShared {
   readonly outbox: Outbox;
   readonly traffic: TrafficCounts;
@@ -28,6 +31,12 @@ export interface ConnectionShared {
    */
   readonly maxBufferedBytes: number;
   overflowed(connection: Connection): void;
+  /** A message arrived from the client. */
+  received(connection: Connection, data: RawData, isBinary: boolean): void;
+  /** The socket closed, with this code. */
+  closed(connection: Connection, code: number): void;
+  /** The socket reported an error (a close follows). */
+  failed(connection: Connection, err: Error): void;
 }
 
 export class Connection implements ClientSink {
@@ -86,4 +95,44 @@ export class Connection implements ClientSink {
   touch(): void {
     this.lastSeen = performance.now();
   }
+}
+
+/**
+ * Attaches a connection's listeners to its socket. They are the same few functions for every
+ * socket (ws calls them with the socket as `this`), not closures made per connection: an
+ * idle connection should cost what its socket costs.
+ */
+export function listen(connection: Connection): void {
+  const ws = connection.socket;
+  (ws as Tagged)[TAG] = connection;
+  ws.on('message', onMessage);
+  ws.on('pong', onAlive);
+  ws.on('ping', onAlive);
+  ws.on('error', onError);
+  ws.on('close', onClose);
+}
+
+const TAG = Symbol('stateroom.connection');
+type Tagged = WebSocket & { [TAG]: Connection };
+
+/** The connection a socket was tagged with by {@link listen}. */
+const connectionOf = (ws: WebSocket): Connection => (ws as Tagged)[TAG];
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const connection = connectionOf(this);
+  connection.shared.received(connection, data, isBinary);
+}
+
+function onAlive(this: WebSocket): void {
+  connectionOf(this).touch();
+}
+
+function onError(this: WebSocket, err: Error): void {
+  const connection = connectionOf(this);
+  connection.shared.failed(connection, err);
+}
+
+function onClose(this: WebSocket, code: number): void {
+  const connection = connectionOf(this);
+  connection.shared.closed(connection, code);
 }

@@ -1,0 +1,108 @@
+/**
+ * Which WebSocket upgrades may go on: every check runs before the upgrade is accepted, so
+ * that every refusal is a plain HTTP answer with a one-line reason — path and query (400,
+ * 404), connection rate (429), a room of another worker (421), Origin (403), the authorize
+ * hook, then the placement's room limits (503).
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { describeThrown } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Authorize } from '../options.js';
+import type { Placement } from '../room/placement.js';
+import type { Identity } from '../room/seat.js';
+import { ConnectionRate } from './rate-limit.js';
+import { refuseUpgrade } from './reply.js';
+import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
+
+/** What an admitted upgrade asked for, kept from the checks until the socket opens. */
+export interface Target {
+  readonly roomId: string;
+  readonly identity: Identity;
+  /** Whether the client will resume a seat the room holds for it. */
+  readonly resumes: boolean;
+}
+
+export interface AdmissionOptions {
+  /** Browser origins allowed to connect; empty allows any. */
+  readonly allowedOrigins: readonly string[];
+  /** Runs before a client joins; see `ServerOptions.authorize`. */
+  readonly authorize?: Authorize | undefined;
+  /** Connection attempts per minute per IP (0: no limit). */
+  readonly connectionRateLimit: number;
+  /**
+   * Whether this process hosts `roomId` (a worker of `--workers N` hosts the rooms the
+   * primary routes to it); an upgrade for another room is refused with 421, so one room
+   * never runs in two processes, however a connection got here. Default: every room.
+   */
+  readonly ownsRoom?: (roomId: string) => boolean;
+}
+
+export class UpgradeAdmission {
+  private readonly attempts: ConnectionRate;
+
+  constructor(
+    private readonly placement: Placement,
+    private readonly options: AdmissionOptions,
+    private readonly log: Logger,
+  ) {
+    this.attempts = new ConnectionRate(options.connectionRateLimit);
+  }
+
+  /**
+   * Checks an upgrade request; resolves with what it asked for, or with `undefined` once it
+   * has been refused (the answer is written and the socket ended).
+   */
+  async check(req: IncomingMessage, socket: Duplex): Promise<Target | undefined> {
+    const target = this.checkRequest(req, socket);
+    if (target === undefined || !(await this.authorized(req, socket, target.roomId)) || socket.destroyed) return undefined;
+    const admission = this.placement.admit(target.roomId, target.identity);
+    if (!admission.ok) {
+      refuseUpgrade(socket, admission.status, admission.reason);
+      return undefined;
+    }
+    return { ...target, resumes: admission.resumes };
+  }
+
+  /** The checks that need nothing but the request, in the order their answers make sense. */
+  private checkRequest(req: IncomingMessage, socket: Duplex): Omit<Target, 'resumes'> | undefined {
+    const { pathname, query } = splitTarget(req.url ?? '/');
+    const room = parseRoomPath(pathname);
+    if (room === undefined) return refused(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
+    // Only asked for when limited: Node keeps the peer's address on the socket once read.
+    const ip = this.attempts.limited ? (req.socket.remoteAddress ?? '?') : '';
+    if (!this.attempts.allow(ip, Date.now())) return refused(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
+    if (!room.ok) return refused(socket, 400, room.reason);
+    const identity = parseIdentity(query);
+    if (!identity.ok) return refused(socket, 400, identity.reason);
+    const { ownsRoom, allowedOrigins } = this.options;
+    if (ownsRoom !== undefined && !ownsRoom(room.roomId)) {
+      return refused(socket, 421, `room "${room.roomId}" is served by another worker process: connect again on a new connection`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) return refused(socket, 403, `origin ${origin} is not allowed`);
+    return { roomId: room.roomId, identity };
+  }
+
+  /** Runs the authorize hook; a refusal (or a hook that throws) answers the request. */
+  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<boolean> {
+    const { authorize } = this.options;
+    if (authorize === undefined) return true;
+    try {
+      const verdict = await authorize(req, roomId);
+      if (verdict === true) return true;
+      const { status, reason } = verdict === false ? { status: 403, reason: 'forbidden' } : verdict;
+      refuseUpgrade(socket, status >= 400 && status <= 599 ? status : 403, reason);
+    } catch (err) {
+      this.log.error({ err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
+      refuseUpgrade(socket, 500, 'authorization failed');
+    }
+    return false;
+  }
+}
+
+function refused(socket: Duplex, status: number, reason: string): undefined {
+  refuseUpgrade(socket, status, reason);
+  return undefined;
+}

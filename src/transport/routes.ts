@@ -1,0 +1,99 @@
+/**
+ * The plain HTTP routes: `/status` (text, or JSON with `?format=json`), `/metrics`, a 426
+ * for a WebSocket path asked for without an upgrade, `/client/` and static files, and a 404
+ * that says where things are.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describeThrown } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ServerMetrics } from '../metrics.js';
+import { reply } from './reply.js';
+import { parseRoomPath, splitTarget } from './room-path.js';
+import type { StaticHandler } from './static-files.js';
+
+export interface RouteOptions {
+  /** Serves `/` and below, when given. */
+  readonly staticFiles?: StaticHandler | undefined;
+  /** Serves `/client/` and below, when given. */
+  readonly clientFiles?: StaticHandler | undefined;
+  /** Where `/metrics` comes from. */
+  readonly metrics: ServerMetrics;
+  /** The JSON `/status?format=json` answers with. */
+  status(): object;
+  /**
+   * Close each plain HTTP connection after one answer. A worker of `--workers N` sets it: a
+   * connection stays with the worker it was handed to, so without it a keep-alive client's
+   * next request (`/metrics`, say) would skip the primary, which routes and adds up.
+   */
+  readonly oneRequestPerConnection?: boolean;
+}
+
+const CLIENT_PREFIX = '/client/';
+
+/** Answers one plain HTTP request. */
+export class Routes {
+  constructor(
+    private readonly options: RouteOptions,
+    private readonly log: Logger,
+  ) {}
+
+  request(req: IncomingMessage, res: ServerResponse): void {
+    if (this.options.oneRequestPerConnection === true) res.setHeader('connection', 'close');
+    const { pathname, query } = splitTarget(req.url ?? '/');
+    if (pathname === '/status') {
+      this.status(res, new URLSearchParams(query).get('format') === 'json');
+      return;
+    }
+    if (pathname === '/metrics') {
+      this.scrape(res);
+      return;
+    }
+    if (parseRoomPath(pathname) !== undefined) {
+      reply(res, 426, 'this is a WebSocket endpoint: connect with a WebSocket client', { upgrade: 'websocket' });
+      return;
+    }
+    const files = this.filesFor(pathname);
+    if (files !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+      files.handler(req, res, files.relative).catch((err: unknown) => {
+        this.log.error({ err, url: req.url }, `static file error: ${describeThrown(err)}`);
+        if (!res.headersSent) reply(res, 500, 'internal error');
+        else res.destroy();
+      });
+      return;
+    }
+    reply(res, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>; /status answers ok)`);
+  }
+
+  private status(res: ServerResponse, json: boolean): void {
+    if (!json) {
+      reply(res, 200, 'ok');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(this.options.status()));
+  }
+
+  private scrape(res: ServerResponse): void {
+    const { registry } = this.options.metrics;
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        this.log.error({ err }, `metrics failed: ${describeThrown(err)}`);
+        reply(res, 500, 'metrics failed');
+      },
+    );
+  }
+
+  private filesFor(pathname: string): { handler: StaticHandler; relative: string } | undefined {
+    const { clientFiles, staticFiles } = this.options;
+    if (clientFiles !== undefined && (pathname === '/client' || pathname.startsWith(CLIENT_PREFIX))) {
+      return { handler: clientFiles, relative: pathname.slice(CLIENT_PREFIX.length) };
+    }
+    if (staticFiles !== undefined) return { handler: staticFiles, relative: pathname.slice(1) };
+    return undefined;
+  }
+}
