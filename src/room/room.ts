@@ -315,7 +315,9 @@ export class Room {
       { roomId: this.id, ...(client === undefined ? {} : { clientId: client }) },
       { cause: thrown },
     );
-    this.log.error({ err: error, code: error.code, roomId: this.id, clientId: client, callback }, error.message);
+    // The service's own error, with its own stack (a bug of the service, to be found); the
+    // message already carries its text, so it is not repeated through a cause.
+    this.log.error({ err: thrown, code: error.code, roomId: this.id, clientId: client, callback }, error.message);
     this.hooks.onError?.(error.code);
   }
 
@@ -323,7 +325,10 @@ export class Room {
   private fail(error: StateroomError): void {
     this.stop('failed');
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
-    this.log.error({ err: error, code: error.code, roomId: this.id }, error.message);
+    // A guest that trapped, exited or timed out is an expected condition, told in one line;
+    // a service that could not start shows what it threw (its stack is the service's).
+    const cause = error.code === ErrorCode.SERVICE_LOAD ? error.cause : undefined;
+    this.log.error({ ...(cause === undefined ? {} : { err: cause }), code: error.code, roomId: this.id, reason: this.failReason }, error.message);
     this.hooks.onError?.(error.code);
     this.seats.closeAll(CLOSE_INTERNAL_ERROR, this.failReason);
     void Promise.resolve()

@@ -51,7 +51,7 @@ export class Transport {
   private readonly targets = new WeakMap<IncomingMessage, Target>();
   /** What every connection shares, its events' way back to this transport included. */
   private readonly shared: ConnectionShared;
-  private readonly earlyError = (err: Error): void => this.log.debug({ err }, 'socket error before the WebSocket opened');
+  private readonly earlyError = (err: Error): void => this.log.debug({ reason: err.message }, 'socket error before the WebSocket opened');
   /** Set by `close()`: upgrades still being checked are refused rather than joined. */
   private closing = false;
 
@@ -82,7 +82,8 @@ export class Transport {
         this.options.metrics.closed(code);
         this.gone(connection);
       },
-      failed: (connection, err) => this.log.debug({ err, roomId: connection.seat?.roomId, clientId: connection.seat?.clientId }, 'client socket error'),
+      // A client's bad frame or reset is the client's condition, not a bug here: no stack.
+      failed: (connection, err) => this.log.debug({ roomId: connection.seat?.roomId, clientId: connection.seat?.clientId, reason: err.message }, 'client socket error'),
     };
     this.http = createServer((req, res) => {
       req.socket.setTimeout(0); // the request is in (see adopt)
