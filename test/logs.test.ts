@@ -4,9 +4,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
-import { createLogger, serve, type ServiceSource } from '../src/index.js';
-import { loadWasmFile } from '../src/wasm/abi/load.js';
-import { wasmAdapterSource } from '../src/wasm/source.js';
+import { createLogger, loadWasmFile, serve, wasmAdapterSource, type ServiceSource } from '../src/index.js';
 import { DEADLINE_MS, client, closed, open } from './helpers/sockets.js';
 
 /** Every JSON line a real pino logger wrote, raw, with a way to wait for one. */
