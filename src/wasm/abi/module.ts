@@ -1,3 +1,5 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- global types (no module to import), needed wherever this file is compiled from (bench/ too)
+/// <reference path="../webassembly.d.ts" />
 /**
  * Compiles a guest once and checks, before the first room, that it is a Stateroom ABI v1
  * module: the exports, every import, and the version globals. A module that is not one is

@@ -1,22 +1,15 @@
 /**
- * A growable byte buffer to fill and hand to another thread as one transferred
- * `ArrayBuffer` (no structured clone of objects, no copy), and its reader. The first four
- * bytes of a taken buffer hold how many of its bytes are used: a buffer is transferred
- * whole, spare capacity included, rather than copied to its exact length.
- *
- * Buffers circulate rather than being allocated per batch: a thread done reading a batch
- * gives its buffer to its own writer ({@link ByteWriter.recycle}), which fills it next. A
- * fresh zero-filled buffer per batch costs more than the copy it avoids: V8 counts it as
- * external memory and, on a large heap, answers with major collections.
+ * A growable byte buffer that a request batch is written into during one event-loop turn
+ * (then copied into the ring as one frame, see `ring.ts`), and the reader of such a frame.
+ * The writer keeps its buffer from batch to batch: a fresh zero-filled buffer per batch is
+ * counted by V8 as external memory and answered, on a server's large heap, with major
+ * collections.
  * @module
  */
 
-const HEADER = 4;
 const MIN_CAPACITY = 4_096;
-/** Buffers past this size are not kept for reuse: one huge payload must not pin a huge buffer. */
-const MAX_RECYCLED_CAPACITY = 1024 * 1024;
-/** Buffers kept for reuse; two are in circulation per direction in the steady state. */
-const MAX_SPARES = 4;
+/** Past this size a buffer is dropped once its batch has left: one huge payload must not pin a huge buffer. */
+const MAX_KEPT_CAPACITY = 1024 * 1024;
 const utf8 = new TextEncoder();
 const encodeText = (target: Uint8Array, text: string): number => utf8.encodeInto(text, target).written;
 const utf8Decoder = new TextDecoder();
@@ -25,12 +18,11 @@ const utf8Decoder = new TextDecoder();
 export class ByteWriter {
   private bytes = new Uint8Array(MIN_CAPACITY);
   private view = new DataView(this.bytes.buffer);
-  private at = HEADER;
-  private readonly spares: ArrayBuffer[] = [];
+  private at = 0;
 
-  /** Nothing was written since the last {@link take}. */
+  /** Nothing was written since the last {@link clear}. */
   get empty(): boolean {
-    return this.at === HEADER;
+    return this.at === 0;
   }
 
   u8(value: number): void {
@@ -44,33 +36,6 @@ export class ByteWriter {
     this.at += 4;
   }
 
-  /** Leaves room for a u32 to {@link patchU32} later; returns where it is. */
-  placeholderU32(): number {
-    this.u32(0);
-    return this.at - 4;
-  }
-
-  patchU32(offset: number, value: number): void {
-    this.view.setUint32(offset, value, true);
-  }
-
-  patchU8(offset: number, value: number): void {
-    this.bytes[offset] = value;
-  }
-
-  /** Where the next byte goes. */
-  get position(): number {
-    return this.at;
-  }
-
-  /** A u32 length, then `bytes`. */
-  lengthPrefixed(bytes: Uint8Array): void {
-    this.u32(bytes.byteLength);
-    this.ensure(bytes.byteLength);
-    this.bytes.set(bytes, this.at);
-    this.at += bytes.byteLength;
-  }
-
   /** A u32 length, then `text` as UTF-8. */
   text(text: string): void {
     this.fill(text.length * 3, encodeText, text, undefined);
@@ -82,26 +47,25 @@ export class ByteWriter {
    * this runs once per event.)
    */
   fill<A, B>(max: number, write: (target: Uint8Array, a: A, b: B) => number, a: A, b: B): void {
-    const length = this.placeholderU32();
+    const length = this.at;
+    this.u32(0);
     this.ensure(max);
     const written = write(this.bytes.subarray(this.at, this.at + max), a, b);
     this.at += written;
-    this.patchU32(length, written);
+    this.view.setUint32(length, written, true);
   }
 
-  /** The buffer written so far, to transfer; the writer goes on in a recycled (or new) one. */
-  take(): ArrayBuffer {
-    this.view.setUint32(0, this.at, true);
-    const { buffer } = this.bytes;
-    this.bytes = new Uint8Array(this.spares.pop() ?? new ArrayBuffer(Math.max(MIN_CAPACITY, this.at)));
+  /** What was written since the last {@link clear}: a view, valid until the next write. */
+  written(): Uint8Array {
+    return this.bytes.subarray(0, this.at);
+  }
+
+  /** Starts the next batch in the same buffer (or a smaller one, if this one grew huge). */
+  clear(): void {
+    this.at = 0;
+    if (this.bytes.byteLength <= MAX_KEPT_CAPACITY) return;
+    this.bytes = new Uint8Array(MIN_CAPACITY);
     this.view = new DataView(this.bytes.buffer);
-    this.at = HEADER;
-    return buffer;
-  }
-
-  /** Keeps `buffer` (one already read) to write into later. Its old contents are overwritten. */
-  recycle(buffer: ArrayBuffer): void {
-    if (buffer.byteLength <= MAX_RECYCLED_CAPACITY && this.spares.length < MAX_SPARES) this.spares.push(buffer);
   }
 
   private ensure(count: number): void {
@@ -117,19 +81,15 @@ export class ByteWriter {
 
 /** Reads what a {@link ByteWriter} wrote, in the same order. */
 export class ByteReader {
-  private readonly bytes: Uint8Array;
   private readonly view: DataView;
-  private at = HEADER;
-  private readonly end: number;
+  private at = 0;
 
-  constructor(buffer: ArrayBuffer) {
-    this.bytes = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
-    this.end = this.view.getUint32(0, true);
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   get done(): boolean {
-    return this.at >= this.end;
+    return this.at >= this.bytes.byteLength;
   }
 
   u8(): number {

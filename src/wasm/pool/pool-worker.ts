@@ -1,24 +1,31 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- global types (no module to import), needed wherever this file is compiled from (bench/ too)
+/// <reference path="./atomics.d.ts" />
 /**
  * One guest worker thread, seen from the server thread: the rooms it hosts (its tenants),
  * the calls it has yet to answer, the request batch gathered during this event-loop turn,
  * and the watchdog that terminates the thread when a call runs past the call timeout.
  *
- * Requests made during one turn leave together, as one transferred buffer, when the turn's
- * I/O is done (`setImmediate`); the thread answers each batch with one buffer. Calls are
- * answered in the order they were made, so a reply needs no id: it belongs to the oldest
- * call not yet answered.
+ * Requests made during one turn leave together, as one frame of the request ring, when the
+ * turn's I/O is done (`setImmediate`). The thread publishes each thing a call does as it
+ * does it (see wire.ts); the server reads the reply ring when the thread wakes it (once per
+ * batch, through `Atomics.waitAsync`) and, while a call runs long, every
+ * {@link STREAM_POLL_MS} — so what a guest sends reaches its clients while its call goes on,
+ * as upstream delivers it, and what it sent before the watchdog cut it off is delivered
+ * before its room is closed.
  * @module
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, StateroomError, type ErrorContext } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { ClientId } from '../../service/types.js';
 import { ByteWriter } from './byte-buffer.js';
 import { CallClock } from './call-clock.js';
 import type { MessageToProcess } from '../abi/codec.js';
 import { Fifo } from './fifo.js';
 import type { StateroomModule } from '../abi/module.js';
+import { ELSEWHERE, EMPTY, HEAD, Ring, TAIL } from './ring.js';
 import {
-  readReplies,
+  readReply,
   writeClose,
   writeEvent,
   writeMessage,
@@ -38,14 +45,25 @@ const THREAD_ENTRY: string | URL = FROM_SOURCE
     )}, ${JSON.stringify(import.meta.url)}))`
   : new URL('./thread-main.js', import.meta.url);
 
+/** Bytes of each ring (one each way, per thread). Longer frames go by a message port. */
+const RING_BYTES = 128 * 1024;
+/**
+ * While a call is unanswered, the reply ring is read this often, so what a long call sends
+ * reaches its clients within about this many ms (the thread wakes the server only when a
+ * batch is answered, or when the ring is full).
+ */
+export const STREAM_POLL_MS = 5;
+
 /** A room whose guest instance lives on a {@link PoolWorker}. */
 export interface Tenant {
   readonly roomId: string;
+  /** Its running call sent `bytes` (raw bincode, a view valid only during this call). */
+  sent(bytes: Uint8Array): void;
   /**
-   * One of its calls was answered: `sent` holds what the guest sent during it (see
-   * `forEachSent`); `last` marks the last call of what the tenant asked for at once.
+   * One of its calls was answered (everything it sent came first, through `sent`); `last`
+   * marks the last call of what the tenant asked for at once.
    */
-  replied(sent: Uint8Array, failure: CallFailure | undefined, last: boolean): void;
+  replied(failure: CallFailure | undefined, last: boolean): void;
   /** Its guest printed a line. */
   printed(stream: 'stdout' | 'stderr', line: string): void;
   /** Its instance is gone with the thread (`error` says why); nothing more will be answered. */
@@ -69,9 +87,24 @@ interface PendingCalls {
   readonly instance: number;
   /** The callback, for messages: `start`, `init`, `message`, … */
   readonly what: string;
+  /** The client of a single call, or the batch of messages (each has its client). */
+  readonly clients: ClientId | readonly QueuedMessage[] | undefined;
   /** How many of them are still to be answered. */
   left: number;
 }
+
+/** Why a thread is gone, for {@link PoolWorker.die}. */
+interface Death {
+  /** What happened to the thread (the warn line). */
+  readonly why: string;
+  /** What the rooms lost with it are told; default "guest lost: `why`". */
+  readonly lostWhy?: string;
+  /** The room that caused it (a runaway), told its own error. */
+  readonly culprit?: { readonly tenant: Tenant; readonly error: StateroomError };
+}
+
+/** A reply record out of turn: a bug of stateroom, not of a guest. */
+class OutOfTurn extends Error {}
 
 /** One guest worker thread and the rooms on it. */
 export class PoolWorker {
@@ -79,21 +112,41 @@ export class PoolWorker {
   readonly exited: Promise<void>;
   private readonly thread: Worker;
   private readonly clock = new CallClock();
+  private readonly toThread = Ring.create(RING_BYTES);
+  private readonly fromThread = Ring.create(RING_BYTES);
+  private readonly port: MessagePort;
   private readonly tenants = new Map<number, Tenant>();
   private readonly pending = new Fifo<PendingCalls>();
   /** How many calls were answered: the oldest pending call is number `answered + 1`. */
   private answered = 0;
   private nextInstance = 1;
   private readonly requests = new ByteWriter();
+  /** Request batches that found no room in the ring yet, oldest first. */
+  private readonly backlog: Uint8Array[] = [];
   private flushScheduled = false;
+  /** An `Atomics.waitAsync` on the reply ring is pending. */
+  private listening = false;
+  private polling: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private gone = false;
-  private terminating = false;
+  private dying = false;
   private readonly flushBound = (): void => this.flush();
   private readonly checkBound = (): void => this.check();
+  private readonly wokenBound = (): void => {
+    this.listening = false;
+    this.drain();
+    this.listen();
+  };
+  private readonly pollBound = (): void => {
+    this.polling = undefined;
+    this.drain();
+    this.listen();
+    this.poll();
+  };
   private readonly replyHandler: ReplyHandler = {
-    done: (instance, sent) => this.settle(instance, sent, undefined),
-    failed: (instance, sent, code, message) => this.settle(instance, sent, { code, message }),
+    sent: (instance, bytes) => this.oldest(instance).tenant.sent(bytes),
+    done: (instance) => this.settle(instance, undefined),
+    failed: (instance, code, message) => this.settle(instance, { code, message }),
     printed: (instance, stream, line) => this.tenants.get(instance)?.printed(stream, line),
   };
 
@@ -101,17 +154,27 @@ export class PoolWorker {
     private readonly module: StateroomModule,
     private readonly options: PoolWorkerOptions,
   ) {
-    const setup: ThreadSetup = { module: module.module, name: module.name, memoryLimitBytes: options.memoryLimitBytes, clock: this.clock.shared };
+    const channel = new MessageChannel();
+    this.port = channel.port1;
+    const setup: ThreadSetup = {
+      module: module.module,
+      name: module.name,
+      memoryLimitBytes: options.memoryLimitBytes,
+      clock: this.clock.shared,
+      requests: this.toThread.shared,
+      replies: this.fromThread.shared,
+      port: channel.port2,
+    };
     this.thread = new Worker(THREAD_ENTRY, {
       workerData: setup,
+      transferList: [channel.port2],
       eval: FROM_SOURCE,
-      // Guest memories are not on the JS heap; the heap holds only the host's glue and batches.
+      // Guest memories are not on the JS heap; the heap holds only the host's glue.
       resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
     this.exited = new Promise((resolve) => this.thread.once('exit', () => resolve()));
-    this.thread.on('message', (replies: ArrayBuffer) => this.answer(replies));
-    this.thread.on('error', (err) => this.die(`the worker thread failed (${err.message})`));
-    this.thread.on('exit', () => this.die('the worker thread exited'));
+    this.thread.on('error', (err) => this.die({ why: `the worker thread failed (${err.message})` }));
+    this.thread.on('exit', () => this.die({ why: 'the worker thread exited' }));
   }
 
   /** How many rooms it hosts. */
@@ -129,7 +192,7 @@ export class PoolWorker {
     const instance = this.nextInstance++;
     this.tenants.set(instance, tenant);
     writeOpen(this.requests, instance, tenant.roomId);
-    this.expect({ tenant, instance, what: 'start', left: 1 });
+    this.expect({ tenant, instance, what: 'start', clients: undefined, left: 1 });
     return instance;
   }
 
@@ -138,7 +201,8 @@ export class PoolWorker {
     const tenant = this.tenants.get(instance);
     if (tenant === undefined || this.gone) return;
     writeEvent(this.requests, instance, message);
-    this.expect({ tenant, instance, what: message.type, left: 1 });
+    const clients = message.type === 'message' ? message.sender : 'client' in message ? message.client : undefined;
+    this.expect({ tenant, instance, what: message.type, clients, left: 1 });
   }
 
   /** Delivers client messages to an instance, in order; only the last answer is marked `last`. */
@@ -146,7 +210,7 @@ export class PoolWorker {
     const tenant = this.tenants.get(instance);
     if (tenant === undefined || this.gone || batch.length === 0) return;
     for (const message of batch) writeMessage(this.requests, instance, message);
-    this.expect({ tenant, instance, what: 'message', left: batch.length });
+    this.expect({ tenant, instance, what: 'message', clients: batch, left: batch.length });
   }
 
   /** Drops an instance; its calls must all have been answered. */
@@ -164,7 +228,7 @@ export class PoolWorker {
 
   /** Terminates the thread; rooms still on it are lost. */
   stop(): Promise<void> {
-    this.die('its worker thread was stopped');
+    this.die({ why: 'its worker thread was stopped' });
     return this.exited;
   }
 
@@ -176,45 +240,115 @@ export class PoolWorker {
   private schedule(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // After this turn's I/O callbacks: every request of the turn leaves in one message.
+    // After this turn's I/O callbacks: every request of the turn leaves in one frame.
     setImmediate(this.flushBound);
   }
 
   private flush(): void {
     this.flushScheduled = false;
     if (this.gone || this.requests.empty) return;
-    const batch = this.requests.take();
-    this.thread.postMessage(batch, [batch]);
+    const batch = this.requests.written();
+    if (this.backlog.length > 0 || !this.write(batch)) this.backlog.push(batch.slice());
+    this.requests.clear();
+    Atomics.notify(this.toThread.control, HEAD);
+    this.listen();
+    this.poll();
     this.arm();
   }
 
-  private answer(replies: ArrayBuffer): void {
+  /** Writes one request frame (by the port if it is too long for the ring); false if the ring is full. */
+  private write(batch: Uint8Array): boolean {
+    if (batch.byteLength <= this.toThread.maxFrame) return this.toThread.tryWrite(batch);
+    if (!this.toThread.reserve(ELSEWHERE)) return false;
+    const copy = batch.slice();
+    this.port.postMessage(copy, [copy.buffer]);
+    this.toThread.commit();
+    return true;
+  }
+
+  /** Moves what waits in the backlog into the ring, as far as it has room. */
+  private sendBacklog(): void {
+    let sent = false;
+    while (this.backlog.length > 0 && this.write(this.backlog[0]!)) {
+      this.backlog.shift();
+      sent = true;
+    }
+    if (sent) Atomics.notify(this.toThread.control, HEAD);
+  }
+
+  /** Sleeps on the reply ring (without blocking) while calls are unanswered. */
+  private listen(): void {
+    while (!this.listening && !this.gone && this.pending.length > 0) {
+      const wait = Atomics.waitAsync(this.fromThread.control, HEAD, this.fromThread.seen);
+      if (wait.async) {
+        this.listening = true;
+        void wait.value.then(this.wokenBound);
+        return;
+      }
+      this.drain(); // published meanwhile
+    }
+  }
+
+  /** Reads the replies while calls are unanswered, for a long call's sends. */
+  private poll(): void {
+    if (this.polling !== undefined || this.gone || this.pending.length === 0) return;
+    this.polling = setTimeout(this.pollBound, STREAM_POLL_MS);
+    this.polling.unref();
+  }
+
+  /** Handles every record the thread has published, in order. */
+  private drain(): void {
     if (this.gone) return;
-    readReplies(replies, this.replyHandler);
-    // Nothing refers to it any more: what the guest sent was decoded (copied) as it was applied.
-    this.requests.recycle(replies);
+    const ring = this.fromThread;
+    try {
+      for (let length = ring.read(); length !== EMPTY && !this.gone; length = ring.read()) {
+        readReply(length === ELSEWHERE ? this.elsewhere() : ring.bytes.subarray(ring.at, ring.at + length), this.replyHandler);
+        ring.release();
+      }
+    } catch (thrown) {
+      if (!(thrown instanceof OutOfTurn)) throw thrown;
+      this.die({ why: `${thrown.message} (a bug in stateroom)` });
+      return;
+    }
+    // A thread that waits for room to write.
+    Atomics.notify(ring.control, TAIL);
+    this.sendBacklog();
+  }
+
+  private elsewhere(): Uint8Array {
+    const received = receiveMessageOnPort(this.port);
+    if (received === undefined) throw new OutOfTurn('a reply frame said it went by the port, and the port is empty');
+    return received.message as Uint8Array;
+  }
+
+  /** The oldest unanswered calls, which a record of `instance` must belong to. */
+  private oldest(instance: number): PendingCalls {
+    const calls = this.pending.at(0);
+    if (calls?.instance !== instance) throw new OutOfTurn(`the worker thread answered instance ${instance} out of turn`);
+    return calls;
   }
 
   /** The oldest call not yet answered was: hand its answer to its tenant. */
-  private settle(instance: number, sent: Uint8Array, failure: CallFailure | undefined): void {
-    if (this.gone) return;
-    const calls = this.pending.at(0);
+  private settle(instance: number, failure: CallFailure | undefined): void {
+    const calls = this.oldest(instance);
     this.answered += 1;
-    if (calls?.instance !== instance) {
-      this.die(ErrorCode.WASM_TRAP, `the worker thread answered instance ${instance} out of turn (a bug in stateroom)`);
-      return;
-    }
     calls.left -= 1;
     if (calls.left === 0) this.pending.shift();
-    calls.tenant.replied(sent, failure, calls.left === 0);
+    calls.tenant.replied(failure, calls.left === 0);
   }
 
-  /** The calls that call number `seq` (numbered from 1, in order) belongs to. */
-  private callsOf(seq: number): PendingCalls | undefined {
+  /** The calls that call number `seq` (numbered from 1, in order) belongs to, and its client. */
+  private callOf(seq: number): { calls: PendingCalls; client: ClientId | undefined } | undefined {
     let index = seq - this.answered - 1;
     for (let i = 0; index >= 0; i++) {
       const calls = this.pending.at(i);
-      if (calls === undefined || index < calls.left) return calls;
+      if (calls === undefined) return undefined;
+      if (index < calls.left) {
+        const { clients } = calls;
+        // A batch's answered messages are gone from the count, not from the batch.
+        const client = typeof clients === 'object' ? clients[clients.length - calls.left + index]?.client : clients;
+        return { calls, client };
+      }
       index -= calls.left;
     }
     return undefined;
@@ -243,42 +377,63 @@ export class PoolWorker {
 
   /** Call number `seq` ran too long: the thread goes, and every room on it. */
   private timedOut(seq: number): void {
-    const call = this.callsOf(seq);
+    // What the calls before it answered, and what it sent before it was cut off, is not lost.
+    this.drain();
+    if (this.gone) return;
+    const call = this.callOf(seq);
     const limit = `the call timeout of ${this.options.callTimeoutMs} ms`;
-    const what = call === undefined ? 'a call' : `room "${call.tenant.roomId}"'s ${call.what} call`;
-    this.die(
-      `${what} ran longer than ${limit}`,
-      `guest lost: its worker thread ${this.options.label} was terminated because ${what} ran longer than ${limit}, and every instance on that thread went with it`,
-      call === undefined ? undefined : { tenant: call.tenant, code: ErrorCode.WASM_TIMEOUT, message: `guest ${call.what} ran longer than ${limit}; its worker was terminated` },
+    if (call === undefined) {
+      this.die({ why: `a call ran longer than ${limit}` });
+      return;
+    }
+    const { tenant, what } = call.calls;
+    const { client } = call;
+    const culprit = `room "${tenant.roomId}"'s ${what} call`;
+    const error = new StateroomError(
+      ErrorCode.WASM_TIMEOUT,
+      `guest ${what} ran longer than ${limit}; its worker was terminated (room "${tenant.roomId}"${client === undefined ? '' : `, client ${client}`}, ${this.module.name})`,
+      { ...this.where(tenant), ...(client === undefined ? {} : { clientId: client }) },
     );
+    this.die({
+      why: `${culprit} ran longer than ${limit}`,
+      lostWhy: `guest lost: its worker thread ${this.options.label} was terminated because ${culprit} ran longer than ${limit}, and every instance on that thread went with it`,
+      culprit: { tenant, error },
+    });
   }
 
   /**
-   * The thread is gone (or going): terminate it once, fail every room still on it, log
-   * which, and tell the pool. `why` is what happened to the thread; the room that caused it
-   * (a runaway), if any, gets its own error, and every other room `SR_ERR_WASM_WORKER_LOST`
-   * with `lostWhy` (default: "guest lost: `why`").
+   * The thread is gone (or going): hand on what it published, terminate it once, fail every
+   * room still on it, log which (when rooms other than the culprit went with it), and tell
+   * the pool.
    */
-  private die(why: string, lostWhy = `guest lost: ${why}`, culprit?: { tenant: Tenant; code: ErrorCode; message: string }): void {
-    if (this.gone) return;
+  private die({ why, lostWhy = `guest lost: ${why}`, culprit }: Death): void {
+    if (this.gone || this.dying) return;
+    this.dying = true;
+    // Records already published — a co-tenant's finished call, sends — still count.
+    this.drain();
     this.gone = true;
     clearTimeout(this.watchdog);
-    if (!this.terminating) {
-      this.terminating = true;
-      // Once only: a second terminate() while the first is under way may never settle.
-      void this.thread.terminate();
-    }
+    clearTimeout(this.polling);
+    // Once only: a second terminate() while the first is under way may never settle.
+    void this.thread.terminate();
+    this.port.close();
     const lost = [...this.tenants.values()];
     this.tenants.clear();
     this.pending.clear();
-    if (lost.length > 0) {
+    this.backlog.length = 0;
+    const others = lost.filter((tenant) => tenant !== culprit?.tenant);
+    if (others.length > 0 || (lost.length > 0 && culprit === undefined)) {
       const rooms = lost.map((t) => `"${t.roomId}"`).join(', ');
-      const code = culprit?.code ?? ErrorCode.WASM_WORKER_LOST;
-      this.options.log.warn({ worker: this.options.label, roomIds: lost.map((t) => t.roomId), code }, `WASM worker thread ${this.options.label}: ${why}; rooms lost with it: ${rooms}`);
+      const code = culprit?.error.code ?? ErrorCode.WASM_WORKER_LOST;
+      // `thread`, not `worker`: a `--workers N` process logs as `worker`.
+      this.options.log.warn({ thread: this.options.label, roomIds: lost.map((t) => t.roomId), code }, `WASM worker thread ${this.options.label}: ${why}; rooms lost with it: ${rooms}`);
     }
     for (const tenant of lost) {
-      const [code, message] = tenant === culprit?.tenant ? [culprit.code, culprit.message] : [ErrorCode.WASM_WORKER_LOST, lostWhy];
-      tenant.lost(new StateroomError(code, `${message} (room "${tenant.roomId}", ${this.module.name})`, this.where(tenant)));
+      const error =
+        tenant === culprit?.tenant
+          ? culprit.error
+          : new StateroomError(ErrorCode.WASM_WORKER_LOST, `${lostWhy} (room "${tenant.roomId}", ${this.module.name})`, this.where(tenant));
+      tenant.lost(error);
     }
     this.options.onGone(this);
   }

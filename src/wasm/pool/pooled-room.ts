@@ -1,7 +1,8 @@
 /**
  * A room's guest on a worker thread of a {@link WorkerPool}, as the room sees it: an
- * ordinary {@link ServiceAdapter} whose calls return promises. Each call's promise settles
- * only after what the guest sent during it has been applied through the room's context, so
+ * ordinary {@link ServiceAdapter} whose calls return promises. What the guest sends is
+ * applied through the room's context as the thread publishes it — during a long call, while
+ * the call still runs — and each call's promise settles only after all of it was applied, so
  * the room's one-event-at-a-time order holds across the thread hop.
  * @module
  */
@@ -14,10 +15,8 @@ import { CodecError, decodeFromProcess, type MessageToProcess } from '../abi/cod
 import { logPrinted } from '../host.js';
 import type { StateroomModule } from '../abi/module.js';
 import type { Tenant } from './pool-worker.js';
-import { forEachSent, type CallFailure, type QueuedMessage } from './wire.js';
-import type { Placement, WorkerPool } from './worker-pool.js';
-
-const applySent = (bytes: Uint8Array, ctx: Context): void => applyFromProcess(decodeFromProcess(bytes), ctx);
+import type { CallFailure, QueuedMessage } from './wire.js';
+import type { Lodging, WorkerPool } from './worker-pool.js';
 
 interface Settler {
   resolve(): void;
@@ -28,7 +27,7 @@ export type { QueuedMessage } from './wire.js';
 
 /** One room's guest instance on a pool thread; see the module comment. */
 export class PooledRoom implements ServiceAdapter, Tenant {
-  private placement!: Placement;
+  private lodging!: Lodging;
   /** The call (or batch of messages) in flight: a room makes one at a time. */
   private inflight: Settler | undefined;
   /** Why the instance cannot go on; every later call is refused with it. */
@@ -48,7 +47,7 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     const room = new PooledRoom(pool, module, roomId, ctx, log, failed);
     return new Promise((resolve, reject) => {
       room.inflight = { resolve: () => resolve(room), reject };
-      room.placement = pool.place(room, log);
+      room.lodging = pool.place(room, log);
     });
   }
 
@@ -75,7 +74,7 @@ export class PooledRoom implements ServiceAdapter, Tenant {
    */
   messages(batch: readonly QueuedMessage[]): Promise<void> {
     if (this.dead === undefined && batch.length === 0) return Promise.resolve();
-    return this.expect(() => this.placement.worker.messages(this.placement.instance, batch));
+    return this.expect(() => this.lodging.worker.messages(this.lodging.instance, batch));
   }
 
   timer(): Promise<void> {
@@ -84,16 +83,24 @@ export class PooledRoom implements ServiceAdapter, Tenant {
 
   dispose(): Promise<void> {
     this.dead ??= new StateroomError(ErrorCode.WASM_EXIT, `guest disposed (room "${this.roomId}", ${this.module.name})`, this.where());
-    return this.pool.release(this.placement);
+    return this.pool.release(this.lodging);
   }
 
-  /** {@link Tenant}: applies what the guest sent during the call, then settles it. */
-  replied(sent: Uint8Array, failure: CallFailure | undefined, last: boolean): void {
+  /** {@link Tenant}: the running call sent `bytes`; applied now. */
+  sent(bytes: Uint8Array): void {
     if (this.dead !== undefined) return;
-    const problem = this.apply(sent) ?? (failure && new StateroomError(failure.code, failure.message, this.where()));
-    if (problem !== undefined) {
-      this.dead = problem;
-      this.take()?.reject(problem);
+    const problem = this.apply(bytes);
+    if (problem === undefined) return;
+    this.dead = problem;
+    this.take()?.reject(problem);
+  }
+
+  /** {@link Tenant}: a call ended, after everything it sent was applied: settle it. */
+  replied(failure: CallFailure | undefined, last: boolean): void {
+    if (this.dead !== undefined) return;
+    if (failure !== undefined) {
+      this.dead = new StateroomError(failure.code, failure.message, this.where());
+      this.take()?.reject(this.dead);
     } else if (last) {
       this.take()?.resolve();
     }
@@ -118,7 +125,7 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   }
 
   private call(message: MessageToProcess): Promise<void> {
-    return this.expect(() => this.placement.worker.call(this.placement.instance, message));
+    return this.expect(() => this.lodging.worker.call(this.lodging.instance, message));
   }
 
   /** Sends a request with `send`; settles when its (last) reply comes, or at once if the guest is dead. */
@@ -130,10 +137,10 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     });
   }
 
-  /** Applies each thing the guest sent, in order; returns why it could not, if it could not. */
-  private apply(sent: Uint8Array): StateroomError | undefined {
+  /** Applies one thing the guest sent; returns why it could not, if it could not. */
+  private apply(bytes: Uint8Array): StateroomError | undefined {
     try {
-      forEachSent(sent, applySent, this.ctx);
+      applyFromProcess(decodeFromProcess(bytes), this.ctx);
       return undefined;
     } catch (thrown) {
       if (thrown instanceof StateroomError) return thrown;

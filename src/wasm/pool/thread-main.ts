@@ -1,54 +1,60 @@
 /**
- * A guest worker thread: it hosts the instances of many rooms (of one compiled module),
- * runs each request batch's calls in order, and answers every batch with one reply batch.
- * It lives on a thread of its own so that a guest stuck in a loop can be stopped by
- * terminating the thread (a thread cannot interrupt its own WebAssembly); the server
- * thread's watchdog reads the {@link CallClock} this thread stamps.
+ * A guest worker thread: it hosts the instances of many rooms (of one compiled module) and
+ * runs the calls of each request batch in order, publishing what each call does as it does
+ * it (see wire.ts). It lives on a thread of its own so that a guest stuck in a loop can be
+ * stopped by terminating the thread (a thread cannot interrupt its own WebAssembly); the
+ * server thread's watchdog reads the {@link CallClock} this thread stamps.
+ *
+ * The thread never returns to its event loop: it sleeps in `Atomics.wait` until the server
+ * publishes a batch, which is cheaper to wake than a message port.
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
-import { ByteWriter } from './byte-buffer.js';
 import { CallClock } from './call-clock.js';
 import { Guest, type GuestOutput } from '../abi/guest.js';
 import type { StateroomModule } from '../abi/module.js';
+import { ELSEWHERE, EMPTY, HEAD, Ring, TAIL } from './ring.js';
 import {
-  beginCallReply,
-  endCallReply,
+  doneRecord,
+  failedRecord,
+  printedRecord,
   readRequests,
-  writePrinted,
-  writeSent,
+  replyLength,
+  sentRecord,
+  writeReply,
   type CallFailure,
+  type ReplyRecord,
   type RequestHandler,
   type ThreadSetup,
 } from './wire.js';
 
-const port = parentPort;
-if (port === null) throw new Error('thread-main.ts runs only as a worker thread');
+/** How long to sleep at most while the server frees room in the reply ring (it is woken first). */
+const ROOM_WAIT_MS = 50;
+
 const setup = workerData as ThreadSetup;
 const module: StateroomModule = { name: setup.name, module: setup.module };
 const limits = { memoryLimitBytes: setup.memoryLimitBytes };
 const clock = new CallClock(setup.clock);
+const requests = new Ring(setup.requests);
+const replies = new Ring(setup.replies);
 const guests = new Map<number, Guest>();
-const reply = new ByteWriter();
 /** Calls are numbered from 1 in the order they arrive, as the server thread numbers them. */
 let seq = 0;
-/** Lines printed during the current call: written after its reply record, which is still open. */
-const printed: Array<[instance: number, stream: 'stdout' | 'stderr', line: string]> = [];
 
 const handler: RequestHandler = {
   open(instance, roomId) {
-    const record = begin(instance);
+    clock.begin(++seq);
     let failure: CallFailure | undefined;
     try {
       guests.set(instance, Guest.start(module, roomId, limits, outputOf(instance)));
     } catch (thrown) {
       failure = failureOf(thrown);
     }
-    end(record, failure);
+    end(instance, failure);
   },
   event(instance, bytes) {
-    const record = begin(instance);
+    clock.begin(++seq);
     let failure: CallFailure | undefined;
     try {
       const guest = guests.get(instance);
@@ -57,37 +63,18 @@ const handler: RequestHandler = {
     } catch (thrown) {
       failure = failureOf(thrown);
     }
-    end(record, failure);
+    end(instance, failure);
   },
   close(instance) {
     guests.get(instance)?.dispose();
     guests.delete(instance);
-    printed.length = 0; // no one is left to tag them with a room
   },
 };
 
-port.on('message', (requests: ArrayBuffer) => {
-  readRequests(requests, handler);
-  // Read through: the next reply is written into it (see byte-buffer.ts).
-  reply.recycle(requests);
-  if (reply.empty) return;
-  const answer = reply.take();
-  port.postMessage(answer, [answer]);
-});
-
-/** A call starts: stamp the clock, open its reply record. */
-function begin(instance: number): number {
-  clock.begin(++seq);
-  return beginCallReply(reply, instance);
-}
-
-/** The call ended: close its record, then write the lines it printed. */
-function end(record: number, failure: CallFailure | undefined): void {
+/** The call ended: publish how. */
+function end(instance: number, failure: CallFailure | undefined): void {
   clock.end();
-  endCallReply(reply, record, failure);
-  if (printed.length === 0) return;
-  for (const [from, stream, line] of printed) writePrinted(reply, from, stream, line);
-  printed.length = 0;
+  publish(failure === undefined ? doneRecord(instance) : failedRecord(instance, failure));
 }
 
 function failureOf(thrown: unknown): CallFailure {
@@ -96,7 +83,58 @@ function failureOf(thrown: unknown): CallFailure {
 
 function outputOf(instance: number): GuestOutput {
   return {
-    sent: (bytes) => writeSent(reply, bytes),
-    printed: (stream, line) => printed.push([instance, stream, line]),
+    sent: (bytes) => publish(sentRecord(instance, bytes)),
+    printed: (stream, line) => publish(printedRecord(instance, stream, line)),
   };
 }
+
+/** Writes a record to the reply ring now (the server reads it when it looks next). */
+function publish(record: ReplyRecord): void {
+  const length = replyLength(record);
+  if (length <= replies.maxFrame) {
+    roomFor(length);
+    writeReply(replies.bytes, replies.at, record);
+  } else {
+    // Too long for the ring: by the port, and a frame in its place keeps the order.
+    const frame = new Uint8Array(length);
+    writeReply(frame, 0, record);
+    setup.port.postMessage(frame, [frame.buffer]);
+    roomFor(ELSEWHERE);
+  }
+  replies.commit();
+}
+
+/** Reserves a frame in the reply ring, waiting for the server to read what fills it. */
+function roomFor(length: number): void {
+  while (!replies.reserve(length)) {
+    const read = replies.readCount;
+    Atomics.notify(replies.control, HEAD);
+    Atomics.wait(replies.control, TAIL, read, ROOM_WAIT_MS);
+  }
+}
+
+/** Runs request batches as they come, forever (the server terminates the thread). */
+function serve(): void {
+  for (;;) {
+    const length = requests.read();
+    if (length === EMPTY) {
+      Atomics.wait(requests.control, HEAD, requests.seen);
+      continue;
+    }
+    const batch = length === ELSEWHERE ? elsewhere() : requests.bytes.subarray(requests.at, requests.at + length);
+    readRequests(batch, handler);
+    requests.release();
+    // The batch is answered: wake the server if it sleeps on the replies.
+    Atomics.notify(replies.control, HEAD);
+  }
+}
+
+function elsewhere(): Uint8Array {
+  const received = receiveMessageOnPort(setup.port);
+  if (received === undefined) throw new Error('a request frame said it went by the port, and the port is empty');
+  return received.message as Uint8Array;
+}
+
+// Not from the module's own evaluation: an error in the loop then reaches the server as the
+// thread's 'error' event, however the module was loaded.
+setImmediate(serve);

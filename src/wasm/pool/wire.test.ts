@@ -1,21 +1,24 @@
-// The batches between the server thread and a guest thread: what is written is read back,
-// in order, and buffers are reused rather than reallocated.
+// The frames between the server thread and a guest thread: what is written is read back, in
+// order; the ring wraps, refuses what does not fit, and frees what was read.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ByteWriter } from './byte-buffer.js';
 import { decodeFromProcess, decodeToProcess, encodeFromProcess, type MessageFromProcess } from '../abi/codec.js';
+import { ELSEWHERE, EMPTY, Ring } from './ring.js';
 import {
-  beginCallReply,
-  endCallReply,
-  forEachSent,
-  readReplies,
+  doneRecord,
+  failedRecord,
+  printedRecord,
+  readReply,
   readRequests,
+  replyLength,
+  sentRecord,
   writeClose,
   writeEvent,
   writeMessage,
   writeOpen,
-  writePrinted,
-  writeSent,
+  writeReply,
+  type ReplyRecord,
 } from './wire.js';
 
 test('a request batch reads back as written: open, events (any kind), messages, close', () => {
@@ -27,7 +30,7 @@ test('a request batch reads back as written: open, events (any kind), messages, 
   writeMessage(w, 2, { client: 3, payload: new Uint8Array([0, 255]) });
   writeClose(w, 2);
   const seen: unknown[] = [];
-  readRequests(w.take(), {
+  readRequests(w.written(), {
     open: (instance, roomId) => seen.push(['open', instance, roomId]),
     event: (instance, bytes) => seen.push(['event', instance, decodeToProcess(bytes)]),
     close: (instance) => seen.push(['close', instance]),
@@ -40,59 +43,70 @@ test('a request batch reads back as written: open, events (any kind), messages, 
     ['event', 2, { type: 'message', sender: 3, payload: new Uint8Array([0, 255]) }],
     ['close', 2],
   ]);
+  w.clear();
+  assert.equal(w.empty, true);
 });
 
-test('a reply batch carries each call’s sends, a failure after partial sends, and printed lines', () => {
+test('reply records read back as written: sends, a failure, printed lines, done', () => {
   const sends: MessageFromProcess[] = [
     { type: 'message', recipient: 'broadcast', payload: 'tick' },
-    { type: 'setTimer', msDelay: 5 },
     { type: 'message', recipient: { except: 2 }, payload: new Uint8Array([1]) },
   ];
-  const w = new ByteWriter();
-  let record = beginCallReply(w, 4);
-  writeSent(w, encodeFromProcess(sends[0]!));
-  writeSent(w, encodeFromProcess(sends[1]!));
-  endCallReply(w, record, undefined);
-  writePrinted(w, 4, 'stderr', 'panicked');
-  record = beginCallReply(w, 5);
-  writeSent(w, encodeFromProcess(sends[2]!));
-  endCallReply(w, record, { code: 'SR_ERR_WASM_TRAP', message: 'guest trapped' });
-  record = beginCallReply(w, 6);
-  endCallReply(w, record, undefined);
-
+  const records: ReplyRecord[] = [
+    sentRecord(4, encodeFromProcess(sends[0]!)),
+    printedRecord(4, 'stderr', 'panicked ✗'),
+    doneRecord(4),
+    sentRecord(0xfffffffe, encodeFromProcess(sends[1]!)),
+    failedRecord(0xfffffffe, { code: 'SR_ERR_WASM_TRAP', message: 'guest trapped\nacross lines' }),
+  ];
   const seen: unknown[] = [];
-  const decoded = (sent: Uint8Array): MessageFromProcess[] => {
-    const out: MessageFromProcess[] = [];
-    forEachSent(sent, (bytes, into) => into.push(decodeFromProcess(bytes)), out);
-    return out;
-  };
-  readReplies(w.take(), {
-    done: (instance, sent) => seen.push(['done', instance, decoded(sent)]),
-    failed: (instance, sent, code, message) => seen.push(['failed', instance, decoded(sent), code, message]),
-    printed: (instance, stream, line) => seen.push(['printed', instance, stream, line]),
-  });
+  for (const record of records) {
+    const frame = new Uint8Array(replyLength(record));
+    writeReply(frame, 0, record);
+    readReply(frame, {
+      sent: (instance, bytes) => seen.push(['sent', instance, decodeFromProcess(bytes)]),
+      done: (instance) => seen.push(['done', instance]),
+      failed: (instance, code, message) => seen.push(['failed', instance, code, message]),
+      printed: (instance, stream, line) => seen.push(['printed', instance, stream, line]),
+    });
+  }
   assert.deepEqual(seen, [
-    ['done', 4, sends.slice(0, 2)],
-    ['printed', 4, 'stderr', 'panicked'],
-    ['failed', 5, [sends[2]], 'SR_ERR_WASM_TRAP', 'guest trapped'],
-    ['done', 6, []],
+    ['sent', 4, sends[0]],
+    ['printed', 4, 'stderr', 'panicked ✗'],
+    ['done', 4],
+    ['sent', 0xfffffffe, sends[1]],
+    ['failed', 0xfffffffe, 'SR_ERR_WASM_TRAP', 'guest trapped\nacross lines'],
   ]);
 });
 
-test('a writer grows for a large batch, and writes the next batch into a recycled buffer', () => {
-  const w = new ByteWriter();
-  assert.equal(w.empty, true);
-  const big = 'x'.repeat(100_000);
-  writeMessage(w, 1, { client: 1, payload: big });
-  const first = w.take();
-  assert.ok(first.byteLength >= 100_020);
-  let payload: unknown;
-  readRequests(first, { open: () => {}, close: () => {}, event: (_, bytes) => (payload = (decodeToProcess(bytes) as { payload: string }).payload) });
-  assert.equal(payload, big);
-  w.recycle(first);
-  w.take(); // empty: the buffer the writer held; the recycled one is next
-  writeOpen(w, 2, 'again');
-  const second = w.take();
-  assert.equal(second, first, 'the recycled buffer was reused');
-  readRequests(second, { open: (i, room) => assert.deepEqual([i, room], [2, 'again']), event: () => assert.fail(), close: () => assert.fail() });
+/** Reads every frame published on `ring` as arrays of numbers (ELSEWHERE as the string). */
+function readAll(ring: Ring): Array<number[] | 'elsewhere'> {
+  const out: Array<number[] | 'elsewhere'> = [];
+  for (let length = ring.read(); length !== EMPTY; length = ring.read()) {
+    out.push(length === ELSEWHERE ? 'elsewhere' : [...ring.bytes.subarray(ring.at, ring.at + length)]);
+    ring.release();
+  }
+  return out;
+}
+
+test('a ring passes frames in order, wraps around its end, and refuses what does not fit until it is read', () => {
+  const producer = Ring.create(64);
+  const consumer = new Ring(producer.shared);
+  assert.equal(producer.maxFrame, 28);
+  assert.equal(consumer.read(), EMPTY);
+  const frame = (n: number, length: number): Uint8Array => new Uint8Array(length).fill(n);
+  for (let round = 0; round < 20; round++) {
+    // 3 frames of 4 + 12 bytes fill 48 of 64; the next one must wait.
+    for (let k = 0; k < 3; k++) assert.equal(producer.tryWrite(frame(round * 3 + k, 9)), true, `round ${round}, frame ${k}`);
+    assert.equal(producer.tryWrite(frame(99, 20)), false, 'no room for a fourth');
+    assert.deepEqual(
+      readAll(consumer),
+      [0, 1, 2].map((k) => [...frame(round * 3 + k, 9)]),
+      `round ${round}`,
+    );
+  }
+  assert.equal(producer.tryWrite(frame(7, 28)), true, 'the longest frame fits an empty ring, wherever it stands');
+  assert.equal(producer.reserve(ELSEWHERE), true);
+  producer.commit();
+  assert.deepEqual(readAll(consumer), [[...frame(7, 28)], 'elsewhere']);
 });

@@ -1,16 +1,20 @@
 /**
- * What the server thread and a guest worker thread say to each other: requests one way,
- * replies the other, each batch one transferred buffer ({@link ByteWriter}).
+ * What the server thread and a guest worker thread say to each other, as frames of the two
+ * rings (`ring.ts`) between them.
  *
- * - A request batch holds, in order, `open` (start an instance for a room), `event` (an
- *   ABI v1 `MessageToProcess`, already bincode-encoded: the worker copies it into guest
- *   memory as it is) and `close` (drop an instance) records, for any of the worker's rooms.
- * - The worker answers each batch with one reply batch: per `open` and `event`, in the same
- *   order, a `done` or `failed` record carrying the raw bincode of everything the guest
- *   sent during that call (so the sends of one call cross once, together, not one message
- *   per send); `printed` records carry the lines guests wrote to stdout or stderr.
+ * - Server to thread: one frame per event-loop turn, a batch of `open` (start an instance for
+ *   a room), `event` (an ABI v1 `MessageToProcess`, already bincode-encoded: the thread copies
+ *   it into guest memory as it is) and `close` (drop an instance) records, for any of the
+ *   thread's rooms, written with a {@link ByteWriter}.
+ * - Thread to server: one frame per record, published as it happens. While a call runs, a
+ *   `sent` record per `stateroom_send` (its raw bincode) and a `printed` record per line the
+ *   guest wrote; when it ends, `done` or `failed`. Calls are answered in the order they were
+ *   made, so a record needs no call id: it belongs to the oldest call not yet answered. Being
+ *   published at once, what a guest sent is there for the server to read while the call
+ *   still runs.
  * @module
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { ErrorCode } from '../../errors.js';
 import { ByteReader, type ByteWriter } from './byte-buffer.js';
 import type { ClientId, Payload } from '../../service/types.js';
@@ -19,12 +23,17 @@ import { maxSizeOfToProcess, readU32, writeMessageToProcess, writeToProcess, typ
 const OPEN = 1;
 const EVENT = 2;
 const CLOSE = 3;
-const DONE = 1;
-const FAILED = 2;
-const PRINTED = 3;
+const SENT = 1;
+const DONE = 2;
+const FAILED = 3;
+const PRINTED = 4;
 const STDOUT = 1;
 const STDERR = 2;
+/** Kind and instance: the head of every reply record. */
+export const REPLY_HEAD_BYTES = 5;
 const writeEventInto = (target: Uint8Array, message: MessageToProcess): number => writeToProcess(message, target);
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 /** The calls (`open`, `event`) in a request batch: each gets exactly one reply, in order. */
 export interface RequestHandler {
@@ -65,8 +74,8 @@ export function writeClose(w: ByteWriter, instance: number): void {
 }
 
 /** Calls `handler` for each record of a request batch, in order. */
-export function readRequests(buffer: ArrayBuffer, handler: RequestHandler): void {
-  const r = new ByteReader(buffer);
+export function readRequests(batch: Uint8Array, handler: RequestHandler): void {
+  const r = new ByteReader(batch);
   while (!r.done) {
     const op = r.u8();
     const instance = r.u32();
@@ -77,12 +86,14 @@ export function readRequests(buffer: ArrayBuffer, handler: RequestHandler): void
   }
 }
 
-/** The records of a reply batch. */
+/** The records a thread publishes. */
 export interface ReplyHandler {
-  /** A call finished; `sent` holds what the guest sent during it (see {@link forEachSent}). */
-  done(instance: number, sent: Uint8Array): void;
-  /** A call failed after the guest sent `sent`; its instance is poisoned. */
-  failed(instance: number, sent: Uint8Array, code: ErrorCode, message: string): void;
+  /** The running call of `instance` sent `bytes` (raw bincode, a view: decode or copy it now). */
+  sent(instance: number, bytes: Uint8Array): void;
+  /** A call finished. */
+  done(instance: number): void;
+  /** A call failed; its instance is poisoned. */
+  failed(instance: number, code: ErrorCode, message: string): void;
   printed(instance: number, stream: 'stdout' | 'stderr', line: string): void;
 }
 
@@ -93,67 +104,58 @@ export interface CallFailure {
 }
 
 /**
- * Opens one call's reply record; what the guest sends during the call is appended with
- * {@link writeSent}, then {@link endCallReply} closes it. Returns where the record starts.
+ * A reply record to write: `kind`, `instance`, an optional byte (`extra`, or -1), then
+ * `body`. The thread writes {@link replyLength} bytes of it with {@link writeReply}.
  */
-export function beginCallReply(w: ByteWriter, instance: number): number {
-  const start = w.position;
-  w.u8(DONE);
-  w.u32(instance);
-  w.placeholderU32();
-  return start;
+export interface ReplyRecord {
+  kind: number;
+  instance: number;
+  extra: number;
+  body: Uint8Array;
 }
 
-/** Closes the reply record opened at `start`: a `done`, or a `failed` one with `failure`. */
-export function endCallReply(w: ByteWriter, start: number, failure: CallFailure | undefined): void {
-  const length = start + 5;
-  w.patchU32(length, w.position - length - 4);
-  if (failure === undefined) return;
-  w.patchU8(start, FAILED);
-  w.text(failure.code);
-  w.text(failure.message);
+export const sentRecord = (instance: number, bytes: Uint8Array): ReplyRecord => ({ kind: SENT, instance, extra: -1, body: bytes });
+export const doneRecord = (instance: number): ReplyRecord => ({ kind: DONE, instance, extra: -1, body: EMPTY_BODY });
+const EMPTY_BODY = new Uint8Array(0);
+
+export function failedRecord(instance: number, { code, message }: CallFailure): ReplyRecord {
+  // A code never holds a newline: it ends at the first one.
+  return { kind: FAILED, instance, extra: -1, body: utf8.encode(`${code}\n${message}`) };
 }
 
-/** Appends one thing the guest sent (its raw bincode) to the call being written. */
-export function writeSent(w: ByteWriter, bytes: Uint8Array): void {
-  w.lengthPrefixed(bytes);
+export function printedRecord(instance: number, stream: 'stdout' | 'stderr', line: string): ReplyRecord {
+  return { kind: PRINTED, instance, extra: stream === 'stdout' ? STDOUT : STDERR, body: utf8.encode(line) };
 }
 
-export function writePrinted(w: ByteWriter, instance: number, stream: 'stdout' | 'stderr', line: string): void {
-  w.u8(PRINTED);
-  w.u32(instance);
-  w.u8(stream === 'stdout' ? STDOUT : STDERR);
-  w.text(line);
+export function replyLength(record: ReplyRecord): number {
+  return REPLY_HEAD_BYTES + (record.extra < 0 ? 0 : 1) + record.body.byteLength;
 }
 
-/** Calls `handler` for each record of a reply batch, in order. */
-export function readReplies(buffer: ArrayBuffer, handler: ReplyHandler): void {
-  const r = new ByteReader(buffer);
-  while (!r.done) {
-    const kind = r.u8();
-    const instance = r.u32();
-    if (kind === PRINTED) {
-      const stream = r.u8() === STDOUT ? 'stdout' : 'stderr';
-      handler.printed(instance, stream, r.text());
-      continue;
-    }
-    const sent = r.lengthPrefixed();
-    if (kind === DONE) handler.done(instance, sent);
-    else if (kind === FAILED) handler.failed(instance, sent, r.text() as ErrorCode, r.text());
-    else throw new Error(`reply batch: unknown record ${kind}`);
-  }
+/** Writes `record` at `at` of `target`, which has {@link replyLength} bytes free there. */
+export function writeReply(target: Uint8Array, at: number, { kind, instance, extra, body }: ReplyRecord): void {
+  target[at] = kind;
+  target[at + 1] = instance & 0xff;
+  target[at + 2] = (instance >>> 8) & 0xff;
+  target[at + 3] = (instance >>> 16) & 0xff;
+  target[at + 4] = instance >>> 24;
+  let next = at + REPLY_HEAD_BYTES;
+  if (extra >= 0) target[next++] = extra;
+  target.set(body, next);
 }
 
-/**
- * Calls `each(bytes, context)` with the raw bincode of every send in a call's `sent`, in
- * order. (A function and its context rather than a closure: this runs once per event.)
- */
-export function forEachSent<C>(sent: Uint8Array, each: (bytes: Uint8Array, context: C) => void, context: C): void {
-  for (let at = 0; at < sent.byteLength; ) {
-    const length = readU32(sent, at);
-    each(sent.subarray(at + 4, at + 4 + length), context);
-    at += 4 + length;
-  }
+/** Calls `handler` for one reply record (a whole frame). */
+export function readReply(frame: Uint8Array, handler: ReplyHandler): void {
+  const kind = frame[0];
+  const instance = readU32(frame, 1);
+  const body = frame.subarray(REPLY_HEAD_BYTES);
+  if (kind === SENT) handler.sent(instance, body);
+  else if (kind === DONE) handler.done(instance);
+  else if (kind === FAILED) {
+    const text = utf8Decoder.decode(body);
+    const newline = text.indexOf('\n');
+    handler.failed(instance, text.slice(0, newline) as ErrorCode, text.slice(newline + 1));
+  } else if (kind === PRINTED) handler.printed(instance, body[0] === STDOUT ? 'stdout' : 'stderr', utf8Decoder.decode(body.subarray(1)));
+  else throw new Error(`reply: unknown record ${String(kind)}`);
 }
 
 /** What a guest worker thread is started with (its `workerData`). */
@@ -165,4 +167,10 @@ export interface ThreadSetup {
   readonly memoryLimitBytes: number;
   /** The shared memory of the `CallClock` the thread stamps each call on. */
   readonly clock: SharedArrayBuffer;
+  /** The ring of request batches (server to thread). */
+  readonly requests: SharedArrayBuffer;
+  /** The ring of reply records (thread to server). */
+  readonly replies: SharedArrayBuffer;
+  /** Frames too long for a ring go by this port, in order (a ring frame says where). */
+  readonly port: MessagePort;
 }

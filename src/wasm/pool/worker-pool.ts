@@ -32,8 +32,11 @@ export interface PoolOptions {
   readonly memoryLimitBytes: number;
 }
 
-/** A room's instance: which thread, and its id there. */
-export interface Placement {
+/**
+ * Where a room's guest instance lodges: which thread, and the instance's id there. (Not the
+ * room registry's `Placement`, which decides where a room runs.)
+ */
+export interface Lodging {
   readonly worker: PoolWorker;
   readonly instance: number;
 }
@@ -59,7 +62,7 @@ export class WorkerPool {
    * Starts `tenant`'s instance on the least-loaded thread (or its own, when dedicated).
    * @throws {@link StateroomError} `SR_ERR_SERVICE_LOAD` once the pool is closed.
    */
-  place(tenant: Tenant, log: Logger): Placement {
+  place(tenant: Tenant, log: Logger): Lodging {
     if (this.closed) {
       throw new StateroomError(ErrorCode.SERVICE_LOAD, `room "${tenant.roomId}": the WASM worker pool of ${this.module.name} is closed`, {
         roomId: tenant.roomId,
@@ -72,7 +75,7 @@ export class WorkerPool {
   }
 
   /** Drops a room's instance; resolves once what it held is released (a dedicated thread has exited). */
-  release({ worker, instance }: Placement): Promise<void> {
+  release({ worker, instance }: Lodging): Promise<void> {
     worker.close(instance);
     if (this.options.dedicated) return worker.stop();
     if (worker.alive && worker.load === 0) this.rest(worker);
