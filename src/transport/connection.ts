@@ -10,7 +10,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { TrafficCounts } from '../metrics.js';
 import { CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { SeatHandle } from '../room/placement.js';
-import type { ClientSink } from '../room/room.js';
+import type { ClientSink } from '../room/seat.js';
 import type { Payload } from '../service/types.js';
 import type { Outbox } from './outbox.js';
 import type { ClientLimiter } from './rate-limit.js';
