@@ -28,6 +28,13 @@ export const CLOSE_REPLACED = 4001;
  */
 export const PROTOCOL_FRESH = 'stateroom.fresh';
 export const PROTOCOL_RESUMED = 'stateroom.resumed';
+/**
+ * Offered by a client that wants delivery exact both ways (`stateroom/client` does). The
+ * server prefers it to the other two, wherever it is in the offer; the first frame it then
+ * sends is a control frame, `{"seat":"resumed"|"fresh","received":<n>}`: whether the seat was
+ * resumed, and how many of the client's messages the seat has received. See docs/client.md.
+ */
+export const PROTOCOL_EXACT = 'stateroom.exact';
 
 /** The longest delay `setTimer` takes in one step of Node's timers (2^31 − 1 ms); longer ones are chained. */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;

@@ -15,6 +15,11 @@ export interface SeatHandle {
   readonly resumed: boolean;
   /** Hands a message from this client to its room. */
   message(payload: Payload): void;
+  /**
+   * A message from this client arrived but the transport dropped it (its rate limit): it
+   * counts as received by the seat, so an exact client will not send it again.
+   */
+  skipped(): void;
   /** This connection is gone; idempotent. The room holds or gives up the seat. */
   leave(): void;
 }

@@ -147,6 +147,10 @@ class LocalSeat implements SeatHandle {
     this.room.message(this.clientId, payload, this.sink);
   }
 
+  skipped(): void {
+    this.room.skipped(this.clientId, this.sink);
+  }
+
   leave(): void {
     if (!this.seated) return;
     this.seated = false;

@@ -146,7 +146,18 @@ export class Room {
       seat.close(CLOSE_TRY_AGAIN_LATER, 'too many messages waiting for the room');
       return;
     }
+    seat.received += 1;
     this.enqueue({ kind: 'message', client, payload, seat });
+  }
+
+  /**
+   * A message from `client` arrived through `sink` but the transport dropped it (over the
+   * client's rate limit): the seat counts it as received, so an exact client does not send
+   * it again, though the service never sees it.
+   */
+  skipped(client: ClientId, sink: ClientSink): void {
+    const seat = this.seats.get(client);
+    if (seat !== undefined && seat.holds(sink)) seat.received += 1;
   }
 
   /**

@@ -19,6 +19,20 @@ export interface Identity {
   readonly token?: string | undefined;
   /** How many messages from this room the client has received; present when it resumes. */
   readonly received?: number | undefined;
+  /**
+   * The client negotiated `stateroom.exact`: before anything else on its connection, it is
+   * sent {@link seatFrame} (whether it resumed, and how many of its messages the seat has).
+   */
+  readonly exact?: boolean | undefined;
+}
+
+/**
+ * The control frame a `stateroom.exact` client gets first on each connection: whether its
+ * seat was resumed, and how many of its messages the seat has received (0 on a new seat).
+ * One small string per connection; never numbered or kept, so never part of a resume.
+ */
+export function seatFrame(resumed: boolean, received: number): string {
+  return `{"seat":"${resumed ? 'resumed' : 'fresh'}","received":${received}}`;
 }
 
 /** The tail of every seat that has kept nothing yet; never written to. */
@@ -32,6 +46,13 @@ export class Seat implements ClientSink {
   connected = false;
   /** Bytes of this client's messages queued in the room and not yet handed to the service. */
   queuedBytes = 0;
+  /**
+   * How many messages of this client the seat has received, across its connections: each one
+   * the room accepted from the connection holding the seat, and each one the transport
+   * dropped over the client's rate limit (it arrived; see docs/client.md). A resuming exact
+   * client learns it, and sends again only what came after.
+   */
+  received = 0;
   private sink: ClientSink | undefined;
   /** How many messages the room has sent this seat, in all. */
   private sent = 0;
@@ -84,9 +105,13 @@ export class Seat implements ClientSink {
     return Number.isInteger(received) && received <= this.sent && received >= this.sent - this.kept;
   }
 
-  /** Attaches `sink` and sends it every message after the first `received`. */
-  resume(sink: ClientSink, received: number): void {
+  /**
+   * Attaches `sink` and sends it every message after the first `received` — after the
+   * {@link seatFrame} when `exact`.
+   */
+  resume(sink: ClientSink, received: number, exact: boolean): void {
     this.sink = sink;
+    if (exact) sink.send(seatFrame(true, this.received));
     for (let i = this.tail.length - (this.sent - received); i < this.tail.length; i++) sink.send(this.tail[i]!);
   }
 

@@ -9,7 +9,7 @@ import { ErrorCode, StateroomError } from '../errors.js';
 import { CLOSE_REPLACED } from '../protocol.js';
 import { MAX_CLIENT_ID } from '../service/checks.js';
 import type { ClientId } from '../service/types.js';
-import { Seat, type ClientSink, type Identity } from './seat.js';
+import { Seat, seatFrame, type ClientSink, type Identity } from './seat.js';
 
 /** How a room treats clients that drop. */
 export interface SeatOptions {
@@ -69,17 +69,18 @@ export class Seats {
    * and, when the client can be brought up to date, resumes the seat: it gets what it missed.
    * Otherwise the held seat is given up and the client gets a new one — with the token's old
    * client id if it had one, else the next id after the last one given out, so ids are never
-   * reused while the room lives.
+   * reused while the room lives. An exact client (`identity.exact`) gets the seat frame
+   * first, before what it missed and before anything the service sends.
    * @throws {@link StateroomError} `SR_ERR_CLIENT_IDS_EXHAUSTED` when no client id is left.
    */
   take(sink: ClientSink, identity: Identity): { seat: Seat; resumed: boolean } {
-    const { token, received } = identity;
+    const { token, received, exact = false } = identity;
     const held = token === undefined ? undefined : this.byToken.get(token);
     if (held !== undefined) {
       if (held.attached) held.close(CLOSE_REPLACED, 'replaced by a newer connection with the same token');
       if (this.resumable(identity)) {
         this.cancelGrace(held);
-        held.resume(sink, received ?? 0);
+        held.resume(sink, received ?? 0, exact);
         return { seat: held, resumed: true };
       }
       this.giveUp(held);
@@ -87,6 +88,7 @@ export class Seats {
     const client = (token === undefined ? undefined : this.tokenIds.get(token)) ?? this.nextClientId();
     const keep = token !== undefined && this.options.resumeGraceMs > 0 ? this.options.resumeBufferBytes : 0;
     const seat = new Seat(client, token, sink, keep);
+    if (exact) sink.send(seatFrame(false, 0));
     this.byClient.set(client, seat);
     if (token !== undefined) {
       this.byToken.set(token, seat);

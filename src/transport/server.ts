@@ -13,13 +13,13 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { TrafficCounts } from '../metrics.js';
-import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_FRESH, PROTOCOL_RESUMED } from '../protocol.js';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_EXACT, PROTOCOL_FRESH, PROTOCOL_RESUMED } from '../protocol.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
 import { UpgradeAdmission, type AdmissionOptions, type Target } from './admission.js';
 import { Connection, listen, type ConnectionShared } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
-import { ClientLimiter, type ClientRates } from './rate-limit.js';
+import { ClientLimiter, type ClientRates, type Verdict } from './rate-limit.js';
 import { refuseUpgrade } from './reply.js';
 import { Routes, type RouteOptions } from './routes.js';
 
@@ -165,7 +165,12 @@ export class Transport {
     });
   }
 
+  /**
+   * `stateroom.exact` wherever it is offered: its seat frame says resumed or fresh (decided
+   * when the client is seated) and more. Otherwise resumed or fresh, as the admission found.
+   */
   private pickProtocol(offered: Set<string>, req: IncomingMessage): string | false {
+    if (offered.has(PROTOCOL_EXACT)) return PROTOCOL_EXACT;
     const resumes = this.targets.get(req)?.resumes ?? false;
     if (resumes && offered.has(PROTOCOL_RESUMED)) return PROTOCOL_RESUMED;
     return offered.has(PROTOCOL_FRESH) ? PROTOCOL_FRESH : false;
@@ -179,8 +184,10 @@ export class Transport {
     // error listener on it from here on.
     req.socket.off('error', this.earlyError);
     const connection = new Connection(ws, req.socket, this.shared);
+    // An exact client is sent its seat frame first, by the seat (see Seats.take).
+    const exact = ws.protocol === PROTOCOL_EXACT;
     try {
-      connection.seat = this.placement.join(roomId, connection, identity);
+      connection.seat = this.placement.join(roomId, connection, exact ? { ...identity, exact } : identity);
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
       // Without a listener, a bad frame during the close would be an uncaught 'error'.
@@ -189,7 +196,7 @@ export class Transport {
       return;
     }
     const { rates } = this.options;
-    if (rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0) connection.limiter = new ClientLimiter(rates, performance.now());
+    if (rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0) connection.limiter = new SeatLimiter(rates, performance.now(), connection.seat);
     this.open.add(connection);
     this.heartbeat.add(connection);
     this.log.debug({ roomId, clientId: connection.seat.clientId, resumed: connection.seat.resumed }, 'client connected');
@@ -255,5 +262,26 @@ export class Transport {
       });
       connection.close(CLOSE_GOING_AWAY, 'server shutting down');
     });
+  }
+}
+
+/**
+ * A client's rate limiter that tells its seat of each message it drops: the message arrived,
+ * so the seat counts it as received and an exact client will not send it again (see
+ * docs/client.md: a rate-limited message is dropped, not retried).
+ */
+class SeatLimiter extends ClientLimiter {
+  constructor(
+    rates: ClientRates,
+    now: number,
+    private readonly seat: SeatHandle,
+  ) {
+    super(rates, now);
+  }
+
+  override judge(size: number, now: number): Verdict {
+    const verdict = super.judge(size, now);
+    if (verdict !== 'pass') this.seat.skipped();
+    return verdict;
   }
 }
