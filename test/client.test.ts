@@ -296,8 +296,11 @@ test('a server that accepts but never answers the upgrade counts as a failed att
 test('a room whose service fails (1011) is retried with growing delays, not at the first delay every time', async (t) => {
   let creations = 0;
   const { service: working, seen } = recording();
-  const server = await start(t, (roomId: string, ctx: Context) => {
+  // Async, so that each room fails after the client was seated and told so: a factory that
+  // throws at once fails the room before the join, and the client never opens at all.
+  const server = await start(t, async (roomId: string, ctx: Context) => {
     creations += 1;
+    await Promise.resolve();
     if (creations <= 3) throw new Error(`failure ${creations}`);
     return working(roomId, ctx);
   });

@@ -1,8 +1,9 @@
 /**
  * `stateroom/client`: a WebSocket client for one room that survives drops. It reconnects
  * with backoff, keeps its identity (a token) so the server gives it the same client id,
- * resumes its seat when the server still holds it (receiving exactly what it missed), and
- * queues what the application sends while it is away.
+ * resumes its seat when the server still holds it (receiving exactly what it missed, and
+ * sending again exactly what the server missed), and queues what the application sends
+ * while it is away.
  *
  * This core runs anywhere: it never imports `node:*` or server code, and takes its
  * WebSocket constructor from the platform (`globalThis.WebSocket`) or from the options. In
@@ -25,10 +26,12 @@ import {
   CLOSE_REPLACED,
   CLOSE_TOO_BIG,
   CLOSE_TRY_AGAIN_LATER,
+  PROTOCOL_EXACT,
   PROTOCOL_FRESH,
   PROTOCOL_RESUMED,
 } from './protocol.js';
 import { Queue } from './queue.js';
+import { Sent } from './sent.js';
 import type { SocketConstructor, SocketLike } from './socket.js';
 import { randomToken, roomUrl, withIdentity } from './url.js';
 
@@ -54,6 +57,12 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Messages kept while disconnected; one more drops the oldest (a `drop` event). 0 keeps none. */
   maxQueued?: number;
+  /**
+   * Bytes of sent messages kept until the server confirms it has them (on the next resume),
+   * to send again what it missed; strings count by length, each message 16 more. Past it the
+   * oldest are let go; if the server then turns out to lack one, a `lost` event says how many.
+   */
+  resendBufferBytes?: number;
   /** Close codes after which the client does not reconnect. */
   stopCodes?: readonly number[];
   /** The WebSocket constructor. Default: `globalThis.WebSocket` (the Node entry passes `ws`'s). */
@@ -67,6 +76,7 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   maxAttempts: Infinity,
   connectTimeoutMs: 10_000,
   maxQueued: 100,
+  resendBufferBytes: 1_048_576,
   /**
    * 1000 the server ended the session; 1002, 1003, 1007, 1010 protocol errors that would
    * repeat; 1008 refused by policy; 1009 message too big; 4001 replaced by a newer
@@ -77,10 +87,15 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
 
 /** Codes after which the backoff keeps growing even though the connection had opened. */
 const BACKOFF_CODES = [CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER];
-/** Offered in this order: a server that does not know them picks the first, meaning "fresh". */
-const PROTOCOLS = [PROTOCOL_FRESH, PROTOCOL_RESUMED];
+/**
+ * A stateroom server prefers `exact` wherever it is offered, and one without it picks
+ * `fresh` or `resumed`; a server that knows none of them picks the first it is offered, so
+ * `fresh` is first: it means what it says there, while `exact` would promise a seat frame
+ * that never comes.
+ */
+const PROTOCOLS = [PROTOCOL_FRESH, PROTOCOL_EXACT, PROTOCOL_RESUMED];
 const OPEN = 1;
-const NUMBERS = ['minDelayMs', 'maxDelayMs', 'maxAttempts', 'connectTimeoutMs', 'maxQueued'] as const;
+const NUMBERS = ['minDelayMs', 'maxDelayMs', 'maxAttempts', 'connectTimeoutMs', 'maxQueued', 'resendBufferBytes'] as const;
 
 /** How a connection opened. */
 export interface OpenInfo {
@@ -104,6 +119,12 @@ export interface ClientEvents {
   error: [error: Error];
   /** The queue was full: its oldest message was dropped, unsent. */
   drop: [data: Data];
+  /**
+   * On a resume, the server lacked `count` messages the client no longer kept (more than
+   * `resendBufferBytes` were sent since it last confirmed): they are lost, and the messages
+   * after them were sent again. Comes before that connection's `open`.
+   */
+  lost: [count: number];
 }
 
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -123,8 +144,14 @@ export class Client {
   received = 0;
   /** Whether the last connection resumed its seat. */
   resumed = false;
+  /**
+   * Whether the server confirms what it received (it speaks `stateroom.exact`): then sent
+   * messages are kept until confirmed and a resume sends again exactly what the server missed.
+   */
+  exact = false;
   private readonly o: Resolved;
   private readonly queue: Queue<Data>;
+  private readonly sent: Sent<Data>;
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   private socket: SocketLike | undefined;
   /** Whether a connection has opened: from then on, each connection asks to resume. */
@@ -150,12 +177,18 @@ export class Client {
     this.token = token;
     this.url = roomUrl(url, options.room);
     this.queue = new Queue(this.o.maxQueued);
+    this.sent = new Sent(this.o.resendBufferBytes);
     this.dial();
   }
 
   /** Messages waiting for the next connection. */
   get queued(): number {
     return this.queue.size;
+  }
+
+  /** Messages sent and kept, not yet confirmed by the server (always 0 unless {@link Client.exact}). */
+  get unconfirmed(): number {
+    return this.sent.kept;
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -177,16 +210,18 @@ export class Client {
    */
   send(data: Data): boolean {
     if (this.state === 'closed') throw new Error('stateroom client is closed: send() cannot deliver');
+    // Bytes are copied: the application may reuse its buffer, and these may wait or be sent again.
+    const own = typeof data === 'string' ? data : new Uint8Array(data);
     if (this.state === 'open' && this.socket?.readyState === OPEN) {
-      this.socket.send(data);
+      this.transmit(this.socket, own);
       return true;
     }
-    const dropped = this.queue.push(typeof data === 'string' ? data : new Uint8Array(data));
+    const dropped = this.queue.push(own);
     if (dropped !== undefined) this.emit('drop', dropped);
     return false;
   }
 
-  /** Closes the connection and stops reconnecting; queued messages are discarded. */
+  /** Closes the connection and stops reconnecting; queued and unconfirmed messages are discarded. */
   close(code = 1000, reason = ''): void {
     if (this.state === 'closed') return;
     if (this.socket) detach(this.socket, code, reason);
@@ -214,19 +249,22 @@ export class Client {
       this.emit('error', new Error(`not connected after ${o.connectTimeoutMs} ms`));
       this.ended(ws, 1006, 'connect timeout', false);
     }, o.connectTimeoutMs) : undefined;
-    ws.onopen = () => {
+    const ready = (resumed: boolean, confirmed?: number): void => {
       clearTimeout(timeout);
       opened = true;
-      const resumed = this.seated && ws.protocol === PROTOCOL_RESUMED;
-      const reconnected = this.seated;
-      if (!resumed) this.received = 0;
-      this.seated = true;
-      this.resumed = resumed;
-      this.state = 'open';
-      for (const data of this.queue.drain()) ws.send(data);
-      this.emit('open', { resumed, reconnected });
+      this.ready(ws, resumed, confirmed);
     };
+    // An exact server's first frame says how the seat stands: only then is the connection open.
+    ws.onopen = () => ws.protocol === PROTOCOL_EXACT || ready(ws.protocol === PROTOCOL_RESUMED);
     ws.onmessage = ({ data }) => {
+      if (!opened) {
+        const seat = seatOf(data);
+        if (seat) return ready(seat.seat === 'resumed', seat.received);
+        clearTimeout(timeout);
+        detach(ws, 1002, '');
+        this.emit('error', new Error('the server sent no valid seat frame'));
+        return this.ended(ws, 1002, 'bad seat frame', false);
+      }
       this.received += 1;
       this.emit('message', typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
     };
@@ -238,6 +276,35 @@ export class Client {
       clearTimeout(timeout);
       this.ended(ws, code, reason, opened);
     };
+  }
+
+  /**
+   * `ws` is open on a seat, resumed or new; `confirmed` is how many of this seat's messages
+   * the server has, when it says (an exact server). What it missed goes first, in order, then
+   * the queue.
+   */
+  private ready(ws: SocketLike, resumed: boolean, confirmed: number | undefined): void {
+    resumed &&= this.seated; // the first connection never asks to resume
+    const reconnected = this.seated;
+    this.exact = confirmed !== undefined;
+    let again: Data[] = [];
+    let lost = 0;
+    if (resumed && this.exact) ({ again, lost } = this.sent.confirm(confirmed!));
+    else this.sent.reset(); // a new seat numbers from 1; an older server confirms nothing
+    if (!resumed) this.received = 0;
+    this.seated = true;
+    this.resumed = resumed;
+    this.state = 'open';
+    for (const data of again) ws.send(data);
+    for (const data of this.queue.drain()) this.transmit(ws, data);
+    if (lost > 0) this.emit('lost', lost);
+    this.emit('open', { resumed, reconnected });
+  }
+
+  /** Sends `data` (the client's own copy) on `ws`, keeping it until confirmed when the server confirms. */
+  private transmit(ws: SocketLike, data: Data): void {
+    ws.send(data);
+    if (this.exact) this.sent.push(data);
   }
 
   /** A socket closed (or never opened): reconnect, or stop for good. */
@@ -269,6 +336,7 @@ export class Client {
     this.socket = undefined;
     this.state = 'closed';
     this.queue.drain();
+    this.sent.reset();
     this.emit('close', code, reason, false);
   }
 
@@ -296,6 +364,18 @@ function detach(ws: SocketLike, code: number, reason: string): void {
   } catch {
     ws.close(); // browsers only accept 1000 and 3000-4999
   }
+}
+
+/** The seat frame of an exact server (`{"seat":"resumed"|"fresh","received":n}`), or undefined if `data` is not one. */
+function seatOf(data: unknown): { seat: unknown; received: number } | undefined {
+  try {
+    const frame = JSON.parse(data as string) as { seat?: unknown; received?: unknown };
+    const { seat, received } = frame;
+    if ((seat === 'resumed' || seat === 'fresh') && Number.isSafeInteger(received) && (received as number) >= 0) return frame as { seat: unknown; received: number };
+  } catch {
+    // not JSON: not a seat frame
+  }
+  return undefined;
 }
 
 function asError(thrown: unknown): Error {

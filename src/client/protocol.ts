@@ -23,3 +23,5 @@ export const CLOSE_REPLACED = 4001;
 /** Offered to learn whether the server resumed the seat; see the server's protocol module. */
 export const PROTOCOL_FRESH = 'stateroom.fresh';
 export const PROTOCOL_RESUMED = 'stateroom.resumed';
+/** Offered for delivery exact both ways: the server's first frame then says what it received. */
+export const PROTOCOL_EXACT = 'stateroom.exact';
