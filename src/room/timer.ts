@@ -6,8 +6,6 @@
 
 import { MAX_TIMEOUT_MS } from '../protocol.js';
 
-export { MAX_TIMEOUT_MS };
-
 export class RoomTimer {
   private handle: NodeJS.Timeout | undefined;
 

@@ -12,6 +12,7 @@ import { applyFromProcess } from './abi/apply.js';
 import { decodeFromProcess } from './abi/codec.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, Guest, type InstanceLimits } from './abi/guest.js';
 import type { StateroomModule } from './abi/module.js';
+import { logPrinted } from './abi/printed.js';
 
 export { DEFAULT_MEMORY_LIMIT_BYTES, type InstanceLimits } from './abi/guest.js';
 
@@ -68,10 +69,4 @@ class WasmInstance implements ServiceAdapter {
   dispose(): void {
     this.guest.dispose();
   }
-}
-
-/** Logs a line a guest printed: stderr at `warn`, stdout at `info`, tagged with its room. */
-export function logPrinted(log: Logger, fields: { roomId: string; module: string; stream: 'stdout' | 'stderr' }, line: string): void {
-  if (fields.stream === 'stderr') log.warn(fields, `guest: ${line}`);
-  else log.info(fields, `guest: ${line}`);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { ErrorCode, StateroomError } from '../errors.js';
-import { MAX_TIMEOUT_MS } from '../room/timer.js';
+import { MAX_TIMEOUT_MS } from '../protocol.js';
 import type { AdapterSource } from '../service/adapter.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, startInstance } from './host.js';
 import type { StateroomModule } from './abi/module.js';

@@ -12,7 +12,7 @@ import type { AdapterFailed, ServiceAdapter } from '../../service/adapter.js';
 import type { ClientId, Context, Payload } from '../../service/types.js';
 import { applyFromProcess } from '../abi/apply.js';
 import { CodecError, decodeFromProcess, type MessageToProcess } from '../abi/codec.js';
-import { logPrinted } from '../host.js';
+import { logPrinted } from '../abi/printed.js';
 import type { StateroomModule } from '../abi/module.js';
 import type { Tenant } from './pool-worker.js';
 import type { CallFailure, QueuedMessage } from './wire.js';
