@@ -19,7 +19,7 @@ import { UpgradeAdmission, type AdmissionOptions, type Target } from './admissio
 import { Connection, listen, type ConnectionShared } from './connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
-import { ClientLimiter, type ClientRates, type Verdict } from './rate-limit.js';
+import { ClientLimiter, type ClientRates } from './rate-limit.js';
 import { refuseUpgrade } from './reply.js';
 import { Routes, type RouteOptions } from './routes.js';
 
@@ -196,7 +196,7 @@ export class Transport {
       return;
     }
     const { rates } = this.options;
-    if (rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0) connection.limiter = new SeatLimiter(rates, performance.now(), connection.seat);
+    if (rates.messagesPerSecond > 0 || rates.bytesPerSecond > 0) connection.limiter = new ClientLimiter(rates, performance.now());
     this.open.add(connection);
     this.heartbeat.add(connection);
     this.log.debug({ roomId, clientId: connection.seat.clientId, resumed: connection.seat.resumed }, 'client connected');
@@ -222,6 +222,9 @@ export class Transport {
   private withinRate(limiter: ClientLimiter, size: number, connection: Connection, seat: SeatHandle): boolean {
     const verdict = limiter.judge(size, performance.now());
     if (verdict === 'pass') return true;
+    // The message arrived: its seat counts it, so an exact client does not send it again
+    // (docs/client.md: a rate-limited message is dropped, not retried).
+    seat.skipped();
     const fields = { roomId: seat.roomId, clientId: seat.clientId, ip: connection.raw.remoteAddress };
     if (verdict === 'drop-first') this.log.warn(fields, 'client rate-limited: dropping its messages over the limit');
     if (verdict === 'close') {
@@ -262,26 +265,5 @@ export class Transport {
       });
       connection.close(CLOSE_GOING_AWAY, 'server shutting down');
     });
-  }
-}
-
-/**
- * A client's rate limiter that tells its seat of each message it drops: the message arrived,
- * so the seat counts it as received and an exact client will not send it again (see
- * docs/client.md: a rate-limited message is dropped, not retried).
- */
-class SeatLimiter extends ClientLimiter {
-  constructor(
-    rates: ClientRates,
-    now: number,
-    private readonly seat: SeatHandle,
-  ) {
-    super(rates, now);
-  }
-
-  override judge(size: number, now: number): Verdict {
-    const verdict = super.judge(size, now);
-    if (verdict !== 'pass') this.seat.skipped();
-    return verdict;
   }
 }
