@@ -19,9 +19,9 @@ const KEPT_STDERR_LINES = 40;
 export function start(what: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Child {
   const child = spawn(process.execPath, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
   // Drained to the end, so a chatty child never blocks on a full pipe.
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     process.stderr.write(`  ${what}: ${line}\n`);
     stderr.push(line);
     if (stderr.length > KEPT_STDERR_LINES) stderr.shift();

@@ -11,9 +11,9 @@ export interface Client {
 }
 
 export interface Handlers {
-  onText(text: string): void;
+  readonly onText: (text: string) => void;
   /** The server or the network ended the connection. */
-  onClose(): void;
+  readonly onClose: () => void;
 }
 
 export function connect(protocol: Protocol, port: number, room: string, handlers: Handlers): Promise<Client> {
@@ -31,7 +31,7 @@ function connectWs(port: number, room: string, { onText, onClose }: Handlers): P
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/${room}`, { perMessageDeflate: false });
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) onText(String(data));
+      if (!isBinary) onText((data as Buffer).toString('utf8'));
     });
     ws.once('open', () => resolve({ send: (text) => ws.send(text) }));
     ws.once('error', reject);

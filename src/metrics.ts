@@ -24,11 +24,11 @@ export interface MetricSources {
 export interface ServerMetrics {
   readonly registry: Registry;
   /** A connection closed with `code`. */
-  closed(code: number): void;
+  readonly closed: (code: number) => void;
   /** A service call of `callback` took `seconds`. */
-  call(callback: string, seconds: number): void;
+  readonly call: (callback: string, seconds: number) => void;
   /** An error with `code` was logged. */
-  error(code: string): void;
+  readonly error: (code: string) => void;
 }
 
 export function createMetrics(sources: MetricSources): ServerMetrics {

@@ -44,9 +44,16 @@ interface Line {
   text: string;
 }
 
+interface ListItem {
+  readonly className: string;
+  readonly textContent: string | null;
+  querySelector(selector: string): { readonly textContent: string | null } | null;
+}
+
 /** The console's log, oldest first. */
 function log(page: Page): Promise<Line[]> {
-  return page.$$eval('#log li', (items) =>
+  // No DOM types here (the project's lib is ES only): the little of an <li> the page reads.
+  return page.$$eval('#log li', (items: ListItem[]) =>
     items.map((li) => {
       const time = li.querySelector('time')?.textContent ?? '';
       return { kind: li.className, time, text: (li.textContent ?? '').slice(time.length) };

@@ -252,7 +252,7 @@ test('against a server without stateroom.exact (an older one, or any WebSocket s
     wss.on('connection', (ws) => {
       offered.push(ws.protocol);
       ws.send('{"seat":"resumed","received":0}'); // the service's own message, in the shape of a seat frame
-      ws.on('message', (data) => ws.send(`echo ${String(data)}`));
+      ws.on('message', (data) => ws.send(`echo ${(data as Buffer).toString('utf8')}`));
     });
     const c = client(t, `ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
     await c.nth('open', 1);

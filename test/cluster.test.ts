@@ -58,10 +58,10 @@ async function gone(pids: number[], what: string): Promise<void> {
 /** Two separate connections to `room`: what one increments, the other sees counted in the same instance. */
 async function checkRoom(server: Serving, room: string, times: number): Promise<Inbox[]> {
   const [a, b] = await Promise.all([client(server.ws(`/ws/${room}`), `${room}/a`), client(server.ws(`/ws/${room}`), `${room}/b`)]);
-  for (let i = 0; i < times; i++) a!.ws.send('increment');
+  for (let i = 0; i < times; i++) a.ws.send('increment');
   const expected = Array.from({ length: times }, (_, i) => `new value: ${i + 1}`);
-  assert.deepEqual(await b!.texts(times), expected, `room ${room}: both connections reach one instance`);
-  return [a!, b!];
+  assert.deepEqual(await b.texts(times), expected, `room ${room}: both connections reach one instance`);
+  return [a, b];
 }
 
 test('every room lives in exactly one worker, whichever connection its clients come on; rooms spread over both', async (t) => {

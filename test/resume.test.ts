@@ -157,7 +157,7 @@ test('connections dropped at random points under traffic lose nothing and repeat
             first = false;
           });
           ws.on('message', (data) => {
-            got.push(data.toString());
+            got.push((data as Buffer).toString('utf8'));
             if (got.length >= dropAfter && got.at(-1) !== `m${total}`) {
               drops += 1;
               ws.terminate(); // an abrupt drop: no close frame

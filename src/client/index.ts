@@ -194,12 +194,12 @@ export class Client {
   /** Adds a listener; returns a function that removes it. */
   on<K extends keyof ClientEvents>(type: K, listener: Listener<K>): () => void {
     const set = this.listeners.get(type) ?? new Set();
-    this.listeners.set(type, set.add(listener as Listener<never>));
+    this.listeners.set(type, set.add(listener));
     return () => this.off(type, listener);
   }
 
   off<K extends keyof ClientEvents>(type: K, listener: Listener<K>): void {
-    this.listeners.get(type)?.delete(listener as Listener<never>);
+    this.listeners.get(type)?.delete(listener);
   }
 
   /**

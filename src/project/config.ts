@@ -117,7 +117,7 @@ async function readToml(file: string): Promise<Record<string, unknown>> {
     throw invalid(file, `cannot be read: ${describeThrown(cause)}`, cause);
   }
   try {
-    return parse(text) as Record<string, unknown>;
+    return parse(text);
   } catch (cause) {
     throw invalid(file, `is not valid TOML: ${describeThrown(cause)}`, cause);
   }

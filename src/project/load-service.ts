@@ -70,7 +70,7 @@ async function loadModule(file: string, fresh = false): Promise<ServiceSource> {
   let module: { default?: unknown };
   try {
     // tsImport evaluates a new copy of the module graph on each call; import() caches.
-    module = fresh || TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url);
+    module = (fresh || TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
   } catch (cause) {
     throw loadError(file, `${file} could not be loaded: ${describeThrown(cause)}`, cause);
   }

@@ -16,7 +16,7 @@ export function isClientId(id: unknown): id is number {
 export function whyNotARecipient(recipient: unknown): string | undefined {
   if (recipient === 'broadcast' || isClientId(recipient)) return undefined;
   if (typeof recipient === 'object' && recipient !== null && 'except' in recipient) {
-    const except = (recipient as { except: unknown }).except;
+    const except = (recipient).except;
     return isClientId(except) ? undefined : `{ except: ${String(except)} } does not name a client id`;
   }
   return `${JSON.stringify(recipient) ?? String(recipient)} is not a client id, 'broadcast' or { except: id }`;

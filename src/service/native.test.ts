@@ -8,7 +8,7 @@ const ctx: Context = { roomId: 'r', sendMessage: () => {}, setTimer: () => {}, c
 test('classes and factories are told apart', () => {
   assert.equal(isServiceClass(class {}), true);
   function Legacy(): void {}
-  Legacy.prototype.message = function message(): void {};
+  (Legacy.prototype as { message?: () => void }).message = function message(): void {};
   assert.equal(isServiceClass(Legacy as never), true);
   assert.equal(isServiceClass(() => ({})), false);
   assert.equal(isServiceClass(function factory() { return {}; }), false);

@@ -3,7 +3,7 @@
  * @module
  */
 import type { ServiceAdapter } from './adapter.js';
-import type { Context, MaybePromise, Service, ServiceClass, ServiceFactory, ServiceSource } from './types.js';
+import type { Context, MaybePromise, Service, ServiceClass, ServiceSource } from './types.js';
 
 const CALLBACKS = ['init', 'connect', 'disconnect', 'message', 'timer'] as const;
 
@@ -48,7 +48,7 @@ export function adaptService(service: Service, ctx: Context): ServiceAdapter {
 export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ctx: Context) => MaybePromise<ServiceAdapter> {
   const make = isServiceClass(source)
     ? (roomId: string, ctx: Context) => new source(roomId, ctx)
-    : (roomId: string, ctx: Context) => (source as ServiceFactory)(roomId, ctx);
+    : (roomId: string, ctx: Context) => source(roomId, ctx);
   return (roomId, ctx) => {
     const made = make(roomId, ctx);
     return made instanceof Promise ? made.then((s) => checked(s, ctx)) : checked(made, ctx);

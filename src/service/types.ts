@@ -38,16 +38,16 @@ export interface Context {
    * upstream does.
    * @throws {@link StateroomError} `SR_ERR_BAD_SEND` for a recipient or payload of the wrong kind.
    */
-  sendMessage(recipient: Recipient, payload: Payload): void;
+  readonly sendMessage: (recipient: Recipient, payload: Payload) => void;
   /**
    * Arms the room's one timer: `timer()` runs once, `ms` milliseconds from now. A new call
    * replaces the outstanding timer; `0` fires it on the next turn of the event loop.
    * Delays longer than `setTimeout` allows (2^31 − 1 ms) work too.
    * @throws {@link StateroomError} `SR_ERR_BAD_TIMER` unless `ms` is a finite number ≥ 0.
    */
-  setTimer(ms: number): void;
+  readonly setTimer: (ms: number) => void;
   /** Cancels the outstanding timer, if any. */
-  clearTimer(): void;
+  readonly clearTimer: () => void;
 }
 
 /**

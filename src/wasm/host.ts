@@ -20,18 +20,15 @@ export { DEFAULT_MEMORY_LIMIT_BYTES, type InstanceLimits } from './abi/guest.js'
  * Starts one room's instance in this thread. A guest that loops forever blocks this thread;
  * `wasmAdapterSource` runs instances on worker threads with a watchdog instead.
  */
-export function startInstance(
+export async function startInstance(
   module: StateroomModule,
   roomId: string,
   ctx: Context,
   log: Logger,
   limits: InstanceLimits = { memoryLimitBytes: DEFAULT_MEMORY_LIMIT_BYTES },
 ): Promise<ServiceAdapter> {
-  try {
-    return Promise.resolve(new WasmInstance(module, roomId, ctx, log, limits));
-  } catch (thrown) {
-    return Promise.reject(thrown as Error);
-  }
+  // async: a failed start is a rejection, as for the other adapters.
+  return new WasmInstance(module, roomId, ctx, log, limits);
 }
 
 /** One room's guest instance on this thread. After any failure every later call throws. */

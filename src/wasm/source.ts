@@ -34,7 +34,7 @@ export interface WasmHostOptions {
 }
 
 export const DEFAULT_WASM_HOST_OPTIONS = Object.freeze({
-  isolation: 'pool' as WasmIsolation,
+  isolation: 'pool',
   poolSize: defaultPoolSize(),
   callTimeoutMs: 1_000,
   memoryLimitBytes: DEFAULT_MEMORY_LIMIT_BYTES,

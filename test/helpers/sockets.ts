@@ -27,7 +27,7 @@ export class Inbox {
 
   constructor(readonly ws: WebSocket, readonly name = 'client') {
     ws.on('message', (data, binary) => {
-      this.messages.push({ data: binary ? (data as Buffer) : data.toString(), binary });
+      this.messages.push({ data: binary ? (data as Buffer) : (data as Buffer).toString('utf8'), binary });
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
