@@ -129,6 +129,7 @@ test('expected conditions are one line each with room, client and reason, and no
   assert.equal((await closed(inbox.ws)).code, 1011);
   const trap = await lines.waitFor((e) => e.code === 'SR_ERR_WASM_TRAP', 'the trap');
   assert.equal(trap.roomId, 'trap');
+  assert.equal(trap.clientId, 1, 'the client whose message the guest trapped on');
   assert.equal(trap.reason, 'room service crashed (WebAssembly trap)');
   assert.equal(lines.lines.filter((l) => l.includes('SR_ERR_WASM_TRAP')).length, 1, 'one line');
   const socketError = lines.parsed().find((e) => e.msg === 'client socket error')!;

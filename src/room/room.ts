@@ -316,7 +316,7 @@ export class Room {
       return;
     }
     if (fatalCloseReason(thrown) !== undefined) {
-      this.fail(thrown as StateroomError);
+      this.fail(thrown as StateroomError, client);
       return;
     }
     const callback = event.kind;
@@ -333,13 +333,13 @@ export class Room {
   }
 
   /** The service cannot go on: close every client with 1011 and let the owner forget the room. */
-  private fail(error: StateroomError): void {
+  private fail(error: StateroomError, client = error.context.clientId): void {
     this.stop('failed');
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
     // A guest that trapped, exited or timed out is an expected condition, told in one line;
     // a service that could not start shows what it threw (its stack is the service's).
     const cause = error.code === ErrorCode.SERVICE_LOAD ? error.cause : undefined;
-    this.log.error({ ...(cause === undefined ? {} : { err: cause }), code: error.code, roomId: this.id, reason: this.failReason }, error.message);
+    this.log.error({ ...(cause === undefined ? {} : { err: cause }), code: error.code, roomId: this.id, clientId: client, reason: this.failReason }, error.message);
     this.hooks.onError?.(error.code);
     this.seats.closeAll(CLOSE_INTERNAL_ERROR, this.failReason);
     void Promise.resolve()
