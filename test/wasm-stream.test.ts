@@ -4,11 +4,11 @@
 // lines of a timeout: one per condition, no duplicated keys, no host stack trace.
 // Real sockets; every wait has a deadline.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test, type TestContext } from 'node:test';
 import type { WebSocket } from 'ws';
 import { serve } from '../src/index.js';
 import { createLogger, type Logger } from '../src/logger.js';
+import { LogLines, duplicateKeys } from './helpers/json-logs.js';
 import type { Context, Payload, Recipient } from '../src/service/types.js';
 import { loadWasmFile } from '../src/wasm/abi/load.js';
 import type { PooledRoom } from '../src/wasm/pool/pooled-room.js';
@@ -107,75 +107,6 @@ test('a room sharing a thread with a runaway: its call in the same batch settles
   assert.deepEqual(failures, []);
 });
 
-/** Finds keys that occur twice in one object of a JSON text (JSON.parse keeps the last silently). */
-function duplicateKeys(json: string): string[] {
-  const found: string[] = [];
-  const open: Array<Set<string> | undefined> = [];
-  let keyNext = false;
-  for (let i = 0; i < json.length; i++) {
-    const c = json[i];
-    if (c === '"') {
-      let end = i + 1;
-      while (json[end] !== '"') end += json[end] === '\\' ? 2 : 1;
-      const keys = open.at(-1);
-      if (keyNext && keys !== undefined) {
-        const key = JSON.parse(json.slice(i, end + 1)) as string;
-        if (keys.has(key)) found.push(key);
-        keys.add(key);
-      }
-      keyNext = false;
-      i = end;
-    } else if (c === '{') {
-      open.push(new Set());
-      keyNext = true;
-    } else if (c === '[') {
-      open.push(undefined);
-    } else if (c === '}' || c === ']') {
-      open.pop();
-    } else if (c === ',') {
-      keyNext = open.at(-1) !== undefined;
-    }
-  }
-  return found;
-}
-
-test('duplicateKeys finds a key given twice, at any depth', () => {
-  assert.deepEqual(duplicateKeys('{"worker":1,"worker":"#1"}'), ['worker']);
-  assert.deepEqual(duplicateKeys('{"a":{"b":"x,\\"b\\":","b":2},"c":["a","a"]}'), ['b']);
-  assert.deepEqual(duplicateKeys('{"a":1,"b":{"a":2}}'), []);
-});
-
-/** JSON log lines written by a real pino logger, to wait on. */
-class LogLines extends Writable {
-  readonly lines: Array<{ raw: string; entry: Record<string, unknown> }> = [];
-  private waiters: Array<() => void> = [];
-  private partial = '';
-
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    const text = this.partial + chunk.toString();
-    const parts = text.split('\n');
-    this.partial = parts.pop() ?? '';
-    for (const raw of parts) if (raw !== '') this.lines.push({ raw, entry: JSON.parse(raw) as Record<string, unknown> });
-    for (const wake of this.waiters.splice(0)) wake();
-    done();
-  }
-
-  /** Waits for a line whose parsed entry matches. */
-  waitFor(match: (entry: Record<string, unknown>) => boolean, what: string, ms = 5_000): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for log: ${what}`)), ms);
-      const check = (): void => {
-        const found = this.lines.find((line) => match(line.entry));
-        if (found === undefined) this.waiters.push(check);
-        else {
-          clearTimeout(timer);
-          resolve(found.entry);
-        }
-      };
-      check();
-    });
-  }
-}
 
 test('a timeout is logged with the room, the client and the reason: no duplicated key (the thread is `thread`, a --workers process `worker`), no stack', async (t) => {
   const lines = new LogLines();
