@@ -12,6 +12,7 @@ import { CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { SeatHandle } from '../room/placement.js';
 import type { ClientSink } from '../room/seat.js';
 import type { Payload } from '../service/types.js';
+import type { BacklogWatch } from './backlog.js';
 import type { Outbox } from './outbox.js';
 import type { ClientLimiter } from './rate-limit.js';
 
@@ -26,10 +27,10 @@ export interface ConnectionShared {
   readonly outbox: Outbox;
   readonly traffic: TrafficCounts;
   /**
-   * Outgoing bytes allowed to wait for a client that is not reading; past it the client is
-   * closed with 1013 and `overflowed` is told.
+   * Sockets whose backlog is over `maxBufferedBytes`: a client still over it a while later
+   * (it does not read) is closed with 1013 and `overflowed` is told.
    */
-  readonly maxBufferedBytes: number;
+  readonly backlog: BacklogWatch;
   overflowed(connection: Connection): void;
   /** A message arrived from the client. */
   received(connection: Connection, data: RawData, isBinary: boolean): void;
@@ -61,9 +62,10 @@ export class Connection implements ClientSink {
   send(payload: Payload): void {
     if (this.socket.readyState !== WebSocket.OPEN || !this.raw.writable) return;
     const { shared } = this;
-    if (this.raw.writableLength + payload.length > shared.maxBufferedBytes) {
-      this.overflow();
-      return;
+    // Only a flag here: what one turn queued is not yet a client that does not read.
+    if (this.raw.writableLength > shared.backlog.limit) {
+      shared.backlog.flag(this);
+      if (this.socket.readyState !== WebSocket.OPEN) return;
     }
     shared.traffic.messagesOut += 1;
     shared.traffic.bytesOut += payload.length;
@@ -77,7 +79,8 @@ export class Connection implements ClientSink {
   }
 
   /** Closes a client that stopped reading; the memory waiting for it is freed when the socket is cut. */
-  private overflow(): void {
+  overflow(): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
     this.closeAndCut(CLOSE_TRY_AGAIN_LATER, 'client too slow: outgoing buffer full');
     this.shared.overflowed(this);
   }

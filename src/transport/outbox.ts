@@ -20,8 +20,7 @@ import { frameOf, type Frame } from './frame.js';
 
 /**
  * Past this many bytes waiting in a corked socket, it is written out at once: batching
- * gains nothing for large bursts, and the kernel should take them while the turn goes on
- * (else a burst bigger than `maxBufferedBytes` would count against a client that reads).
+ * gains nothing for large bursts, and the kernel should take them while the turn goes on.
  */
 const WRITE_THROUGH_BYTES = 64 * 1024;
 

@@ -17,6 +17,7 @@ import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_EXACT, P
 import type { Placement, SeatHandle } from '../room/placement.js';
 import { UpgradeAdmission, type AdmissionOptions, type Target } from './admission.js';
 import { Connection, listen, type ConnectionShared } from './connection.js';
+import { BacklogWatch } from './backlog.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { ClientLimiter, type ClientRates } from './rate-limit.js';
@@ -28,7 +29,7 @@ export interface TransportOptions extends RouteOptions, AdmissionOptions {
   readonly heartbeatTimeoutMs: number;
   /** Largest incoming message; a larger one closes the client with 1009. */
   readonly maxPayloadBytes: number;
-  /** Per-client outgoing buffer limit; a client over it is closed with 1013. */
+  /** Per-client outgoing backlog limit; a client over it for a while (see backlog.ts) is closed with 1013. */
   readonly maxBufferedBytes: number;
   /** Per-client message and byte rates (0: no limit). */
   readonly rates: ClientRates;
@@ -75,10 +76,11 @@ export class Transport {
     this.shared = {
       outbox: new Outbox(),
       traffic: options.traffic,
-      maxBufferedBytes: options.maxBufferedBytes,
+      backlog: new BacklogWatch(options.maxBufferedBytes),
       overflowed: (connection) => this.overflowed(connection),
       received: (connection, data, isBinary) => this.received(connection, data, isBinary),
       closed: (connection, code) => {
+        this.shared.backlog.forget(connection);
         this.options.metrics.closed(code);
         this.gone(connection);
       },
@@ -111,6 +113,7 @@ export class Transport {
   async close(): Promise<void> {
     this.closing = true;
     this.heartbeat.stop();
+    this.shared.backlog.stop();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const sockets = [...this.open].map((connection) => this.shutDown(connection));
     await Promise.all(sockets);
