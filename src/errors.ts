@@ -44,6 +44,11 @@ export const ErrorCode = {
   WASM_WORKER_LOST: 'SR_ERR_WASM_WORKER_LOST',
   /** A guest's memory grew past the memory limit; its room's instance is gone. */
   WASM_MEMORY: 'SR_ERR_WASM_MEMORY',
+  /**
+   * A module's instantiation (its start function) did not finish in time: at load the module
+   * is refused; for a room, only that room fails.
+   */
+  WASM_START: 'SR_ERR_WASM_START',
   /** `stateroom build` failed (a compile error, a missing entry file…). */
   BUILD_FAILED: 'SR_ERR_BUILD_FAILED',
   /** `stateroom.toml` cannot be read or has a key of the wrong type. */
@@ -83,6 +88,7 @@ const FATAL_CLOSE_REASONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.WASM_BAD_OUTPUT]: 'room service sent bytes that do not decode',
   [ErrorCode.WASM_TIMEOUT]: 'room service timed out (call took too long)',
   [ErrorCode.WASM_MEMORY]: 'room service used too much memory',
+  [ErrorCode.WASM_START]: 'room service did not start in time',
   [ErrorCode.WASM_WORKER_LOST]: 'room service lost with its worker thread',
 };
 

@@ -7,13 +7,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import wabt from 'wabt';
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
-import { compileStateroomModule, type StateroomModule } from './module.js';
+import { compileStateroomModule, type CompileOptions, type StateroomModule } from './module.js';
 
 /**
  * Loads, compiles and checks the module in `file`.
  * @throws {@link StateroomError} naming the file: unreadable, not WebAssembly, or not a Stateroom module.
  */
-export async function loadWasmFile(file: string): Promise<StateroomModule> {
+export async function loadWasmFile(file: string, options: CompileOptions = {}): Promise<StateroomModule> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -21,7 +21,7 @@ export async function loadWasmFile(file: string): Promise<StateroomModule> {
     throw new StateroomError(ErrorCode.SERVICE_LOAD, `${file} cannot be read: ${describeThrown(cause)}`, { file }, { cause });
   }
   if (path.extname(file).toLowerCase() === '.wat') bytes = await assemble(file, bytes);
-  return compileStateroomModule(bytes, file);
+  return compileStateroomModule(bytes, file, options);
 }
 
 /** wabt's own WebAssembly, started once (and only when a `.wat` file is loaded). */
