@@ -26,6 +26,36 @@ export interface ServerOptions {
   /** Directory served at `/client/`. Default: none. */
   clientDir?: string | undefined;
   /**
+   * Serve files and directories whose names start with a dot (`.env`, `.git/`) from
+   * `staticDir` and `clientDir`. Default false: they answer 404.
+   */
+  staticDotfiles?: boolean;
+  /**
+   * How long a new connection has to send its whole request line and headers, in ms, from
+   * when it connects: an absolute deadline, however slowly the bytes drip in. Past it the
+   * connection gets 408 and is closed. Default 10 000.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Most connections whose request has not arrived yet (not yet routed to a room or a
+   * route), in all; more are closed as they arrive. 0: no limit. Default 1 000.
+   */
+  maxUnroutedConnections?: number;
+  /** Most such connections from one IP address; more are closed as they arrive. 0: no limit. Default 100. */
+  maxUnroutedPerAddress?: number;
+  /**
+   * Serve `/metrics` on this port of its own (0 picks a free one) instead of the main one,
+   * which then answers it 404. Default: on the main port.
+   */
+  metricsPort?: number | undefined;
+  /** Interface the metrics port listens on. Default `127.0.0.1`. */
+  metricsHost?: string;
+  /**
+   * A secret `/metrics` asks for as `Authorization: Bearer <token>` (401 otherwise).
+   * Default: none (open to whoever reaches it).
+   */
+  metricsToken?: string | undefined;
+  /**
    * How long a client that connected with `?token=` keeps its seat after its connection
    * drops, in ms: back in time (with `&received=<n>`), it resumes without the service
    * noticing. 0 turns resume off. Default 10 000.
@@ -86,7 +116,7 @@ export interface Refusal {
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
 export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Promise<boolean | Refusal>;
 
-type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize';
+type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken';
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
 
 /** Every default, in one place; `stateroom serve --help` shows the same values. */
@@ -112,6 +142,13 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   shutdownTimeoutMs: 10_000,
   staticDir: undefined,
   clientDir: undefined,
+  staticDotfiles: false,
+  headersTimeoutMs: 10_000,
+  maxUnroutedConnections: 1_000,
+  maxUnroutedPerAddress: 100,
+  metricsPort: undefined,
+  metricsHost: '127.0.0.1',
+  metricsToken: undefined,
   logLevel: 'info',
   logger: undefined,
 });
@@ -146,6 +183,15 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('maxClientsPerRoom', o.maxClientsPerRoom, 0, 2 ** 32 - 1);
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
   checkInteger('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, MAX_TIMER_MS);
+  if (typeof o.staticDotfiles !== 'boolean') throw invalid('staticDotfiles', 'staticDotfiles must be true or false');
+  checkInteger('headersTimeoutMs', o.headersTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('maxUnroutedConnections', o.maxUnroutedConnections, 0, 2 ** 31 - 1);
+  checkInteger('maxUnroutedPerAddress', o.maxUnroutedPerAddress, 0, 2 ** 31 - 1);
+  if (o.metricsPort !== undefined) checkInteger('metricsPort', o.metricsPort, 0, 65_535);
+  if (typeof o.metricsHost !== 'string' || o.metricsHost === '') throw invalid('metricsHost', 'metricsHost must be a non-empty string');
+  if (o.metricsToken !== undefined && (typeof o.metricsToken !== 'string' || o.metricsToken.length < 16 || /\s/.test(o.metricsToken))) {
+    throw invalid('metricsToken', 'metricsToken must be a string of at least 16 characters without spaces');
+  }
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((origin) => typeof origin !== 'string')) {
     throw invalid('allowedOrigins', 'allowedOrigins must be an array of origins such as "https://example.com"');
   }

@@ -126,8 +126,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
   let source = service;
   let createAdapter = adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
-    directory('staticDir', o.staticDir),
-    directory('clientDir', o.clientDir),
+    directory('staticDir', o.staticDir, o.staticDotfiles),
+    directory('clientDir', o.clientDir, o.staticDotfiles),
   ]);
   const traffic = new TrafficCounts();
   const sources = { traffic, rooms: () => registry.size, connections: () => transport.clientCount };
@@ -167,6 +167,9 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       authorize: o.authorize,
       rates: { messagesPerSecond: o.messageRateLimit, bytesPerSecond: o.byteRateLimit, persistMs: o.rateLimitPersistMs },
       connectionRateLimit: o.connectionRateLimit,
+      headersTimeoutMs: o.headersTimeoutMs,
+      maxUnroutedConnections: o.maxUnroutedConnections,
+      maxUnroutedPerAddress: o.maxUnroutedPerAddress,
       traffic,
       metrics,
       status,
@@ -223,10 +226,10 @@ async function closeSource(source: ServiceSource | AdapterSource, log: Logger): 
   }
 }
 
-async function directory(option: 'staticDir' | 'clientDir', dir: string | undefined): Promise<StaticHandler | undefined> {
+async function directory(option: 'staticDir' | 'clientDir', dir: string | undefined, dotfiles: boolean): Promise<StaticHandler | undefined> {
   if (dir === undefined) return undefined;
   try {
-    return await staticFiles(dir);
+    return await staticFiles(dir, { dotfiles });
   } catch (cause) {
     throw new StateroomError(
       ErrorCode.OPTIONS_INVALID,

@@ -9,7 +9,7 @@ import SharedCounter from '../examples/counter/service.js';
 import { serve } from '../src/index.js';
 import { within } from './helpers/deadline.js';
 
-async function site(t: TestContext) {
+async function site(t: TestContext, options: { staticDotfiles?: boolean } = {}) {
   const base = await mkdtemp(path.join(tmpdir(), 'stateroom-static-'));
   t.after(() => rm(base, { recursive: true, force: true }));
   const root = path.join(base, 'public');
@@ -21,22 +21,28 @@ async function site(t: TestContext) {
   await writeFile(path.join(base, 'client', 'lib.js'), 'export {}');
   await writeFile(path.join(base, 'secret.txt'), 'do not serve');
   await symlink(path.join(base, 'secret.txt'), path.join(root, 'escape.txt'));
+  await writeFile(path.join(root, '.env'), 'SECRET=1');
+  await mkdir(path.join(root, '.git'));
+  await writeFile(path.join(root, '.git', 'config'), '[core]');
+  await symlink(path.join(root, '.env'), path.join(root, 'env.txt'));
+  await writeFile(path.join(root, 'digits.txt'), '0123456789');
   const server = await serve(SharedCounter, {
     port: 0,
     host: '127.0.0.1',
     logLevel: 'silent',
     staticDir: root,
     clientDir: path.join(base, 'client'),
+    ...options,
   });
   t.after(() => server.close());
   return server;
 }
 
 /** Sends a raw request line, so that paths reach the server exactly as written (no client normalisation). */
-function rawGet(port: number, target: string): Promise<{ status: number; type: string; body: string }> {
+function rawGet(port: number, target: string, { method = 'GET', headers = '' } = {}): Promise<{ status: number; type: string; body: string; head: string }> {
   const answer = new Promise<string>((resolve, reject) => {
     let text = '';
-    const sock = connect(port, '127.0.0.1', () => sock.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    const sock = connect(port, '127.0.0.1', () => sock.write(`${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`));
     sock.on('data', (d) => (text += d.toString()));
     sock.on('end', () => resolve(text));
     sock.on('error', reject);
@@ -47,14 +53,15 @@ function rawGet(port: number, target: string): Promise<{ status: number; type: s
       status: Number(head.split(' ')[1]),
       type: /content-type: ([^\r]+)/i.exec(head)?.[1] ?? '',
       body,
+      head,
     };
   });
 }
 
 test('files are served with their content type, and directories with their index.html', async (t) => {
   const server = await site(t);
-  assert.deepEqual(await rawGet(server.port, '/'), { status: 200, type: 'text/html; charset=utf-8', body: '<h1>home</h1>' });
-  assert.deepEqual(await rawGet(server.port, '/docs/'), { status: 200, type: 'text/html; charset=utf-8', body: '<h1>docs</h1>' });
+  assert.deepEqual(await rawGet(server.port, '/'), { status: 200, type: 'text/html; charset=utf-8', body: '<h1>home</h1>', head: (await rawGet(server.port, '/')).head });
+  assert.equal((await rawGet(server.port, '/docs/')).body, '<h1>docs</h1>');
   assert.equal((await rawGet(server.port, '/app.js')).type, 'text/javascript; charset=utf-8');
   assert.equal((await rawGet(server.port, '/client/lib.js')).body, 'export {}');
   assert.equal((await rawGet(server.port, '/missing.png')).status, 404);
@@ -78,4 +85,54 @@ test('no path reaches outside the directory: dot-dot, encoded variants, NUL, or 
     assert.notEqual(answer.status, 200, `${target} must not be served`);
     assert.doesNotMatch(answer.body, /do not serve/, target);
   }
+});
+
+test('dotfiles and dot-directories answer 404 unless staticDotfiles is set; a symlink to one too', async (t) => {
+  const server = await site(t);
+  for (const target of ['/.env', '/.git/config', '/%2eenv', '/docs/../.env', '/env.txt', '/.git/']) {
+    const answer = await rawGet(server.port, target);
+    assert.equal(answer.status, 404, `${target} refused`);
+    assert.doesNotMatch(answer.body, /SECRET|core/, target);
+  }
+  const open = await site(t, { staticDotfiles: true });
+  assert.equal((await rawGet(open.port, '/.env')).body, 'SECRET=1');
+  assert.equal((await rawGet(open.port, '/.git/config')).body, '[core]');
+});
+
+test('a file named with a trailing slash is not that file', async (t) => {
+  const server = await site(t);
+  assert.equal((await rawGet(server.port, '/index.html/')).status, 404);
+  assert.equal((await rawGet(server.port, '/app.js/')).status, 404);
+  assert.equal((await rawGet(server.port, '/app.js')).status, 200);
+});
+
+test('Range: one byte range is answered 206 with its Content-Range; past the end 416; several ranges get the whole file', async (t) => {
+  const server = await site(t);
+  const get = (range: string) => rawGet(server.port, '/digits.txt', { headers: `Range: ${range}\r\n` });
+  const middle = await get('bytes=2-5');
+  assert.equal(middle.status, 206);
+  assert.equal(middle.body, '2345');
+  assert.match(middle.head, /content-range: bytes 2-5\/10/i);
+  assert.equal((await get('bytes=7-')).body, '789');
+  assert.equal((await get('bytes=-3')).body, '789');
+  assert.equal((await get('bytes=8-100')).body, '89');
+  const past = await get('bytes=10-');
+  assert.equal(past.status, 416);
+  assert.match(past.head, /content-range: bytes \*\/10/i);
+  const several = await get('bytes=0-1,4-5');
+  assert.equal(several.status, 200);
+  assert.equal(several.body, '0123456789');
+  assert.match((await rawGet(server.port, '/digits.txt')).head, /accept-ranges: bytes/i);
+});
+
+test('methods other than GET and HEAD get 405 with Allow, on every plain route', async (t) => {
+  const server = await site(t);
+  for (const [method, target] of [['POST', '/app.js'], ['PUT', '/index.html'], ['DELETE', '/status'], ['POST', '/metrics'], ['OPTIONS', '/']] as const) {
+    const answer = await rawGet(server.port, target, { method, headers: 'Content-Length: 0\r\n' });
+    assert.equal(answer.status, 405, `${method} ${target}`);
+    assert.match(answer.head, /allow: GET, HEAD/i);
+  }
+  const head = await rawGet(server.port, '/app.js', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.body, '');
 });

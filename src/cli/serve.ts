@@ -33,6 +33,10 @@ interface ServeFlags {
   messageRateLimit: number;
   byteRateLimit: number;
   connectionRateLimit: number;
+  staticDotfiles: boolean;
+  headersTimeout: number;
+  maxUnrouted: number;
+  maxUnroutedPerAddress: number;
   callTimeout: number;
   wasmMemoryLimit: number;
   wasmIsolation: WasmIsolation;
@@ -75,6 +79,10 @@ export function addServeCommand(program: Command): void {
     .option('--connection-rate-limit <n>', 'connection attempts per minute from one IP; more get 429 (0: no limit)', parseCount, d.connectionRateLimit)
     .option('--static <dir>', 'serve the files in <dir> at / (index.html for directories)')
     .option('--client <dir>', 'serve the files in <dir> at /client/')
+    .option('--static-dotfiles', 'also serve files whose names start with a dot (.env, .git/): refused with 404 by default', d.staticDotfiles)
+    .addOption(seconds('--headers-timeout <seconds>', 'a connection must send its request line and headers within this long of connecting, however slowly (408 past it)', d.headersTimeoutMs))
+    .option('--max-unrouted <n>', 'most connections whose request has not arrived yet; more are closed (0: no limit)', parseCount, d.maxUnroutedConnections)
+    .option('--max-unrouted-per-address <n>', 'most such connections from one IP address (0: no limit)', parseCount, d.maxUnroutedPerAddress)
     .addOption(seconds('--call-timeout <seconds>', 'cut off a WASM room whose call runs longer (0: no limit)', w.callTimeoutMs))
     .addOption(
       new Option('--wasm-memory-limit <MiB>', 'fail a WASM room whose memory grows past this')
@@ -153,6 +161,10 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     messageRateLimit: flags.messageRateLimit,
     byteRateLimit: flags.byteRateLimit,
     connectionRateLimit: flags.connectionRateLimit,
+    staticDotfiles: flags.staticDotfiles,
+    headersTimeoutMs: flags.headersTimeout,
+    maxUnroutedConnections: flags.maxUnrouted,
+    maxUnroutedPerAddress: flags.maxUnroutedPerAddress,
   };
 }
 

@@ -85,6 +85,12 @@ export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
   stopCodes: Object.freeze([1000, 1002, 1003, 1007, CLOSE_POLICY, CLOSE_TOO_BIG, 1010, CLOSE_REPLACED]),
 });
 
+/**
+ * Refusals worth another try: 408 (the request came too slowly: a congested network), 414
+ * and 431 (a proxy on the way, or a server under attack, may have lowered its limits for a
+ * while), 421 (a new connection reaches the right worker), 429 (rate: later).
+ */
+const RETRY_STATUSES = [408, 414, 421, 429, 431];
 /** Codes after which the backoff keeps growing even though the connection had opened. */
 const BACKOFF_CODES = [CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER];
 /**
@@ -314,9 +320,8 @@ export class Client {
     const { o } = this;
     const status = opened ? undefined : ws.status;
     // Browsers see a refused upgrade as a failed connection; in Node we know the status:
-    // 4xx will not change on retry (except 408, 421 — a new connection reaches the right
-    // worker — and 429); 5xx (503: limits) may.
-    const refused = status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 421 && status !== 429;
+    // 4xx will not change on retry, except those in RETRY_STATUSES; 5xx (503: limits) may.
+    const refused = status !== undefined && status >= 400 && status < 500 && !RETRY_STATUSES.includes(status);
     if (refused) reason = `HTTP ${status}`;
     if (opened && !BACKOFF_CODES.includes(code)) this.attempt = 0;
     if (refused || o.stopCodes.includes(code) || this.attempt >= o.maxAttempts) {

@@ -16,6 +16,26 @@ export function reply(res: ServerResponse, status: number, text: string, headers
   res.end(text);
 }
 
+/**
+ * The status for a request Node's HTTP parser gave up on: 408 when its headers came too
+ * slowly, 431 when they were too large, 414 when the request line alone was, else 400. A
+ * client (the stateroom client among them) may try 408, 414 and 431 again; a 400 not.
+ */
+export function clientErrorStatus(err: Error & { code?: string; rawPacket?: Buffer }): number {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT') return 408;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    // The packet the parser choked on: no line end in it (or a first line as long as the
+    // limit) means the request line itself is what overflowed.
+    const packet = err.rawPacket;
+    const lineEnd = packet?.indexOf(0x0a) ?? -1;
+    return lineEnd < 0 || lineEnd > MAX_REQUEST_LINE_BYTES ? 414 : 431;
+  }
+  return 400;
+}
+
+/** The longest request line a request may have before it is 414 (URI too long). */
+export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
+
 /** Refuses a WebSocket upgrade with an HTTP status and a one-line reason, then closes the socket. */
 export function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   if (!socket.writable) {

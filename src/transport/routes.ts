@@ -1,7 +1,7 @@
 /**
  * The plain HTTP routes: `/status` (text, or JSON with `?format=json`), `/metrics`, a 426
- * for a WebSocket path asked for without an upgrade, `/client/` and static files, and a 404
- * that says where things are.
+ * for a WebSocket path asked for without an upgrade, `/client/` and static files, a 404
+ * that says where things are, and a 405 for any method but GET and HEAD.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -40,6 +40,11 @@ export class Routes {
 
   request(req: IncomingMessage, res: ServerResponse): void {
     if (this.options.oneRequestPerConnection === true) res.setHeader('connection', 'close');
+    // Every plain route only reads: anything else is told so, whatever the path.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      reply(res, 405, `method ${req.method ?? '?'} not allowed: GET or HEAD`, { allow: 'GET, HEAD' });
+      return;
+    }
     const { pathname, query } = splitTarget(req.url ?? '/');
     if (pathname === '/status') {
       this.status(res, new URLSearchParams(query).get('format') === 'json');
@@ -54,7 +59,7 @@ export class Routes {
       return;
     }
     const files = this.filesFor(pathname);
-    if (files !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (files !== undefined) {
       files.handler(req, res, files.relative).catch((err: unknown) => {
         this.log.error({ err, url: req.url }, `static file error: ${describeThrown(err)}`);
         if (!res.headersSent) reply(res, 500, 'internal error');

@@ -6,7 +6,7 @@
  * sees a service.
  * @module
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -20,11 +20,12 @@ import { Connection, listen, type ConnectionShared } from './connection.js';
 import { BacklogWatch } from './backlog.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
+import { PendingConnections, timedOut, type PendingLimits } from './pending.js';
 import { ClientLimiter, type ClientRates } from './rate-limit.js';
-import { refuseUpgrade } from './reply.js';
+import { clientErrorStatus, refuseUpgrade } from './reply.js';
 import { Routes, type RouteOptions } from './routes.js';
 
-export interface TransportOptions extends RouteOptions, AdmissionOptions {
+export interface TransportOptions extends RouteOptions, AdmissionOptions, PendingLimits {
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   /** Largest incoming message; a larger one closes the client with 1009. */
@@ -39,8 +40,6 @@ export interface TransportOptions extends RouteOptions, AdmissionOptions {
 
 /** How long clients get to answer a 1001 close before their sockets are cut. */
 const SHUTDOWN_GRACE_MS = 2_000;
-/** How long an adopted connection may take to send its request (Node's `headersTimeout`). */
-const ADOPTED_REQUEST_TIMEOUT_MS = 60_000;
 
 export class Transport {
   readonly http: Server;
@@ -50,6 +49,8 @@ export class Transport {
   private readonly admission: UpgradeAdmission;
   private readonly open = new Set<Connection>();
   private readonly targets = new WeakMap<IncomingMessage, Target>();
+  /** Connections whose request has not arrived: a deadline each, and caps. */
+  private readonly pending: PendingConnections;
   /** What every connection shares, its events' way back to this transport included. */
   private readonly shared: ConnectionShared;
   private readonly earlyError = (err: Error): void => this.log.debug({ reason: err.message }, 'socket error before the WebSocket opened');
@@ -87,12 +88,20 @@ export class Transport {
       // A client's bad frame or reset is the client's condition, not a bug here: no stack.
       failed: (connection, err) => this.log.debug({ roomId: connection.seat?.roomId, clientId: connection.seat?.clientId, reason: err.message }, 'client socket error'),
     };
-    this.http = createServer((req, res) => {
-      req.socket.setTimeout(0); // the request is in (see adopt)
+    this.pending = new PendingConnections(options, timedOut);
+    // Node's own header deadline too, for the later requests of a keep-alive connection.
+    const headersTimeout = options.headersTimeoutMs;
+    this.http = createServer({ headersTimeout, requestTimeout: Math.max(300_000, headersTimeout) }, (req, res) => {
+      this.pending.settle(req.socket);
       this.routes.request(req, res);
     });
+    // Listened and adopted connections alike (adopt emits 'connection' too).
+    this.http.on('connection', (socket: Socket) => this.pending.admit(socket));
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
-    this.http.on('clientError', (_err, socket) => refuseUpgrade(socket, 400, 'bad request'));
+    this.http.on('clientError', (err: Error, socket) => {
+      const status = clientErrorStatus(err);
+      refuseUpgrade(socket, status, status === 400 ? 'bad request' : (STATUS_CODES[status] ?? 'bad request').toLowerCase());
+    });
   }
 
   /** Listens on `port` (0 picks a free one) and resolves with the bound address. */
@@ -130,9 +139,8 @@ export class Transport {
       socket.destroy();
       return;
     }
-    // Node arms its header timeouts only for servers that listen: a client that never
-    // finishes its request must not hold the socket for ever.
-    socket.setTimeout(ADOPTED_REQUEST_TIMEOUT_MS, () => socket.destroy());
+    // Node arms its header timeouts only for servers that listen: the 'connection' listener
+    // gives an adopted socket the same absolute deadline as one accepted here.
     // The HTTP parser's 'data' listener makes the socket flow; the bytes already read go first.
     this.http.emit('connection', socket);
     if (head.length > 0) socket.emit('data', head);
@@ -153,7 +161,7 @@ export class Transport {
 
   /** Admits an upgrade (see {@link UpgradeAdmission}), then lets `ws` take the socket. */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    req.socket.setTimeout(0); // the request is in (see adopt)
+    this.pending.settle(req.socket);
     // A method, not a closure: a closure here would share this call's scope, and the socket
     // would keep the request and its head alive for as long as the connection lives.
     socket.on('error', this.earlyError);
