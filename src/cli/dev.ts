@@ -3,11 +3,12 @@
  * its sources change. A failed build is printed and the last good build keeps serving.
  * @module
  */
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import type { LogLevel } from '../logger.js';
-import { buildService } from '../project/build.js';
+import { prepareBuild, type Builder } from '../project/build.js';
 import { CONFIG_FILE, loadProjectConfig, type ProjectConfig } from '../project/config.js';
 import { serve, type RunningServer } from '../serve.js';
 import type { AdapterSource } from '../service/adapter.js';
@@ -23,14 +24,14 @@ interface DevFlags {
 
 /** Changes closer together than this make one rebuild (editors write files in bursts). */
 const SETTLE_MS = 100;
-/** Never watched: build output and dependencies. */
-const IGNORED = new Set(['node_modules', '.git', 'dist']);
+/** Never watched when the whole folder is: build output (cargo's target/ too) and dependencies. */
+const IGNORED = new Set(['node_modules', '.git', 'dist', 'target', 'client-pkg']);
 
 /** Adds the `dev` command to `program`. */
 export function addDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('build and serve the service folder, rebuilding and reloading on every change')
+    .description('build and serve the service folder (a Rust crate, AssemblyScript or TypeScript), rebuilding and reloading on every change')
     .argument('[port]', 'TCP port to listen on', parsePort, 8080)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('--dir <folder>', 'the service folder (with an optional stateroom.toml)', '.')
@@ -39,21 +40,34 @@ export function addDevCommand(program: Command): void {
     .action(async (port: number, flags: DevFlags) => {
       const config = await loadProjectConfig(flags.dir, flags.entry);
       const say = (line: string): boolean => process.stdout.write(`stateroom dev: ${line}\n`);
-      const first = await buildService(config);
-      say(first.ok ? `built ${shown(config.entry)} in ${seconds(first.durationMs)}` : `build failed:\n${first.diagnostics}`);
+      // cargo's progress and diagnostics (file and line) go to stderr as cargo prints them.
+      const builder = await prepareBuild(config, { onOutput: (line) => process.stderr.write(`${line}\n`) });
+      builder.notes.forEach(say);
+      say(`building ${shown(config.entry)} with ${builder.description} …`);
+      const first = await builder.build();
+      if (first.ok) {
+        say(`built ${shown(config.entry)} in ${seconds(first.durationMs)}`);
+        first.notes.forEach(say);
+      } else {
+        say(`build failed:\n${first.diagnostics}`);
+      }
+      // The client's folder exists from the start, so a client that builds later is served too.
+      const clientDir = first.ok ? first.clientDir : builder.clientDir;
+      if (clientDir !== undefined) await mkdir(clientDir, { recursive: true });
       const server = await serve(first.ok ? first.service : noBuildYet(config), {
         port,
         host: flags.host,
         logLevel: flags.logLevel,
         staticDir: config.staticFiles,
+        clientDir,
       });
-      watchAndReload(config, server, say);
+      watchAndReload(config, builder, first.ok ? first.watch : [], server, say);
       stopOnSignals(server);
     });
 }
 
 /** Rebuilds after each burst of changes; one build at a time, and one more if changes came meanwhile. */
-function watchAndReload(config: ProjectConfig, server: RunningServer, say: (line: string) => void): void {
+function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void): void {
   let timer: NodeJS.Timeout | undefined;
   let building = false;
   let again = false;
@@ -63,11 +77,13 @@ function watchAndReload(config: ProjectConfig, server: RunningServer, say: (line
       return;
     }
     building = true;
-    const built = await buildService(config);
+    const built = await builder.build();
     if (built.ok) {
       const clients = server.clientCount;
       await server.reload(built.service);
+      watcher.add([...built.watch]);
       say(`rebuilt in ${seconds(built.durationMs)}; reloaded (${clients} client${clients === 1 ? '' : 's'} closed with 1012 to reconnect)`);
+      built.notes.forEach(say);
     } else {
       say(`build failed; still serving the last good build:\n${built.diagnostics}`);
     }
@@ -77,19 +93,26 @@ function watchAndReload(config: ProjectConfig, server: RunningServer, say: (line
       void rebuild();
     }
   };
-  const watcher = watch(config.root, {
+  // A crate is watched where its sources are (src/, Cargo.toml); cargo writes target/ and
+  // Cargo.lock itself, which must not trigger builds. Anything else: the whole folder.
+  const paths = builder.watch === undefined ? [config.root] : [...new Set([...builder.watch, ...learnt])];
+  const watcher = watch([...paths, path.join(config.root, CONFIG_FILE)], {
     ignoreInitial: true,
     ignored: (file: string) => path.relative(config.root, file).split(path.sep).some((part) => IGNORED.has(part)),
   });
   watcher.on('all', (_event, file) => {
-    if (path.basename(file) === CONFIG_FILE) say(`${CONFIG_FILE} changed: restart stateroom dev to apply it`);
+    if (path.basename(file) === CONFIG_FILE) {
+      say(`${CONFIG_FILE} changed: restart stateroom dev to apply it`);
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(() => {
       say(`change in ${shown(file)}; rebuilding …`);
       void rebuild();
     }, SETTLE_MS);
   });
-  watcher.on('ready', () => say(`watching ${shown(config.root)} for changes`));
+  const watched = builder.watch === undefined ? shown(config.root) : paths.map(shown).join(', ');
+  watcher.on('ready', () => say(`watching ${watched} for changes`));
   watcher.on('error', (err) => say(`watching ${config.root} failed: ${String(err)}`));
 }
 

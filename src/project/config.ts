@@ -1,45 +1,43 @@
 /**
- * A service folder for `stateroom build` and `stateroom dev`: its optional `stateroom.toml`
- * (upstream's keys: `static_files`, and a `[service]` table, here naming the `entry`) and,
- * when that names none, the entry found by convention.
+ * A service folder for `stateroom build` and `stateroom dev`: its optional `stateroom.toml`,
+ * read with upstream's meaning (`static_files`; `[service] package`, the Rust crate cargo
+ * builds; `[client] package`, the Rust crate built for the browser), plus this tool's
+ * `[service] entry` and `[service] language`; and the service's kind (kind.ts).
  * @module
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { detectKind, type ServiceKind } from './kind.js';
+
+export { ENTRY_CANDIDATES, type ServiceKind } from './kind.js';
 
 export const CONFIG_FILE = 'stateroom.toml';
-
-/** How a service is turned into something to serve. */
-export type ServiceKind = 'assemblyscript' | 'module' | 'wasm';
 
 export interface ProjectConfig {
   /** The service folder: where `stateroom.toml` is (or would be), and `dist/` goes. */
   readonly root: string;
-  /** The entry file, absolute. */
+  /**
+   * What is built, absolute: the entry file; for a Rust crate its `Cargo.toml` (or the
+   * folder, when the manifest is above it or the crate is named by `[service] package`).
+   */
   readonly entry: string;
   readonly kind: ServiceKind;
+  /** `[service] package`: the crate `cargo build --package` builds (Rust only). */
+  readonly servicePackage?: string;
+  /** `[client] package`: a crate built for the browser with wasm-bindgen, served at `/client/`. */
+  readonly clientPackage?: string;
   /** The static files directory, absolute, when configured. */
   readonly staticFiles?: string;
-  /** Keys of upstream's file this tool reads but does not use (e.g. `service_id`). */
+  /** Keys of upstream's file this tool reads but does not use (`service_id`, `client.optimization_level`). */
   readonly ignoredKeys: readonly string[];
 }
 
-/** Where an entry is looked for, in order, when `stateroom.toml` names none. */
-export const ENTRY_CANDIDATES = [
-  'assembly/index.ts',
-  'assembly/service.ts',
-  'service.ts',
-  'server.ts',
-  'index.ts',
-  'service.mts',
-  'service.js',
-  'service.mjs',
-] as const;
-
-const UPSTREAM_ONLY_KEYS = new Set(['service_id', 'client']);
-const LANGUAGES: Record<string, ServiceKind> = { assemblyscript: 'assemblyscript', typescript: 'module', javascript: 'module' };
+/** Upstream's keys that mean nothing here: its deploy id, and an option upstream itself never used. */
+const IGNORED_TOP = new Set(['service_id']);
+const IGNORED_CLIENT = new Set(['optimization_level']);
+const KNOWN = 'static_files, service_id, [service] package, [service] entry, [service] language, [client] package';
 
 /**
  * Reads the service folder `root`.
@@ -50,21 +48,29 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   const absoluteRoot = path.resolve(root);
   const configPath = path.join(absoluteRoot, CONFIG_FILE);
   const table = await readToml(configPath);
-  const service = table.service ?? {};
-  if (typeof service !== 'object' || Array.isArray(service)) throw invalid(configPath, '[service] must be a table');
-  const serviceTable = service as Record<string, unknown>;
-  const unknown = Object.keys(table).filter((k) => k !== 'static_files' && k !== 'service' && !UPSTREAM_ONLY_KEYS.has(k));
-  const unknownService = Object.keys(serviceTable).filter((k) => k !== 'entry' && k !== 'language');
-  if ('package' in serviceTable) {
-    throw invalid(configPath, '[service] package names a Rust crate; stateroom for TypeScript builds AssemblyScript: set [service] entry = "assembly/index.ts"');
-  }
-  if (unknown.length + unknownService.length > 0) {
-    const keys = [...unknown, ...unknownService.map((k) => `service.${k}`)].join(', ');
-    throw invalid(configPath, `unknown key(s) ${keys}; known: static_files, [service] entry, [service] language`);
-  }
-  const entryText = entryOverride ?? optionalString(configPath, 'service.entry', serviceTable.entry);
-  const entry = entryText === undefined ? await findEntry(absoluteRoot) : path.resolve(entryOverride ? process.cwd() : absoluteRoot, entryText);
-  if (!(await isFile(entry))) throw invalid(configPath, `the service entry ${entry} does not exist`);
+  const service = subTable(configPath, 'service', table.service);
+  const client = table.client === undefined ? undefined : subTable(configPath, 'client', table.client);
+  const unknown = [
+    ...Object.keys(table).filter((k) => !['static_files', 'service', 'client'].includes(k) && !IGNORED_TOP.has(k)),
+    ...Object.keys(service).filter((k) => !['entry', 'language', 'package'].includes(k)).map((k) => `service.${k}`),
+    ...Object.keys(client ?? {}).filter((k) => k !== 'package' && !IGNORED_CLIENT.has(k)).map((k) => `client.${k}`),
+  ];
+  if (unknown.length > 0) throw invalid(configPath, `unknown key(s) ${unknown.join(', ')}; known: ${KNOWN}`);
+  const clientPackage = client === undefined ? undefined : optionalString(configPath, 'client.package', client.package);
+  if (client !== undefined && clientPackage === undefined) throw invalid(configPath, '[client] needs package = "<the client crate>", as upstream\'s does');
+  const servicePackage = optionalString(configPath, 'service.package', service.package);
+
+  const entryText = entryOverride ?? optionalString(configPath, 'service.entry', service.entry);
+  const entry = entryText === undefined ? undefined : path.resolve(entryOverride ? process.cwd() : absoluteRoot, entryText);
+  if (entry !== undefined && !(await isFile(entry))) throw invalid(configPath, `the service entry ${entry} does not exist`);
+  const detected = await detectKind({
+    root: absoluteRoot,
+    configPath,
+    ...(entry === undefined ? {} : { entry }),
+    ...optional('language', optionalString(configPath, 'service.language', service.language)),
+    ...optional('servicePackage', servicePackage),
+  });
+
   const staticText = optionalString(configPath, 'static_files', table.static_files);
   const staticFiles = staticText === undefined ? undefined : path.resolve(absoluteRoot, staticText);
   if (staticFiles !== undefined && !(await stat(staticFiles).then((s) => s.isDirectory(), () => false))) {
@@ -77,35 +83,27 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   }
   return {
     root: absoluteRoot,
-    entry,
-    kind: kindOf(configPath, entry, optionalString(configPath, 'service.language', serviceTable.language)),
-    ...(staticFiles === undefined ? {} : { staticFiles }),
-    ignoredKeys: Object.keys(table).filter((k) => UPSTREAM_ONLY_KEYS.has(k)),
+    entry: detected.entry,
+    kind: detected.kind,
+    ...optional('servicePackage', servicePackage),
+    ...optional('clientPackage', clientPackage),
+    ...optional('staticFiles', staticFiles),
+    ignoredKeys: [
+      ...Object.keys(table).filter((k) => IGNORED_TOP.has(k)),
+      ...Object.keys(client ?? {}).filter((k) => IGNORED_CLIENT.has(k)).map((k) => `client.${k}`),
+    ],
   };
 }
 
-/** AssemblyScript when said so or when the entry sits in an `assembly/` folder (asc's convention). */
-function kindOf(configPath: string, entry: string, language: string | undefined): ServiceKind {
-  const extension = path.extname(entry).toLowerCase();
-  if (extension === '.wasm' || extension === '.wat') return 'wasm';
-  if (language !== undefined) {
-    const kind = LANGUAGES[language];
-    if (kind === undefined) throw invalid(configPath, `[service] language = "${language}": use "assemblyscript" or "typescript"`);
-    return kind;
-  }
-  return entry.split(path.sep).includes('assembly') ? 'assemblyscript' : 'module';
+/** `{ [key]: value }`, or nothing when value is undefined (the config's optional fields are absent, never undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-async function findEntry(root: string): Promise<string> {
-  for (const candidate of ENTRY_CANDIDATES) {
-    const file = path.join(root, candidate);
-    if (await isFile(file)) return file;
-  }
-  throw new StateroomError(
-    ErrorCode.CONFIG_INVALID,
-    `no service found in ${root}: create assembly/index.ts (AssemblyScript, built to WebAssembly) or service.ts (native TypeScript), or name the entry in ${CONFIG_FILE} under [service] entry`,
-    { file: root },
-  );
+function subTable(file: string, name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) throw invalid(file, `[${name}] must be a table`);
+  return value as Record<string, unknown>;
 }
 
 async function readToml(file: string): Promise<Record<string, unknown>> {
