@@ -205,3 +205,50 @@ test('a worker that cannot start again is retried, with pauses, until it can', a
   const again = await checkRoom(server, roomOn(0, 'back'), 1);
   t.after(() => again.forEach((c) => c.ws.terminate()));
 });
+
+/** A raw connection from `localAddress`; resolves `ended` when the server closes it. */
+async function rawFrom(port: number, localAddress = '127.0.0.1'): Promise<{ socket: ReturnType<typeof connect>; text: () => string; ended: Promise<void> }> {
+  const socket = connect({ port, host: '127.0.0.1', localAddress });
+  socket.on('error', () => {});
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await once(socket, 'connect', { signal: AbortSignal.timeout(3_000) });
+  return { socket, text: () => text, ended };
+}
+
+test('slowloris on the primary: an absolute deadline (408), a cap per address, 414, and the connection rate counted where connections arrive', async (t) => {
+  const server = await startServing(
+    ['serve', 'examples/counter/service.ts', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--headers-timeout', '0.5', '--max-unrouted-per-address', '10', '--connection-rate-limit', '6'],
+    t.after.bind(t),
+  );
+  await bothReady(server);
+  // A request line dripping a byte every 50 ms: an idle timer would never fire.
+  const drip = await rawFrom(server.port);
+  const started = performance.now();
+  const timer = setInterval(() => drip.socket.write('G'), 50);
+  t.after(() => clearInterval(timer));
+  await within(drip.ended, 'the primary to end the dripping connection', 5_000);
+  clearInterval(timer);
+  assert.match(drip.text(), /^HTTP\/1\.1 408 /);
+  assert.ok(performance.now() - started < 2_500, 'closed near the deadline');
+  // An attacker on another address holds connections open: past its cap they are closed at
+  // once, and a client from elsewhere still gets in.
+  const held = await Promise.all(Array.from({ length: 10 }, () => rawFrom(server.port, '127.0.0.2')));
+  t.after(() => held.forEach((c) => c.socket.destroy()));
+  const extra = await rawFrom(server.port, '127.0.0.2');
+  await within(extra.ended, 'the 11th connection from 127.0.0.2 to be closed', 3_000);
+  assert.equal(extra.text(), '');
+  const counter = await client(server.ws(`/ws/${roomOn(0, 'loris')}`));
+  t.after(() => counter.ws.terminate());
+  counter.ws.send('increment');
+  assert.equal(await counter.nextText(), 'new value: 1');
+  // A request line over 8 KiB is answered 414 by the primary.
+  const long = await rawFrom(server.port);
+  long.socket.write(`GET /ws/${'x'.repeat(9_000)}`);
+  await within(long.ended, 'the 414', 3_000);
+  assert.match(long.text(), /^HTTP\/1\.1 414 /);
+  // The connection rate: 6 a minute from 127.0.0.1, whichever worker the rooms are on (1 used above).
+  for (let i = 0; i < 5; i++) (await client(server.ws(`/ws/${roomOn(i % 2, `rate-${i}`)}`))).ws.terminate();
+  assert.equal(await statusOf(server.port, upgrade(`/ws/${roomOn(1, 'rate-x')}`)), 'HTTP/1.1 429 Too Many Requests');
+});

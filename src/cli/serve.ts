@@ -128,7 +128,9 @@ function serverOptions(flags: ServeFlags, loaded: LoadedService): ServerOptions 
 async function serveAsWorker(loaded: LoadedService, flags: ServeFlags, index: number): Promise<void> {
   const logger = createLogger(flags.logLevel).child({ worker: index });
   const owns = (roomId: string): boolean => workerOf(roomId, flags.workers) === index;
-  runWorker(await serveAdopted(loaded.service, { ...serverOptions(flags, loaded), logger }, `worker ${index}`, owns));
+  // The primary counts connection attempts where they arrive; counting again here would
+  // only see the share this worker got.
+  runWorker(await serveAdopted(loaded.service, { ...serverOptions(flags, loaded), connectionRateLimit: 0, logger }, `worker ${index}`, owns));
   logger.info({ pid: process.pid }, `worker ${index} ready`);
 }
 
@@ -137,7 +139,20 @@ async function serveAsPrimary(flags: ServeFlags): Promise<void> {
   const log = createLogger(flags.logLevel);
   const { host, workers } = flags;
   const shutdownTimeoutMs = DEFAULT_SERVER_OPTIONS.shutdownTimeoutMs;
-  const { primary, port } = await Primary.start({ workers, host, port: flags.port, shutdownTimeoutMs, spawn: forkSelf }, log);
+  const { primary, port } = await Primary.start(
+    {
+      workers,
+      host,
+      port: flags.port,
+      shutdownTimeoutMs,
+      spawn: forkSelf,
+      connectionRateLimit: flags.connectionRateLimit,
+      headersTimeoutMs: flags.headersTimeout,
+      maxUnroutedConnections: flags.maxUnrouted,
+      maxUnroutedPerAddress: flags.maxUnroutedPerAddress,
+    },
+    log,
+  );
   const url = displayUrl(host, port);
   log.info({ url, host, port, workers }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>) with ${workers} workers`);
   stopOnSignals({ close: () => primary.close() }, () => primary.kill());

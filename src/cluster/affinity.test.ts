@@ -27,7 +27,7 @@ test('anything that is not a room path may go to any worker', () => {
 
 test('an unfinished request line waits for more bytes, up to a limit', () => {
   assert.deepEqual(routeOf(line('GET /ws/lob')), { kind: 'incomplete' });
-  assert.deepEqual(routeOf(Buffer.alloc(MAX_REQUEST_LINE_BYTES, 0x61)), { kind: 'any' });
+  assert.deepEqual(routeOf(Buffer.alloc(MAX_REQUEST_LINE_BYTES, 0x61)), { kind: 'too-long' });
 });
 
 test('one room, one worker; rooms spread evenly over workers', () => {

@@ -27,7 +27,9 @@ export type Route =
   /** Not a room's WebSocket path (static files, plain /status, a bad path): any worker answers it. */
   | { readonly kind: 'any' }
   /** The request line is not complete yet: read more. */
-  | { readonly kind: 'incomplete' };
+  | { readonly kind: 'incomplete' }
+  /** The request line is longer than {@link MAX_REQUEST_LINE_BYTES}: 414. */
+  | { readonly kind: 'too-long' };
 
 /** Routes a connection by the bytes read from it so far. */
 export function routeOf(head: Buffer): Route {
@@ -35,7 +37,8 @@ export function routeOf(head: Buffer): Route {
   let start = 0;
   while (start < head.length && (head[start] === 0x0d || head[start] === 0x0a)) start++;
   const end = head.indexOf(0x0a, start); // '\n'
-  if (end < 0) return head.length >= MAX_REQUEST_LINE_BYTES ? { kind: 'any' } : { kind: 'incomplete' };
+  if (end < 0) return head.length - start >= MAX_REQUEST_LINE_BYTES ? { kind: 'too-long' } : { kind: 'incomplete' };
+  if (end - start > MAX_REQUEST_LINE_BYTES) return { kind: 'too-long' };
   const [method, target] = head.toString('latin1', start, end).trim().split(' ');
   if (target === undefined) return { kind: 'any' };
   const { pathname, query } = splitTarget(target);

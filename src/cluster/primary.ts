@@ -10,12 +10,12 @@ import { STATUS_CODES } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { PendingConnections, timedOut, type PendingLimits } from '../transport/pending.js';
+import { ConnectionRate } from '../transport/rate-limit.js';
 import { MAX_REQUEST_LINE_BYTES, routeOf, workerOf } from './affinity.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 import { Reports, type Answer } from './reports.js';
 
-/** How long a new connection may take to send its request line. */
-const REQUEST_LINE_TIMEOUT_MS = 10_000;
 /** How long a worker may take to start before the cluster gives up. */
 const START_TIMEOUT_MS = 60_000;
 /** A worker that dies this soon after starting is restarted only after a pause. */
@@ -27,7 +27,12 @@ const WAIT_FOR_WORKER_MS = 10_000;
 /** How many connections may wait for one worker; more get a 503 at once. */
 const MAX_WAITING = 1_000;
 
-export interface PrimaryOptions {
+export interface PrimaryOptions extends PendingLimits {
+  /**
+   * WebSocket connection attempts per minute per IP (0: no limit), counted here where
+   * connections arrive (the workers then do not count them again); more get 429.
+   */
+  readonly connectionRateLimit: number;
   readonly workers: number;
   readonly host: string;
   readonly port: number;
@@ -57,6 +62,9 @@ export class Primary {
   private readonly slots: Slot[] = [];
   private readonly server: Server;
   private readonly unrouted = new Set<Socket>();
+  /** Deadlines and caps for connections whose request line has not arrived. */
+  private readonly pending: PendingConnections;
+  private readonly attempts: ConnectionRate;
   private nextAny = 0;
   private stopping = false;
   private readonly reports = new Reports();
@@ -65,6 +73,11 @@ export class Primary {
     private readonly options: PrimaryOptions,
     private readonly log: Logger,
   ) {
+    this.pending = new PendingConnections(options, (socket) => {
+      this.unrouted.delete(socket);
+      timedOut(socket);
+    });
+    this.attempts = new ConnectionRate(options.connectionRateLimit);
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -179,32 +192,42 @@ export class Primary {
 
   /** Reads a connection's request line, then hands it to the worker that owns its room. */
   private accept(socket: Socket): void {
-    this.unrouted.add(socket);
-    let head: Buffer = Buffer.alloc(0);
-    const tooSlow = (): void => void socket.destroy();
-    socket.setTimeout(REQUEST_LINE_TIMEOUT_MS, tooSlow);
     socket.on('error', () => socket.destroy());
+    // Over the caps (a slowloris holding connections open), closed before it costs more.
+    if (!this.pending.admit(socket)) return;
+    this.unrouted.add(socket);
     socket.once('close', () => this.unrouted.delete(socket));
+    let head: Buffer = Buffer.alloc(0);
+    const routed = (): void => {
+      socket.off('data', onData);
+      this.pending.settle(socket);
+      this.unrouted.delete(socket);
+    };
     const onData = (chunk: Buffer): void => {
       head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
       const route = routeOf(head);
       if (route.kind === 'incomplete') return;
+      if (route.kind === 'too-long') {
+        routed();
+        respond(socket, { status: 414, contentType: 'text/plain; charset=utf-8', body: `the request line is longer than ${MAX_REQUEST_LINE_BYTES} bytes` });
+        return;
+      }
       if (route.kind === 'report') {
         // Answered here, once the request's headers are in (so nothing is left unread).
         if (!head.includes('\r\n\r\n') && head.length < MAX_REQUEST_LINE_BYTES) return;
-        socket.off('data', onData);
-        socket.setTimeout(0, tooSlow);
-        this.unrouted.delete(socket);
+        routed();
         void this.answer(socket, route.what);
         return;
       }
-      socket.off('data', onData);
+      if (route.kind === 'room' && !this.attempts.allow(socket.remoteAddress ?? '?', Date.now())) {
+        routed();
+        respond(socket, { status: 429, contentType: 'text/plain; charset=utf-8', body: `too many connection attempts from ${socket.remoteAddress ?? '?'}; try again in a minute` });
+        return;
+      }
+      routed();
       socket.pause();
       head = Buffer.concat([head, ...drain(socket)]);
       stopReading(socket);
-      // setTimeout(0, listener) also removes the listener: a later wait sets its own.
-      socket.setTimeout(0, tooSlow);
-      this.unrouted.delete(socket);
       this.hand(route.kind === 'room' ? this.slots[workerOf(route.roomId, this.slots.length)]! : this.anyWorker(), socket, head);
     };
     socket.on('data', onData);
