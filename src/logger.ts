@@ -33,3 +33,111 @@ export function createLogger(level: LogLevel, destination?: NodeJS.WritableStrea
   if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' }));
   return pino(options);
 }
+
+/** What one repeated line looked like, and how often it came again this window. */
+interface Repeat {
+  readonly scope: string;
+  readonly fields: object;
+  readonly message: string;
+  repeated: number;
+}
+
+export interface ThrottleLimits {
+  /** The window, in ms: each kind of line is written once per window, then summarised. */
+  readonly windowMs: number;
+  /** Kinds of line written in full per scope (a room) per window; more kinds are only counted. */
+  readonly perScope: number;
+  /** Kinds of line remembered at once: the memory bound, whatever varies in the messages. */
+  readonly maxKeys: number;
+}
+
+const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 10_000, perScope: 5, maxKeys: 1_000 };
+
+/**
+ * Throttles repeated error lines: a client that makes a service throw 5,000 times (bad input
+ * to a `JSON.parse`, say) must not write 5,000 stack traces. The first line of each kind
+ * (`key`: room, callback and message) is written in full; the rest of the window only
+ * counts, and when it ends one line says `… and 4,999 more like it in room "x" in the last
+ * 10 s`. Memory is bounded by `maxKeys`, and messages that vary (a parse error quoting the
+ * input) by `perScope` full lines per room per window.
+ */
+export class LogThrottle {
+  private readonly repeats = new Map<string, Repeat>();
+  /** Full lines written this window, and kinds counted only, per scope. */
+  private readonly scopes = new Map<string, { full: number; others: number }>();
+  /** Lines counted only because every slot was taken. */
+  private overflow = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly limits: ThrottleLimits = DEFAULT_THROTTLE,
+  ) {}
+
+  /** Writes an error line of kind `key` in `scope` (e.g. `room "x"`), or counts it. */
+  error(scope: string, key: string, fields: object, message: string): void {
+    this.timer ??= setTimeout(() => this.flush(), this.limits.windowMs).unref();
+    const repeat = this.repeats.get(key);
+    if (repeat !== undefined) {
+      repeat.repeated += 1;
+      return;
+    }
+    let counts = this.scopes.get(scope);
+    if (counts === undefined && this.scopes.size < this.limits.maxKeys) this.scopes.set(scope, (counts = { full: 0, others: 0 }));
+    if (counts === undefined || this.repeats.size >= this.limits.maxKeys) {
+      this.overflow += 1;
+      return;
+    }
+    if (counts.full >= this.limits.perScope) {
+      counts.others += 1;
+      return;
+    }
+    counts.full += 1;
+    this.repeats.set(key, { scope, fields, message, repeated: 0 });
+    this.log.error(fields, message);
+  }
+
+  /** Writes the window's summaries and starts a new window (also on shutdown, so none is lost). */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const window = `in the last ${formatCount(Math.round(this.limits.windowMs / 1000))} s`;
+    for (const { scope, fields, message, repeated } of this.repeats.values()) {
+      if (repeated === 0) continue;
+      const short = message.length > 200 ? `${message.slice(0, 200)}…` : message;
+      this.log.error({ ...stripError(fields), repeated }, `${short} … and ${formatCount(repeated)} more like it in ${scope} ${window}`);
+    }
+    for (const [scope, { others }] of this.scopes) {
+      if (others > 0) this.log.error({ repeated: others }, `… and ${formatCount(others)} more errors of other kinds in ${scope} ${window}`);
+    }
+    if (this.overflow > 0) this.log.error({ repeated: this.overflow }, `… and ${formatCount(this.overflow)} more errors ${window}`);
+    this.repeats.clear();
+    this.scopes.clear();
+    this.overflow = 0;
+  }
+}
+
+/** The fields of a line without its error object and client: a summary has no stack to repeat, and many clients. */
+function stripError(fields: object): object {
+  const { err: _err, clientId: _client, ...rest } = fields as { err?: unknown; clientId?: unknown };
+  return rest;
+}
+
+/** 4999 as `4,999`. */
+function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+const throttles = new WeakMap<Logger, LogThrottle>();
+
+/** The throttle of `log`: one per logger, so every room of a server shares it. */
+export function throttleOf(log: Logger): LogThrottle {
+  let throttle = throttles.get(log);
+  if (throttle === undefined) throttles.set(log, (throttle = new LogThrottle(log)));
+  return throttle;
+}
+
+/** Writes the pending summaries of `log`'s throttle, if it has one (at shutdown). */
+export function flushThrottle(log: Logger): void {
+  throttles.get(log)?.flush();
+}

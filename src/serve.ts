@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { CLOSE_SERVICE_RESTART } from './protocol.js';
 import { consoleHandler } from './console/index.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, flushThrottle, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
 import { RoomRegistry } from './room/registry.js';
@@ -149,6 +149,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       maxQueuedBytes: o.maxQueuedBytes,
       maxClientsPerRoom: o.maxClientsPerRoom,
       maxRooms: o.maxRooms,
+      // `source`, not `service`: a reload swaps the source whose budget counts.
+      newRoomRefusal: () => (typeof source === 'object' ? source.newRoomRefusal?.() : undefined),
     },
     log,
     { onCall: metrics.call, onError: metrics.error },
@@ -267,5 +269,6 @@ async function shutDown(transport: Transport, registry: RoomRegistry, log: Logge
   if (outcome === 'late') {
     log.warn({ rooms, deadlineMs }, `rooms still busy ${deadlineMs} ms after shutdown began; closing without them`);
   }
+  flushThrottle(log); // the last window's summaries of repeated errors
   log.info({ rooms }, 'server closed');
 }

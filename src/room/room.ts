@@ -6,7 +6,7 @@
  * @module
  */
 import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { throttleOf, type Logger } from '../logger.js';
 import { CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
 import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
@@ -327,8 +327,10 @@ export class Room {
       { cause: thrown },
     );
     // The service's own error, with its own stack (a bug of the service, to be found); the
-    // message already carries its text, so it is not repeated through a cause.
-    this.log.error({ err: thrown, code: error.code, roomId: this.id, clientId: client, callback }, error.message);
+    // message already carries its text, so it is not repeated through a cause. Throttled: a
+    // client that makes the service throw on every message must not flood the log.
+    const key = `${this.id}\0${callback}\0${describeThrown(thrown)}`;
+    throttleOf(this.log).error(`room "${this.id}"`, key, { err: thrown, code: error.code, roomId: this.id, clientId: client, callback }, error.message);
     this.hooks.onError?.(error.code);
   }
 

@@ -1,0 +1,71 @@
+// Log floods (issue 12, item 3): what one abusive client can make the server write is bounded.
+// A service that throws on bad input gives every client a lever; repeated errors are written
+// once per window and summarised.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createLogger, serve, type ClientId, type Payload } from '../src/index.js';
+import { LogThrottle } from '../src/logger.js';
+import { within } from './helpers/deadline.js';
+import { LogLines } from './helpers/json-logs.js';
+import { MemoryLogger } from './helpers/logs.js';
+import { open } from './helpers/sockets.js';
+
+const BAD = 2_000;
+
+test(`${BAD} bad messages from one client write a few KiB of log, and a summary says how many were left out`, async (t) => {
+  const lines = new LogLines();
+  let handled = 0;
+  let allHandled!: () => void;
+  const done = new Promise<void>((resolve) => (allHandled = resolve));
+  const server = await serve(
+    () => ({
+      message: (_c: ClientId, p: Payload) => {
+        handled += 1;
+        if (handled === BAD) allHandled();
+        JSON.parse(String(p)); // the service's bug: trusts its input
+      },
+    }),
+    { port: 0, host: '127.0.0.1', logger: createLogger('info', lines) },
+  );
+  let closed = false;
+  t.after(() => (closed ? undefined : server.close()));
+  const ws = await open(`ws://127.0.0.1:${server.port}/ws/victim`);
+  t.after(() => ws.terminate());
+  // Half the same bad input, half varied (a parse error quotes its input, so messages differ).
+  for (let i = 0; i < BAD; i++) ws.send(i < BAD / 2 ? 'not json' : `not json ${i}`);
+  await within(done, `${BAD} messages handled`, 10_000);
+  ws.terminate();
+  await server.close();
+  closed = true;
+  const errors = lines.lines.filter((l) => l.entry.level === 50);
+  const bytes = errors.reduce((total, l) => total + l.raw.length + 1, 0);
+  assert.ok(bytes < 16 * 1024, `error log bytes for ${BAD} bad messages: ${bytes} (${(bytes / BAD).toFixed(1)} per message)`);
+  const same = errors.find((l) => /… and 999 more like it in room "victim" in the last 10 s$/.test(String(l.entry.msg)));
+  assert.ok(same, `the repeats of one error summarised: ${errors.map((l) => String(l.entry.msg)).join('\n')}`);
+  assert.equal(same.entry.repeated, 999);
+  assert.equal(same.entry.roomId, 'victim');
+  assert.equal(same.entry.err, undefined, 'no stack in a summary');
+  const others = errors.find((l) => /more errors of other kinds in room "victim"/.test(String(l.entry.msg)));
+  assert.ok(others, 'the varied errors past the per-room share are counted');
+  assert.equal(errors.filter((l) => l.entry.err !== undefined).length, 5, 'five full lines (with stacks) for the room in the window');
+});
+
+test('the throttle writes each kind once per window, bounds what it remembers, and starts afresh after a flush', () => {
+  const log = new MemoryLogger();
+  const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 2, maxKeys: 3 });
+  for (let i = 0; i < 10; i++) throttle.error('room "a"', 'a:x', { roomId: 'a' }, 'boom');
+  throttle.error('room "a"', 'a:y', {}, 'other');
+  throttle.error('room "a"', 'a:z', {}, 'third kind');
+  throttle.error('room "b"', 'b:x', {}, 'in b');
+  throttle.error('room "c"', 'c:x', {}, 'in c: past maxKeys');
+  assert.deepEqual(log.entries.map((e) => e.message), ['boom', 'other', 'in b']);
+  throttle.flush();
+  assert.deepEqual(log.entries.slice(3).map((e) => e.message), [
+    'boom … and 9 more like it in room "a" in the last 60 s',
+    '… and 1 more errors of other kinds in room "a" in the last 60 s',
+    '… and 1 more errors in the last 60 s',
+  ]);
+  throttle.error('room "a"', 'a:x', {}, 'boom');
+  assert.equal(log.entries.at(-1).message, 'boom', 'a new window writes it again');
+  throttle.flush();
+});
