@@ -25,6 +25,8 @@ export interface RunningServer {
   readonly port: number;
   /** The interface listened on. */
   readonly host: string;
+  /** The port `/metrics` is served on, when it has one of its own (`metricsPort`). */
+  readonly metricsPort?: number | undefined;
   /** `http://<host>:<port>`, with `localhost` for a wildcard host. */
   readonly url: string;
   /** How many rooms are live right now. */
@@ -67,9 +69,19 @@ export interface RunningServer {
 export async function serve(service: ServiceSource | AdapterSource, options?: ServerOptions): Promise<RunningServer> {
   const { transport, running, log, o } = await assemble(service, options);
   const address = await listen(transport, o.port, o.host);
+  let metricsPort: number | undefined;
+  if (o.metricsPort !== undefined) {
+    try {
+      metricsPort = (await transport.listenMetrics(o.metricsPort, o.metricsHost)).port;
+    } catch (cause) {
+      await transport.close();
+      throw new StateroomError(ErrorCode.LISTEN_FAILED, `cannot serve metrics on ${o.metricsHost}:${o.metricsPort}: ${describeThrown(cause)}`, {}, { cause });
+    }
+    log.info({ metricsPort, metricsHost: o.metricsHost }, `metrics on ${displayUrl(o.metricsHost, metricsPort)}/metrics`);
+  }
   const url = displayUrl(o.host, address.port);
   log.info({ url, host: o.host, port: address.port }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>)`);
-  return running(address.port, url);
+  return Object.assign(running(address.port, url), { metricsPort });
 }
 
 /** `http://<host>:<port>`, with `localhost` for a wildcard host: what a user can open. */
@@ -175,6 +187,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       traffic,
       metrics,
       status,
+      metricsToken: o.metricsToken,
+      metricsElsewhere: o.metricsPort !== undefined,
       oneRequestPerConnection: ownsRoom !== undefined,
       ownsRoom,
     },

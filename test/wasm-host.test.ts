@@ -140,7 +140,8 @@ test('a guest whose memory grows past the limit fails its room only', async (t) 
   a.ws.send('one'); // 48 MiB
   assert.deepEqual(await gone, { code: 1011, reason: 'room service used too much memory' });
   const entry = await logger.waitFor((e) => e.level === 'error', 'the failure logged');
-  assert.match(entry.message, /guest memory grew to 48 MiB, over the limit of 40 MiB \(room "hungry"/);
+  // The limit is the memory's maximum: the grow to 48 MiB fails inside the call, at 32 MiB.
+  assert.match(entry.message, /guest ran out of memory at 32 MiB of its limit of 40 MiB and trapped \(room "hungry"/);
 });
 
 test('modules that are not Stateroom ABI v1 modules are refused before any room, naming the problem', async () => {

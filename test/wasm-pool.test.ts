@@ -125,10 +125,10 @@ test('the memory limit is per instance: rooms sharing one thread fail or go on b
   const gone = whenClosed(hungry.ws);
   hungry.ws.send('one'); // 48 MiB
   assert.equal(await hungry.nextText(), 'one');
-  hungry.ws.send('two'); // 64 MiB: over
+  hungry.ws.send('two'); // 64 MiB: over, so memory.grow fails inside the call and the guest traps
   assert.deepEqual(await within(gone, 'the hungry room closed'), { code: 1011, reason: 'room service used too much memory' });
   const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'hungry', 'the failure logged');
-  assert.match(entry.message, /guest memory grew to 64 MiB, over the limit of 56 MiB \(room "hungry"/);
+  assert.match(entry.message, /guest ran out of memory at 48 MiB of its limit of 56 MiB and trapped \(room "hungry"/);
   calm.ws.send('one'); // 48 MiB of its own, on the same thread
   assert.equal(await calm.nextText(), 'one', 'the other room on that thread goes on');
 });

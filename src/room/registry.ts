@@ -20,6 +20,11 @@ export interface RegistryOptions extends RoomOptions {
   readonly maxClientsPerRoom: number;
   /** Most live rooms; 0 for no limit. */
   readonly maxRooms: number;
+  /**
+   * Why the service cannot start another room now, if it cannot (a WASM source's budget,
+   * see `AdapterSource.newRoomRefusal`): a new room is then refused with 503.
+   */
+  readonly newRoomRefusal?: () => string | undefined;
 }
 
 export class RoomRegistry implements Placement {
@@ -61,6 +66,8 @@ export class RoomRegistry implements Placement {
       if (maxRooms > 0 && this.rooms.size >= maxRooms) {
         return { ok: false, status: 503, reason: `the server holds its limit of ${maxRooms} rooms; try again later` };
       }
+      const refusal = this.options.newRoomRefusal?.();
+      if (refusal !== undefined) return { ok: false, status: 503, reason: refusal };
       return { ok: true, resumes: false };
     }
     const resumes = room.resumable(identity);

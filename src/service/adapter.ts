@@ -48,6 +48,13 @@ export interface AdapterSource {
   /** Shown in logs: the file or module the service came from. */
   readonly name: string;
   readonly createAdapter: AdapterFactory;
+  /**
+   * Optional: why a new room cannot start now (the source's budget of instances or memory is
+   * spent), or `undefined` when it can. Asked at admission, before a client's upgrade, for a
+   * room that does not exist yet: a reason refuses the upgrade with HTTP 503 and is its body,
+   * so the rooms already running are never the ones to pay.
+   */
+  newRoomRefusal?(): string | undefined;
   /** Releases what the source holds for all its rooms (a WASM thread pool); called after every room is disposed. */
   close?(): Promise<void>;
 }

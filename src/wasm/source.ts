@@ -6,7 +6,10 @@
  */
 import { ErrorCode, StateroomError } from '../errors.js';
 import { MAX_TIMEOUT_MS } from '../protocol.js';
-import type { AdapterSource } from '../service/adapter.js';
+import type { AdapterSource, ServiceAdapter } from '../service/adapter.js';
+import type { MemoryTally } from './abi/guest.js';
+import { withMemoryLimit } from './abi/rewrite.js';
+import { budgetRefusal, defaultMaxInstances, defaultMemoryBudgetBytes, type BudgetUse } from './budget.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, startInstance } from './host.js';
 import type { StateroomModule } from './abi/module.js';
 import { PooledRoom } from './pool/pooled-room.js';
@@ -29,8 +32,24 @@ export interface WasmHostOptions {
   readonly poolSize?: number;
   /** How long one guest call may run, in ms (`pool` and `worker`); 0 for no limit. Default 1000. */
   readonly callTimeoutMs?: number;
-  /** Memory one guest instance may grow to, in bytes; past it its room fails. Default 64 MiB. */
+  /**
+   * Memory one guest instance may grow to, in bytes. The module's memory maximum is set to it
+   * at load, so `memory.grow` past it fails inside the call; a guest that then traps fails
+   * its room with `SR_ERR_WASM_MEMORY`. Default 64 MiB.
+   */
   readonly memoryLimitBytes?: number;
+  /**
+   * Most instances (rooms) at once in this process; a new room past it is refused with HTTP
+   * 503. 0 for no limit. Default: half of what the process's address space holds at V8's
+   * ~10 GiB reservation per WebAssembly memory (6,553 on 64-bit Linux).
+   */
+  readonly maxInstances?: number;
+  /**
+   * Guest memory all instances of this process may hold, in bytes; while they hold it, new
+   * rooms are refused with HTTP 503. 0 for no limit. Default: half of the machine's (or
+   * container's) memory.
+   */
+  readonly memoryBudgetBytes?: number;
 }
 
 export const DEFAULT_WASM_HOST_OPTIONS = Object.freeze({
@@ -38,6 +57,8 @@ export const DEFAULT_WASM_HOST_OPTIONS = Object.freeze({
   poolSize: defaultPoolSize(),
   callTimeoutMs: 1_000,
   memoryLimitBytes: DEFAULT_MEMORY_LIMIT_BYTES,
+  maxInstances: defaultMaxInstances(),
+  memoryBudgetBytes: defaultMemoryBudgetBytes(),
 });
 
 /** A WASM service for `serve()`; {@link WasmAdapterSource.close} stops its threads. */
@@ -53,13 +74,27 @@ export interface WasmAdapterSource extends AdapterSource {
  * Serves `module` through `serve()`: each room gets its own instance.
  * @throws {@link StateroomError} `SR_ERR_OPTIONS_INVALID` for an option out of range.
  */
-export function wasmAdapterSource(module: StateroomModule, options: WasmHostOptions = {}): WasmAdapterSource {
+export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOptions = {}): WasmAdapterSource {
   const o = { ...DEFAULT_WASM_HOST_OPTIONS, ...options };
   check(o);
+  const module = withMemoryLimit(checked, o.memoryLimitBytes);
+  const refusal = (use: BudgetUse): string | undefined => budgetRefusal(use, o.maxInstances, o.memoryBudgetBytes);
   if (o.isolation === 'inline') {
+    const tally: MemoryTally = { bytes: 0 };
+    let instances = 0;
     return {
       name: module.name,
-      createAdapter: (roomId, ctx, log) => startInstance(module, roomId, ctx, log, { memoryLimitBytes: o.memoryLimitBytes }),
+      createAdapter: async (roomId, ctx, log) => {
+        instances += 1;
+        try {
+          const adapter = await startInstance(module, roomId, ctx, log, { memoryLimitBytes: o.memoryLimitBytes, tally });
+          return counted(adapter, () => (instances -= 1));
+        } catch (err) {
+          instances -= 1;
+          throw err;
+        }
+      },
+      newRoomRefusal: () => refusal({ instances, memoryBytes: tally.bytes }),
       close: () => Promise.resolve(),
     };
   }
@@ -72,8 +107,21 @@ export function wasmAdapterSource(module: StateroomModule, options: WasmHostOpti
   return {
     name: module.name,
     createAdapter: (roomId, ctx, log, failed) => PooledRoom.start(pool, module, roomId, ctx, log, failed),
+    newRoomRefusal: () => refusal(pool),
     close: () => pool.close(),
   };
+}
+
+/** `adapter`, calling `released` once when it is disposed. */
+function counted(adapter: ServiceAdapter, released: () => void): ServiceAdapter {
+  const dispose = adapter.dispose?.bind(adapter);
+  let done = false;
+  adapter.dispose = () => {
+    if (!done) released();
+    done = true;
+    return dispose?.();
+  };
+  return adapter;
 }
 
 function check(o: Required<WasmHostOptions>): void {
@@ -81,6 +129,8 @@ function check(o: Required<WasmHostOptions>): void {
     // Past setTimeout's limit Node fires at once, which would time out every call.
     invalid('callTimeoutMs', `must be a whole number of ms from 0 to ${MAX_TIMEOUT_MS}, not ${o.callTimeoutMs}`);
   }
+  if (!Number.isInteger(o.maxInstances) || o.maxInstances < 0) invalid('maxInstances', `must be a whole number, 0 or more, not ${o.maxInstances}`);
+  if (!Number.isInteger(o.memoryBudgetBytes) || o.memoryBudgetBytes < 0) invalid('memoryBudgetBytes', `must be a whole number of bytes, 0 or more, not ${o.memoryBudgetBytes}`);
   if (!Number.isInteger(o.poolSize) || o.poolSize < 1) invalid('poolSize', `must be a whole number of threads, 1 or more, not ${o.poolSize}`);
   if (!['pool', 'worker', 'inline'].includes(o.isolation)) invalid('isolation', `must be pool, worker or inline, not ${String(o.isolation)}`);
 }

@@ -43,6 +43,8 @@ export interface MemoryLimits {
   readonly end: number;
   readonly flags: number;
   readonly min: bigint;
+  /** Offset just past the minimum (where a maximum, if any, starts). */
+  readonly minEnd: number;
   readonly max: bigint | undefined;
   readonly shared: boolean;
   /** A 64-bit memory (memory64): its limits are u64. */
@@ -159,8 +161,9 @@ export class Reader {
     if (flags > 0x07) throw new BinaryFormatError(`unknown limits flags 0x${flags.toString(16)} at byte ${start}`);
     const is64 = (flags & 0x04) !== 0;
     const min = this.uleb(is64 ? 64 : 32);
+    const minEnd = this.at;
     const max = (flags & 0x01) !== 0 ? this.uleb(is64 ? 64 : 32) : undefined;
-    return { start, end: this.at, flags, min, max, shared: (flags & 0x02) !== 0, is64 };
+    return { start, end: this.at, flags, min, minEnd, max, shared: (flags & 0x02) !== 0, is64 };
   }
 }
 

@@ -17,9 +17,28 @@ export const DEFAULT_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Limits on one guest instance. */
 export interface InstanceLimits {
-  /** A guest whose memory grows past this many bytes is poisoned (checked after each call). */
+  /**
+   * The memory one instance may have, in bytes. The module's declared maximum is set to it at
+   * load (rewrite.ts), so `memory.grow` past it fails inside the call; a guest whose memory is
+   * over it anyway (a module not rewritten) is poisoned after the call.
+   */
   readonly memoryLimitBytes: number;
+  /** Where the instance adds the memory it holds, for a budget of all instances. */
+  readonly tally?: MemoryTally;
 }
+
+/** Bytes of guest memory held by a group of instances (a thread's, or a process's). */
+export interface MemoryTally {
+  bytes: number;
+}
+
+/**
+ * A trap with the memory this close to its limit is taken for a failed `memory.grow` (the
+ * guest's allocator gave up): a grow past the maximum returns -1 and leaves no other trace.
+ */
+const NEAR_LIMIT = 0.75;
+/** What a Rust guest prints when an allocation fails (`handle_alloc_error`), or an AssemblyScript one. */
+const OUT_OF_MEMORY_LINE = /memory allocation of \d+ bytes failed|out of memory/i;
 
 /** Where a guest's effects go. */
 export interface GuestOutput {
@@ -50,6 +69,8 @@ export class Guest {
   private readonly wasi: ReturnType<typeof wasiImports>;
   /** What the guest printed to stderr during the current call: its panic message, when it traps. */
   private complaints: string[] = [];
+  /** The memory this instance has added to its tally. */
+  private accounted = 0;
 
   private constructor(
     private readonly name: string,
@@ -76,6 +97,7 @@ export class Guest {
         [WASI_MODULE]: guest.wasi.imports,
       });
       guest.exports = instance.exports as unknown as GuestExports;
+      guest.account();
     } catch (thrown) {
       throw guest.poison(thrown, 'start');
     }
@@ -110,6 +132,8 @@ export class Guest {
 
   /** Emits what the guest printed without a newline; later calls fail. */
   dispose(): void {
+    if (this.limits.tally !== undefined) this.limits.tally.bytes -= this.accounted;
+    this.accounted = 0;
     this.wasi.flush();
     this.failure ??= new StateroomError(ErrorCode.WASM_EXIT, `room "${this.roomId}": instance disposed`, this.where());
   }
@@ -130,7 +154,17 @@ export class Guest {
   private recv(ptr: number, size: number): void {
     this.exports.stateroom_recv(ptr, size);
     this.exports.stateroom_free(ptr, size);
+    this.account();
     this.checkMemory();
+  }
+
+  /** Brings the tally up to the memory the instance holds now. */
+  private account(): void {
+    const { tally } = this.limits;
+    if (tally === undefined) return;
+    const bytes = this.exports.memory.buffer.byteLength;
+    tally.bytes += bytes - this.accounted;
+    this.accounted = bytes;
   }
 
   /**
@@ -157,13 +191,14 @@ export class Guest {
   private checkMemory(): void {
     const bytes = this.exports.memory.buffer.byteLength;
     if (bytes <= this.limits.memoryLimitBytes) return;
-    const mib = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
     // The callback is filled in by poison(), which knows which one this was.
     throw new MemoryLimitExceeded(`guest memory grew to ${mib(bytes)}, over the limit of ${mib(this.limits.memoryLimitBytes)}`);
   }
 
   /** Records why the instance cannot go on, and returns that error. */
   private poison(thrown: unknown, during: string): StateroomError {
+    // The memory stays held until the room lets the instance go.
+    if (this.exports !== undefined) this.account();
     this.wasi.flush();
     this.failure = this.describeFailure(thrown, during);
     return this.failure;
@@ -183,7 +218,22 @@ export class Guest {
       });
     }
     const said = this.complaints.length === 0 ? '' : ` — it printed: ${this.complaints.join(' / ')}`;
+    if (this.outOfMemory()) {
+      const { byteLength } = this.exports.memory.buffer;
+      return new StateroomError(
+        ErrorCode.WASM_MEMORY,
+        `guest ran out of memory at ${mib(byteLength)} of its limit of ${mib(this.limits.memoryLimitBytes)} and trapped (${where}): ${describeThrown(thrown)}${said}`,
+        context,
+        { cause: thrown },
+      );
+    }
     return new StateroomError(ErrorCode.WASM_TRAP, `guest trapped (${where}): ${describeThrown(thrown)}${said}`, context, { cause: thrown });
+  }
+
+  /** Whether a trap looks like a failed allocation: memory near its limit, or the guest said so. */
+  private outOfMemory(): boolean {
+    if (this.exports === undefined) return false;
+    return this.exports.memory.buffer.byteLength >= NEAR_LIMIT * this.limits.memoryLimitBytes || this.complaints.some((line) => OUT_OF_MEMORY_LINE.test(line));
   }
 
   private printed(stream: 'stdout' | 'stderr', line: string): void {
@@ -197,4 +247,8 @@ export class Guest {
   private where() {
     return { roomId: this.roomId, file: this.name };
   }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }

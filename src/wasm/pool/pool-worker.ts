@@ -23,6 +23,7 @@ import { CallClock } from './call-clock.js';
 import type { MessageToProcess } from '../abi/codec.js';
 import { Fifo } from './fifo.js';
 import type { StateroomModule } from '../abi/module.js';
+import { PAGE_BYTES } from '../abi/rewrite.js';
 import { ELSEWHERE, EMPTY, HEAD, Ring, TAIL } from './ring.js';
 import {
   readReply,
@@ -112,6 +113,8 @@ export class PoolWorker {
   readonly exited: Promise<void>;
   private readonly thread: Worker;
   private readonly clock = new CallClock();
+  /** Pages of guest memory on the thread (see ThreadSetup.memory). */
+  private readonly memoryPages = new Int32Array(new SharedArrayBuffer(4));
   private readonly toThread = Ring.create(RING_BYTES);
   private readonly fromThread = Ring.create(RING_BYTES);
   private readonly port: MessagePort;
@@ -160,6 +163,7 @@ export class PoolWorker {
       module: module.module,
       name: module.name,
       memoryLimitBytes: options.memoryLimitBytes,
+      memory: this.memoryPages.buffer,
       clock: this.clock.shared,
       requests: this.toThread.shared,
       replies: this.fromThread.shared,
@@ -180,6 +184,11 @@ export class PoolWorker {
   /** How many rooms it hosts. */
   get load(): number {
     return this.tenants.size;
+  }
+
+  /** Bytes of guest memory its instances hold (as of their last calls); 0 once it is gone. */
+  get memoryBytes(): number {
+    return this.gone ? 0 : Atomics.load(this.memoryPages, 0) * PAGE_BYTES;
   }
 
   /** Whether the thread still runs (it was neither terminated nor crashed). */

@@ -46,7 +46,13 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   static start(pool: WorkerPool, module: StateroomModule, roomId: string, ctx: Context, log: Logger, failed: AdapterFailed): Promise<PooledRoom> {
     const room = new PooledRoom(pool, module, roomId, ctx, log, failed);
     return new Promise((resolve, reject) => {
-      room.inflight = { resolve: () => resolve(room), reject };
+      // A room whose instance did not start is never disposed (it has no adapter): its
+      // lodging is let go here, so the pool's count of instances stays true.
+      const notStarted = (error: StateroomError): void => {
+        void pool.release(room.lodging);
+        reject(error);
+      };
+      room.inflight = { resolve: () => resolve(room), reject: notStarted };
       room.lodging = pool.place(room, log);
     });
   }

@@ -12,8 +12,9 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { CallClock } from './call-clock.js';
-import { Guest, type GuestOutput } from '../abi/guest.js';
+import { Guest, type GuestOutput, type MemoryTally } from '../abi/guest.js';
 import type { StateroomModule } from '../abi/module.js';
+import { PAGE_BYTES } from '../abi/rewrite.js';
 import { ELSEWHERE, EMPTY, HEAD, Ring, TAIL } from './ring.js';
 import {
   doneRecord,
@@ -34,7 +35,9 @@ const ROOM_WAIT_MS = 50;
 
 const setup = workerData as ThreadSetup;
 const module: StateroomModule = { name: setup.name, module: setup.module };
-const limits = { memoryLimitBytes: setup.memoryLimitBytes };
+const tally: MemoryTally = { bytes: 0 };
+const limits = { memoryLimitBytes: setup.memoryLimitBytes, tally };
+const memoryPages = new Int32Array(setup.memory);
 const clock = new CallClock(setup.clock);
 const requests = new Ring(setup.requests);
 const replies = new Ring(setup.replies);
@@ -68,12 +71,14 @@ const handler: RequestHandler = {
   close(instance) {
     guests.get(instance)?.dispose();
     guests.delete(instance);
+    Atomics.store(memoryPages, 0, Math.ceil(tally.bytes / PAGE_BYTES));
   },
 };
 
 /** The call ended: publish how. */
 function end(instance: number, failure: CallFailure | undefined): void {
   clock.end();
+  Atomics.store(memoryPages, 0, Math.ceil(tally.bytes / PAGE_BYTES));
   publish(failure === undefined ? doneRecord(instance) : failedRecord(instance, failure));
 }
 

@@ -165,6 +165,11 @@ export interface ThreadSetup {
   /** The file it came from, for messages. */
   readonly name: string;
   readonly memoryLimitBytes: number;
+  /**
+   * One Int32: the 64 KiB pages of guest memory all instances on the thread hold, updated
+   * after each call (the server adds them up for the process's memory budget).
+   */
+  readonly memory: SharedArrayBuffer;
   /** The shared memory of the `CallClock` the thread stamps each call on. */
   readonly clock: SharedArrayBuffer;
   /** The ring of request batches (server to thread). */

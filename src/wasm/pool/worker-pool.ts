@@ -50,6 +50,7 @@ export class WorkerPool {
   private readonly resting = new Map<PoolWorker, NodeJS.Timeout>();
   private started = 0;
   private closed = false;
+  private placed = 0;
 
   constructor(
     private readonly module: StateroomModule,
@@ -71,11 +72,28 @@ export class WorkerPool {
     }
     const worker = this.options.dedicated ? this.spawn(log) : this.leastLoaded(log);
     this.wake(worker);
+    this.placed += 1;
     return { worker, instance: worker.open(tenant) };
   }
 
-  /** Drops a room's instance; resolves once what it held is released (a dedicated thread has exited). */
+  /** How many rooms' instances were placed and not yet released. */
+  get instances(): number {
+    return this.placed;
+  }
+
+  /** Bytes of guest memory on all threads, as of each instance's last call. */
+  get memoryBytes(): number {
+    let bytes = 0;
+    for (const worker of this.threads) bytes += worker.memoryBytes;
+    return bytes;
+  }
+
+  /**
+   * Drops a room's instance (once per lodging); resolves once what it held is released (a
+   * dedicated thread has exited).
+   */
   release({ worker, instance }: Lodging): Promise<void> {
+    this.placed -= 1;
     worker.close(instance);
     if (this.options.dedicated) return worker.stop();
     if (worker.alive && worker.load === 0) this.rest(worker);
