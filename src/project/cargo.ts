@@ -11,7 +11,8 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ErrorCode, StateroomError } from '../errors.js';
@@ -50,16 +51,26 @@ export interface RustToolchain {
   readonly wasiTarget: (typeof WASI_TARGETS)[number];
 }
 
-/** Runs a short-lived program; its stdout, or undefined when it cannot be run or fails. */
+/** Runs a short-lived program; its stdout, or undefined when it cannot be run, fails or hangs. */
 async function probe(file: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   return new Promise((resolve) => {
     let out = '';
-    const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'ignore'], timeout: PROBE_TIMEOUT_MS });
+    const child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'ignore'] });
+    // Our own timer, not spawn's `timeout`: that one is not cleared when the spawn itself
+    // fails (no such program), and would keep the process alive for its whole length.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(undefined);
+    }, PROBE_TIMEOUT_MS);
+    const done = (value: string | undefined): void => {
+      clearTimeout(timer);
+      resolve(value);
+    };
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       if (out.length < 64 * 1024) out += d;
     });
-    child.on('error', () => resolve(undefined));
-    child.on('close', (code) => resolve(code === 0 ? out.trim() : undefined));
+    child.on('error', () => done(undefined));
+    child.on('close', (code) => done(code === 0 ? out.trim() : undefined));
   });
 }
 
@@ -78,6 +89,7 @@ async function hasRustLld(sysroot: string, env: NodeJS.ProcessEnv): Promise<bool
     ...(env.PATH ?? '').split(path.delimiter).filter((d) => d !== '').map((d) => path.join(d, 'rust-lld')),
   ];
   for (const file of candidates) {
+    if (!(await access(file, constants.X_OK).then(() => true, () => false))) continue;
     // `--version` through the link: Debian's /usr/bin/rust-lld dangles when lld is not installed.
     if ((await probe(file, ['-flavor', 'wasm', '--version'], sysroot, env)) !== undefined) return true;
   }

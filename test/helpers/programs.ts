@@ -183,3 +183,48 @@ export const WASI_RUSTC: Requirement<WasiRust> = {
     return undefined;
   },
 };
+
+// ---- cargo for WebAssembly ----------------------------------------------------------------
+
+export interface WasiCargo extends WasiRust {
+  readonly cargo: string;
+  /** `cargo --version`: "cargo 1.65.0". */
+  readonly cargoVersion: string;
+  /**
+   * The environment a `stateroom dev`/`build` child needs to run this cargo with this rustc:
+   * cargo's folder first on PATH, and RUSTC (rustup's cargo in ~/.cargo/bin may come first
+   * on PATH and have no WASI std).
+   */
+  env(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+}
+
+/**
+ * A cargo whose rustc has the WASI std and a rust-lld: cargo on PATH, rustup's, Debian's; each
+ * paired with the rustc beside it (the one it runs), the first pair that builds for WASI.
+ */
+export const WASI_CARGO: Requirement<WasiCargo> = {
+  id: 'cargo',
+  what: 'cargo with a rustc that has the wasm32-wasi std',
+  install: 'apt-get install cargo rustc libstd-rust-dev-wasm32 lld-14, or rustup target add wasm32-wasip1',
+  find: async () => {
+    const candidates = [...onPath('cargo'), path.join(os.homedir(), '.cargo/bin/cargo'), '/usr/bin/cargo'];
+    for (const cargo of new Set(candidates)) {
+      const rustc = path.join(path.dirname(cargo), 'rustc');
+      if (!isExecutable(cargo) || !isExecutable(rustc)) continue;
+      const rust = await wasiRust(rustc);
+      if (rust === undefined) continue;
+      try {
+        const cargoVersion = (await run(cargo, ['--version'], { timeout: 15_000 })).stdout.trim();
+        return {
+          ...rust,
+          cargo,
+          cargoVersion,
+          env: (base = process.env) => ({ ...base, PATH: [path.dirname(cargo), base.PATH ?? ''].join(path.delimiter), RUSTC: rustc }),
+        };
+      } catch {
+        continue;
+      }
+    }
+    return undefined;
+  },
+};
