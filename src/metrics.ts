@@ -21,9 +21,21 @@ export interface MetricSources {
   connections(): number;
 }
 
+/**
+ * The close codes `stateroom_closes_total` has a series for: those RFC 6455 defines and this
+ * server uses, and 4001 (replaced). Any other code a client sends is counted as `other`, so
+ * a client cannot make one series per code (2,001 of them, say).
+ */
+export const KNOWN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015, 4001]);
+
+/** The `code` label for a close code. */
+export function closeCodeLabel(code: number): string {
+  return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';
+}
+
 export interface ServerMetrics {
   readonly registry: Registry;
-  /** A connection closed with `code`. */
+  /** A connection closed with `code` (the server's, when it started the close); unknown codes count as `other`. */
   readonly closed: (code: number) => void;
   /** A service call of `callback` took `seconds`. */
   readonly call: (callback: string, seconds: number) => void;
@@ -52,7 +64,7 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
   total('stateroom_bytes_in_total', 'Payload bytes received from clients (text counted in UTF-16 units).', 'bytesIn');
   total('stateroom_messages_out_total', 'Messages sent to clients.', 'messagesOut');
   total('stateroom_bytes_out_total', 'Payload bytes sent to clients (text counted in UTF-16 units).', 'bytesOut');
-  const closes = new Counter({ name: 'stateroom_closes_total', help: 'Connections closed, by close code.', labelNames: ['code'], registers: [registry] });
+  const closes = new Counter({ name: 'stateroom_closes_total', help: 'Connections closed, by close code (the code the server sent when it closed; codes it does not define count as other).', labelNames: ['code'], registers: [registry] });
   const calls = new Histogram({
     name: 'stateroom_call_duration_seconds',
     help: 'Duration of service calls, by callback.',
@@ -65,7 +77,7 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
   const errors = new Counter({ name: 'stateroom_errors_total', help: 'Errors logged, by code.', labelNames: ['code'], registers: [registry] });
   return {
     registry,
-    closed: (code) => closes.inc({ code: String(code) }),
+    closed: (code) => closes.inc({ code: closeCodeLabel(code) }),
     call: (callback, seconds) => (byCallback[callback] ??= calls.labels(callback)).observe(seconds),
     error: (code) => errors.inc({ code }),
   };

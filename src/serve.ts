@@ -156,6 +156,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     (...args) => createAdapter(...args),
     {
       roomIdleMs: o.roomIdleMs,
+      untouchedRoomIdleMs: o.untouchedRoomIdleMs,
       resumeGraceMs: o.resumeGraceMs,
       resumeBufferBytes: o.resumeBufferBytes,
       maxQueuedBytes: o.maxQueuedBytes,

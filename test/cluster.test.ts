@@ -15,8 +15,8 @@ import { startServing, type Serving } from './helpers/cli.js';
 import { within } from './helpers/deadline.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
 
-const serveCounter = (t: { after(fn: () => void): void }) =>
-  startServing(['serve', 'examples/counter/service.ts', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], t.after.bind(t));
+const serveCounter = (t: { after(fn: () => void): void }, ...more: string[]) =>
+  startServing(['serve', 'examples/counter/service.ts', '--port', '0', '--host', '127.0.0.1', '--workers', '2', ...more], t.after.bind(t));
 
 /** The pid each worker announced in its "ready" line, the latest one per worker. */
 function workerPids(server: Serving): Map<number, number> {
@@ -65,7 +65,8 @@ async function checkRoom(server: Serving, room: string, times: number): Promise<
 }
 
 test('every room lives in exactly one worker, whichever connection its clients come on; rooms spread over both', async (t) => {
-  const server = await serveCounter(t);
+  // Room lifecycle lines are debug lines: asked for, to see where each room was created.
+  const server = await serveCounter(t, '--log-level', 'debug');
   const rooms = Array.from({ length: 24 }, (_, i) => `room-${i}`);
   const inboxes = (await Promise.all(rooms.map((room) => checkRoom(server, room, 3)))).flat();
   t.after(() => inboxes.forEach((c) => c.ws.terminate()));
@@ -251,4 +252,23 @@ test('slowloris on the primary: an absolute deadline (408), a cap per address, 4
   // The connection rate: 6 a minute from 127.0.0.1, whichever worker the rooms are on (1 used above).
   for (let i = 0; i < 5; i++) (await client(server.ws(`/ws/${roomOn(i % 2, `rate-${i}`)}`))).ws.terminate();
   assert.equal(await statusOf(server.port, upgrade(`/ws/${roomOn(1, 'rate-x')}`)), 'HTTP/1.1 429 Too Many Requests');
+});
+
+test('--workers: /metrics behind a token read from a file, on a port of its own; the main port answers it 404', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stateroom-metrics-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const tokenFile = path.join(dir, 'token');
+  await writeFile(tokenFile, 'cluster-metrics-secret-123\n');
+  const server = await startServing(
+    ['serve', 'examples/counter/service.ts', '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--metrics-port', '0', '--metrics-token-file', tokenFile],
+    t.after.bind(t),
+  );
+  await server.printed(/metrics on http:\/\/127\.0\.0\.1:\d+\/metrics/, 'the metrics port');
+  const metricsPort = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(server.output())![1]);
+  const get = (port: number, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}/metrics`, { headers, signal: AbortSignal.timeout(5_000) });
+  assert.equal((await get(server.port, { authorization: 'Bearer cluster-metrics-secret-123' })).status, 404);
+  assert.equal((await get(metricsPort)).status, 401);
+  const ok = await get(metricsPort, { authorization: 'Bearer cluster-metrics-secret-123' });
+  assert.equal(ok.status, 200);
+  assert.match(await ok.text(), /^stateroom_rooms 0$/m);
 });

@@ -3,11 +3,13 @@
  * options, the file becomes a service, and Ctrl-C / SIGTERM shut down cleanly.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { workerOf } from '../cluster/affinity.js';
 import { Primary, forkSelf } from '../cluster/primary.js';
 import { runWorker, workerIndex } from '../cluster/worker.js';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { createLogger, type LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
 import { displayUrl, serve, serveAdopted } from '../serve.js';
@@ -37,6 +39,10 @@ interface ServeFlags {
   headersTimeout: number;
   maxUnrouted: number;
   maxUnroutedPerAddress: number;
+  metricsPort?: number;
+  metricsHost: string;
+  metricsToken?: string;
+  metricsTokenFile?: string;
   callTimeout: number;
   wasmMemoryLimit: number;
   wasmIsolation: WasmIsolation;
@@ -77,6 +83,10 @@ export function addServeCommand(program: Command): void {
     .option('--message-rate-limit <n>', 'messages per second one client may send; more are dropped, and 1008 if it persists (0: no limit)', parseCount, d.messageRateLimit)
     .option('--byte-rate-limit <bytes>', 'payload bytes per second one client may send (0: no limit)', parseCount, d.byteRateLimit)
     .option('--connection-rate-limit <n>', 'connection attempts per minute from one IP; more get 429 (0: no limit)', parseCount, d.connectionRateLimit)
+    .option('--metrics-port <port>', 'serve /metrics on this port of its own (0 picks a free one) instead of the main port', parsePort)
+    .option('--metrics-host <address>', 'interface the --metrics-port listens on', d.metricsHost)
+    .option('--metrics-token <token>', '/metrics asks for "Authorization: Bearer <token>" (visible to other users in ps: prefer --metrics-token-file)')
+    .option('--metrics-token-file <file>', 'read the --metrics-token from this file (surrounding whitespace ignored)')
     .option('--static <dir>', 'serve the files in <dir> at / (index.html for directories)')
     .option('--client <dir>', 'serve the files in <dir> at /client/')
     .option('--static-dotfiles', 'also serve files whose names start with a dot (.env, .git/): refused with 404 by default', d.staticDotfiles)
@@ -139,7 +149,7 @@ async function serveAsPrimary(flags: ServeFlags): Promise<void> {
   const log = createLogger(flags.logLevel);
   const { host, workers } = flags;
   const shutdownTimeoutMs = DEFAULT_SERVER_OPTIONS.shutdownTimeoutMs;
-  const { primary, port } = await Primary.start(
+  const { primary, port, metricsPort } = await Primary.start(
     {
       workers,
       host,
@@ -147,6 +157,9 @@ async function serveAsPrimary(flags: ServeFlags): Promise<void> {
       shutdownTimeoutMs,
       spawn: forkSelf,
       connectionRateLimit: flags.connectionRateLimit,
+      metricsPort: flags.metricsPort,
+      metricsHost: flags.metricsHost,
+      metricsToken: metricsToken(flags),
       headersTimeoutMs: flags.headersTimeout,
       maxUnroutedConnections: flags.maxUnrouted,
       maxUnroutedPerAddress: flags.maxUnroutedPerAddress,
@@ -154,6 +167,7 @@ async function serveAsPrimary(flags: ServeFlags): Promise<void> {
     log,
   );
   const url = displayUrl(host, port);
+  if (metricsPort !== undefined) log.info({ metricsPort, metricsHost: flags.metricsHost }, `metrics on ${displayUrl(flags.metricsHost, metricsPort)}/metrics`);
   log.info({ url, host, port, workers }, `listening on ${url} (WebSockets: ${url.replace('http', 'ws')}/ws/<room>) with ${workers} workers`);
   stopOnSignals({ close: () => primary.close() }, () => primary.kill());
 }
@@ -180,7 +194,20 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     headersTimeoutMs: flags.headersTimeout,
     maxUnroutedConnections: flags.maxUnrouted,
     maxUnroutedPerAddress: flags.maxUnroutedPerAddress,
+    metricsPort: flags.metricsPort,
+    metricsHost: flags.metricsHost,
+    metricsToken: metricsToken(flags),
   };
+}
+
+/** The metrics token, from --metrics-token or the file --metrics-token-file names. */
+function metricsToken(flags: ServeFlags): string | undefined {
+  if (flags.metricsTokenFile === undefined) return flags.metricsToken;
+  try {
+    return readFileSync(flags.metricsTokenFile, 'utf8').trim();
+  } catch (cause) {
+    throw new StateroomError(ErrorCode.OPTIONS_INVALID, `--metrics-token-file ${flags.metricsTokenFile} cannot be read: ${describeThrown(cause)}`, { option: 'metricsToken', file: flags.metricsTokenFile }, { cause });
+  }
 }
 
 function toWasmHostOptions(flags: ServeFlags): WasmHostOptions {

@@ -6,10 +6,11 @@
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { MetricsEndpoint, UNAUTHORIZED, headerOf } from '../transport/metrics-endpoint.js';
 import { PendingConnections, timedOut, type PendingLimits } from '../transport/pending.js';
 import { ConnectionRate } from '../transport/rate-limit.js';
 import { MAX_REQUEST_LINE_BYTES, routeOf, workerOf } from './affinity.js';
@@ -33,6 +34,11 @@ export interface PrimaryOptions extends PendingLimits {
    * connections arrive (the workers then do not count them again); more get 429.
    */
   readonly connectionRateLimit: number;
+  /** `/metrics` on a port of its own (0: a free one); the main port then answers it 404. */
+  readonly metricsPort?: number | undefined;
+  readonly metricsHost?: string | undefined;
+  /** `/metrics` asks for `Authorization: Bearer <token>` when set. */
+  readonly metricsToken?: string | undefined;
   readonly workers: number;
   readonly host: string;
   readonly port: number;
@@ -65,6 +71,8 @@ export class Primary {
   /** Deadlines and caps for connections whose request line has not arrived. */
   private readonly pending: PendingConnections;
   private readonly attempts: ConnectionRate;
+  private readonly metrics: MetricsEndpoint;
+  private metricsServer: HttpServer | undefined;
   private nextAny = 0;
   private stopping = false;
   private readonly reports = new Reports();
@@ -78,22 +86,41 @@ export class Primary {
       timedOut(socket);
     });
     this.attempts = new ConnectionRate(options.connectionRateLimit);
+    this.metrics = new MetricsEndpoint(() => this.reports.metrics(this.readyWorkers()), options.metricsToken, log);
     this.server = createServer((socket) => this.accept(socket));
   }
 
   /** Starts every worker, then listens; resolves with the bound port once all are ready. */
-  static async start(options: PrimaryOptions, log: Logger): Promise<{ primary: Primary; port: number }> {
+  static async start(options: PrimaryOptions, log: Logger): Promise<{ primary: Primary; port: number; metricsPort: number | undefined }> {
     const primary = new Primary(options, log);
     const ready = Array.from({ length: options.workers }, (_, index) => primary.startWorker(index));
     await Promise.all(ready);
     const port = await primary.listen();
-    return { primary, port };
+    let metricsPort: number | undefined;
+    if (options.metricsPort !== undefined) {
+      const host = options.metricsHost ?? '127.0.0.1';
+      try {
+        const { server, address } = await primary.metrics.listen(options.metricsPort, host);
+        primary.metricsServer = server;
+        metricsPort = address.port;
+      } catch (cause) {
+        await primary.close();
+        throw new StateroomError(ErrorCode.LISTEN_FAILED, `cannot serve metrics on ${host}:${options.metricsPort}: ${describeThrown(cause)}`, {}, { cause });
+      }
+    }
+    return { primary, port, metricsPort };
+  }
+
+  private readyWorkers(): ChildProcess[] {
+    return this.slots.filter((slot) => slot.ready).map((slot) => slot.child);
   }
 
   /** Stops accepting and asks every worker to close its clients (1001) and rooms; resolves when all have exited. */
   async close(): Promise<void> {
     this.stopping = true;
     this.server.close();
+    this.metricsServer?.close();
+    this.metricsServer?.closeAllConnections();
     for (const socket of this.unrouted) socket.destroy();
     await Promise.all(this.slots.map((slot) => this.stopWorker(slot)));
   }
@@ -216,7 +243,7 @@ export class Primary {
         // Answered here, once the request's headers are in (so nothing is left unread).
         if (!head.includes('\r\n\r\n') && head.length < MAX_REQUEST_LINE_BYTES) return;
         routed();
-        void this.answer(socket, route.what);
+        void this.answer(socket, route.what, head);
         return;
       }
       if (route.kind === 'room' && !this.attempts.allow(socket.remoteAddress ?? '?', Date.now())) {
@@ -234,11 +261,18 @@ export class Primary {
   }
 
   /** Answers `/status?format=json` or `/metrics` for the whole cluster, and closes. */
-  private async answer(socket: Socket, what: 'status' | 'metrics'): Promise<void> {
-    const workers = this.slots.filter((slot) => slot.ready).map((slot) => slot.child);
+  private async answer(socket: Socket, what: 'status' | 'metrics', head: Buffer): Promise<void> {
+    if (what === 'metrics' && this.options.metricsPort !== undefined) {
+      respond(socket, { status: 404, contentType: 'text/plain; charset=utf-8', body: 'not found: /metrics is served on its own port' });
+      return;
+    }
+    if (what === 'metrics' && !this.metrics.allows(headerOf(head, 'authorization'))) {
+      respond(socket, UNAUTHORIZED);
+      return;
+    }
     let answer: Answer;
     try {
-      answer = what === 'status' ? await this.reports.status(workers) : await this.reports.metrics(workers);
+      answer = what === 'status' ? await this.reports.status(this.readyWorkers()) : { status: 200, ...(await this.metrics.text()) };
     } catch (err) {
       this.log.error({ err }, `${what} failed: ${describeThrown(err)}`);
       answer = { status: 500, contentType: 'text/plain; charset=utf-8', body: `${what} failed` };

@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { AggregatorRegistry } from 'prom-client';
 import { VERSION, type WorkerReport } from '../serve.js';
+import { CachedRender } from '../transport/metrics-endpoint.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** How long the primary waits for a worker's report; a worker that is late is left out. */
@@ -23,6 +24,9 @@ export class Reports {
   private nextId = 0;
   private readonly waiting = new Map<number, (report: WorkerReport) => void>();
   private readonly startedAt = Date.now();
+  /** The cluster's metrics, gathered at most once a second however often they are scraped. */
+  private metricsCache: CachedRender | undefined;
+  private metricsOf: readonly ChildProcess[] = [];
 
   /** Takes a worker's message; true when it was a report. */
   received(message: FromWorker): boolean {
@@ -47,11 +51,20 @@ export class Reports {
     return { status: 200, contentType: 'application/json', body: JSON.stringify(body) };
   }
 
-  /** The whole cluster's `/metrics`: counters summed, gauges as prom-client aggregates them. */
+  /**
+   * The whole cluster's `/metrics`: counters summed, gauges as prom-client aggregates them.
+   * Cached for a second: a scrape costs every worker a rendering, and a flood of scrapes
+   * must not raise every room's latency.
+   */
   async metrics(workers: readonly ChildProcess[]): Promise<Answer> {
-    const reports = await this.gather(workers);
-    const registry = AggregatorRegistry.aggregate(reports.map((r) => r.metrics));
-    return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+    this.metricsOf = workers;
+    this.metricsCache ??= new CachedRender(async () => {
+      const reports = await this.gather(this.metricsOf);
+      const registry = AggregatorRegistry.aggregate(reports.map((r) => r.metrics));
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    });
+    const { contentType, body } = await this.metricsCache.get();
+    return { status: 200, contentType, body };
   }
 
   private gather(workers: readonly ChildProcess[]): Promise<WorkerReport[]> {

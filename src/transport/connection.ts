@@ -47,6 +47,8 @@ export class Connection implements ClientSink {
   seat: SeatHandle | undefined;
   /** The client's message and byte rates, when limits are set. */
   limiter: ClientLimiter | undefined;
+  /** The code the server closed with, when it started the close (what the metrics count). */
+  sentCode: number | undefined;
 
   /**
    * @param raw - The TCP socket under `socket`: frames are written to it directly, through
@@ -74,6 +76,7 @@ export class Connection implements ClientSink {
 
   /** Closes with `code`, after what was already sent to this client this turn. */
   close(code: number, reason: string): void {
+    this.sentCode ??= code;
     this.shared.outbox.release(this.raw);
     this.socket.close(code, reason);
   }
@@ -132,10 +135,22 @@ function onAlive(this: WebSocket): void {
 
 function onError(this: WebSocket, err: Error): void {
   const connection = connectionOf(this);
+  // ws closes the socket itself on a client's protocol error: note the code it sends.
+  connection.sentCode ??= protocolErrorCode(err);
   connection.shared.failed(connection, err);
 }
 
 function onClose(this: WebSocket, code: number): void {
   const connection = connectionOf(this);
   connection.shared.closed(connection, code);
+}
+
+/** The close code ws sends for a client's protocol error (see ws's receiver), by its error code. */
+function protocolErrorCode(err: Error): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  if (code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') return 1008;
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH') return 1009;
+  return 1002;
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import { reply } from './reply.js';
 import { parseRoomPath, splitTarget } from './room-path.js';
+import { MetricsEndpoint } from './metrics-endpoint.js';
 import type { StaticHandler } from './static-files.js';
 
 export interface RouteOptions {
@@ -19,6 +20,10 @@ export interface RouteOptions {
   readonly clientFiles?: StaticHandler | undefined;
   /** Where `/metrics` comes from. */
   readonly metrics: ServerMetrics;
+  /** `/metrics` asks for `Authorization: Bearer <token>` when set. */
+  readonly metricsToken?: string | undefined;
+  /** `/metrics` is served on a port of its own: here it is 404. */
+  readonly metricsElsewhere?: boolean;
   /** The JSON `/status?format=json` answers with. */
   status(): object;
   /**
@@ -33,10 +38,16 @@ const CLIENT_PREFIX = '/client/';
 
 /** Answers one plain HTTP request. */
 export class Routes {
+  /** `/metrics`, here or on its own port. */
+  readonly metrics: MetricsEndpoint;
+
   constructor(
     private readonly options: RouteOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    const { registry } = options.metrics;
+    this.metrics = new MetricsEndpoint(async () => ({ contentType: registry.contentType, body: await registry.metrics() }), options.metricsToken, log);
+  }
 
   request(req: IncomingMessage, res: ServerResponse): void {
     if (this.options.oneRequestPerConnection === true) res.setHeader('connection', 'close');
@@ -50,8 +61,8 @@ export class Routes {
       this.status(res, new URLSearchParams(query).get('format') === 'json');
       return;
     }
-    if (pathname === '/metrics') {
-      this.scrape(res);
+    if (pathname === '/metrics' && this.options.metricsElsewhere !== true) {
+      this.metrics.serve(req, res);
       return;
     }
     if (parseRoomPath(pathname) !== undefined) {
@@ -77,20 +88,6 @@ export class Routes {
     }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(this.options.status()));
-  }
-
-  private scrape(res: ServerResponse): void {
-    const { registry } = this.options.metrics;
-    registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(text);
-      },
-      (err: unknown) => {
-        this.log.error({ err }, `metrics failed: ${describeThrown(err)}`);
-        reply(res, 500, 'metrics failed');
-      },
-    );
   }
 
   private filesFor(pathname: string): { handler: StaticHandler; relative: string } | undefined {

@@ -54,6 +54,8 @@ export class Transport {
   /** What every connection shares, its events' way back to this transport included. */
   private readonly shared: ConnectionShared;
   private readonly earlyError = (err: Error): void => this.log.debug({ reason: err.message }, 'socket error before the WebSocket opened');
+  /** The metrics port's server, when `/metrics` has one. */
+  private metricsServer: Server | undefined;
   /** Set by `close()`: upgrades still being checked are refused rather than joined. */
   private closing = false;
 
@@ -82,7 +84,7 @@ export class Transport {
       received: (connection, data, isBinary) => this.received(connection, data, isBinary),
       closed: (connection, code) => {
         this.shared.backlog.forget(connection);
-        this.options.metrics.closed(code);
+        this.options.metrics.closed(connection.sentCode ?? code);
         this.gone(connection);
       },
       // A client's bad frame or reset is the client's condition, not a bug here: no stack.
@@ -104,6 +106,13 @@ export class Transport {
     });
   }
 
+  /** Serves `/metrics` on a port of its own (see `metricsElsewhere`); resolves with its address. */
+  async listenMetrics(port: number, host: string): Promise<AddressInfo> {
+    const { server, address } = await this.routes.metrics.listen(port, host);
+    this.metricsServer = server;
+    return address;
+  }
+
   /** Listens on `port` (0 picks a free one) and resolves with the bound address. */
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
@@ -123,6 +132,8 @@ export class Transport {
     this.closing = true;
     this.heartbeat.stop();
     this.shared.backlog.stop();
+    this.metricsServer?.close();
+    this.metricsServer?.closeAllConnections();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     const sockets = [...this.open].map((connection) => this.shutDown(connection));
     await Promise.all(sockets);
