@@ -26,12 +26,50 @@ export interface Logger {
  * A pino logger writing one line per event to `destination`; by default to stdout, as JSON,
  * or pretty-printed when stdout is a terminal.
  * @param level - The quietest level that is still written.
+ * @param format - `json` lines, or `pretty` lines for a person; default: pretty only when
+ *   writing to stdout and stdout is a terminal.
  */
-export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream, format?: 'json' | 'pretty'): Logger {
   const options = { level, base: { name: 'stateroom' } };
-  if (destination !== undefined) return pino(options, destination);
-  if (process.stdout.isTTY) return pino(options, pretty({ colorize: true, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' }));
-  return pino(options);
+  const toTerminal = destination === undefined && process.stdout.isTTY;
+  if (format === 'pretty' || (format === undefined && toTerminal)) return pino(options, prettyLines(destination ?? process.stdout, toTerminal));
+  return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+/**
+ * Human-readable lines that cannot be forged: every string of every field (the message, a
+ * room id, an error's stack) has its control characters escaped before it is printed, so a
+ * room id holding a newline and a fake timestamp prints as one line with a visible `\n`.
+ * JSON lines need none of this (JSON escapes them).
+ */
+function prettyLines(out: NodeJS.WritableStream, colorize: boolean): { write(line: string): void } {
+  const prettify = pretty.prettyFactory({ colorize, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' });
+  return {
+    write(line: string): void {
+      out.write(prettify(escapeControls(JSON.parse(line))));
+    },
+  };
+}
+
+/** Control characters (C0, DEL, C1, and the Unicode line and paragraph separators). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** `value` with every string in it (keys too) escaped: `\n`, `\r`, `\t`, else `\u001b` and the like. */
+export function escapeControls(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(CONTROLS, escapeOne);
+  if (Array.isArray(value)) return value.map(escapeControls);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key.replace(CONTROLS, escapeOne), escapeControls(field)]));
+  }
+  return value;
+}
+
+function escapeOne(char: string): string {
+  if (char === '\n') return '\\n';
+  if (char === '\r') return '\\r';
+  if (char === '\t') return '\\t';
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** What one repeated line looked like, and how often it came again this window. */

@@ -2,6 +2,7 @@
 // A service that throws on bad input gives every client a lever; repeated errors are written
 // once per window and summarised.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { createLogger, serve, type ClientId, type Payload } from '../src/index.js';
 import { LogThrottle } from '../src/logger.js';
@@ -68,4 +69,40 @@ test('the throttle writes each kind once per window, bounds what it remembers, a
   throttle.error('room "a"', 'a:x', {}, 'boom');
   assert.equal(log.entries.at(-1).message, 'boom', 'a new window writes it again');
   throttle.flush();
+});
+
+test('pretty (terminal) lines cannot be forged: control characters in any field are escaped', async (t) => {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  const server = await serve(
+    () => ({
+      message: () => {
+        throw new Error('bad\n00:00:00.000 INFO: forged from a message');
+      },
+    }),
+    { port: 0, host: '127.0.0.1', logger: createLogger('debug', sink, 'pretty') },
+  );
+  t.after(() => server.close());
+  const forged = 'x\n00:00:00.000 INFO: all good\u001b[2J\u2028';
+  const ws = await open(`ws://127.0.0.1:${server.port}/ws/${encodeURIComponent(forged)}`);
+  t.after(() => ws.terminate());
+  ws.send('boom');
+  await within(
+    (async () => {
+      while (!text.includes('forged from a message')) await new Promise((r) => setTimeout(r, 10));
+    })(),
+    'the error line',
+  );
+  for (const line of text.split('\n').filter((l) => l !== '')) {
+    assert.doesNotMatch(line, /^\s*00:00:00\.000 INFO/, `no forged line: ${JSON.stringify(line)}`);
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    assert.doesNotMatch(line.replace(/\u001b\[[0-9;]*m/g, ''), /[\u0000-\u001f\u2028]/, `no raw control characters: ${JSON.stringify(line)}`);
+  }
+  assert.match(text, /x\\n00:00:00\.000 INFO: all good\\u001b\[2J\\u2028/, 'the room id printed escaped');
+  assert.match(text, /bad\\n00:00:00\.000 INFO: forged from a message/, 'the message escaped');
 });
