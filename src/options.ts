@@ -19,6 +19,12 @@ export interface ServerOptions {
   heartbeatTimeoutMs?: number;
   /** How long an empty room lives on before it is disposed, in ms. Default 30 000. */
   roomIdleMs?: number;
+  /**
+   * How long an empty room lives on when none of its clients ever sent a message, in ms
+   * (at most `roomIdleMs`): long enough for a page reload, short enough that connecting to
+   * random room ids and leaving holds few rooms. Default 5 000.
+   */
+  untouchedRoomIdleMs?: number;
   /** Largest incoming message in bytes; a larger one closes its client with 1009. Default 1 MiB. */
   maxPayloadBytes?: number;
   /** Directory served at `/` (`index.html` for directories). Default: none. */
@@ -83,7 +89,10 @@ export interface ServerOptions {
   maxQueuedBytes?: number;
   /** Most clients in one room (0: no limit); more are refused with HTTP 503. Default 0. */
   maxClientsPerRoom?: number;
-  /** Most live rooms (0: no limit); joining another room is refused with HTTP 503. Default 0. */
+  /**
+   * Most live rooms (0: no limit); joining another room is refused with HTTP 503. Default
+   * 100 000 (an empty room holds about 6 KiB, so about 650 MiB).
+   */
   maxRooms?: number;
   /**
    * Browser origins allowed to connect (the `Origin` header); empty allows any. Requests
@@ -94,6 +103,11 @@ export interface ServerOptions {
    * Decides, before a client joins, whether it may: `true` admits, `false` refuses with
    * 403, `{ status, reason }` refuses with that status. May be async. A refused client
    * never reaches the service. Default: everyone is admitted.
+   *
+   * `{ user }` admits and binds the client's `?token=` to that user (any stable string that
+   * names who was authorised): a seat taken with a token belongs to the token *and* the user,
+   * so someone else presenting a stolen token gets a fresh seat of their own, never the
+   * victim's seat or its replay of recent messages.
    */
   authorize?: Authorize | undefined;
   /**
@@ -113,8 +127,13 @@ export interface Refusal {
   readonly reason: string;
 }
 
+/** An admission from {@link ServerOptions.authorize} that binds the client's token to `user`. */
+export interface Admitted {
+  readonly user: string;
+}
+
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
-export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Promise<boolean | Refusal>;
+export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
 
 type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken';
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
@@ -126,6 +145,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   heartbeatIntervalMs: 30_000,
   heartbeatTimeoutMs: 120_000,
   roomIdleMs: 30_000,
+  untouchedRoomIdleMs: 5_000,
   maxPayloadBytes: 1024 * 1024,
   resumeGraceMs: 10_000,
   resumeBufferBytes: 256 * 1024,
@@ -136,7 +156,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   connectionRateLimit: 0,
   maxQueuedBytes: 8 * 1024 * 1024,
   maxClientsPerRoom: 0,
-  maxRooms: 0,
+  maxRooms: 100_000,
   allowedOrigins: Object.freeze([]),
   authorize: undefined,
   shutdownTimeoutMs: 10_000,
@@ -171,6 +191,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('heartbeatIntervalMs', o.heartbeatIntervalMs, 0, MAX_TIMER_MS);
   checkInteger('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('roomIdleMs', o.roomIdleMs, 0, MAX_TIMER_MS);
+  checkInteger('untouchedRoomIdleMs', o.untouchedRoomIdleMs, 0, MAX_TIMER_MS);
   checkInteger('maxPayloadBytes', o.maxPayloadBytes, 1, 2 ** 31 - 1);
   checkInteger('resumeGraceMs', o.resumeGraceMs, 0, MAX_TIMER_MS);
   checkInteger('resumeBufferBytes', o.resumeBufferBytes, 0, 2 ** 31 - 1);

@@ -1,7 +1,10 @@
 /**
  * The embedded placement: every room in this process, in a map from room id to room.
  * Creates rooms on demand and disposes them an idle grace period after the last client
- * leaves, so a client that comes back in time finds its room as it was.
+ * leaves, so a client that comes back in time finds its room as it was. A room none of whose
+ * clients ever sent a message has nothing to come back to but its service's start: it goes
+ * after a shorter grace (`untouchedRoomIdleMs`), so connecting to random room ids and leaving
+ * at once — a churn of rooms — holds few rooms at a time.
  * @module
  */
 import type { Logger } from '../logger.js';
@@ -16,6 +19,11 @@ export type RoomObserver = Pick<RoomHooks, 'onCall' | 'onError'>;
 export interface RegistryOptions extends RoomOptions {
   /** How long an empty room lives on before it is disposed. */
   readonly roomIdleMs: number;
+  /**
+   * How long an empty room lives on when none of its clients ever sent a message (capped at
+   * `roomIdleMs`). Default {@link UNTOUCHED_ROOM_IDLE_MS}.
+   */
+  readonly untouchedRoomIdleMs?: number;
   /** Most clients in one room; 0 for no limit. */
   readonly maxClientsPerRoom: number;
   /** Most live rooms; 0 for no limit. */
@@ -27,8 +35,20 @@ export interface RegistryOptions extends RoomOptions {
   readonly newRoomRefusal?: () => string | undefined;
 }
 
+/**
+ * Default grace of a room no client ever sent a message to: long enough for a page reload
+ * (the page's script connects again within a second or two), short enough that a churn of
+ * connect-and-leave at 1,000 rooms a second holds about 5,000 rooms, not 30,000.
+ */
+export const UNTOUCHED_ROOM_IDLE_MS = 5_000;
+
 export class RoomRegistry implements Placement {
   private readonly rooms = new Map<string, Room>();
+  /** Rooms a client has sent a message to: they get the full idle grace. */
+  private readonly touched = new WeakSet<Room>();
+  private readonly touch = (room: Room): void => {
+    this.touched.add(room);
+  };
   private readonly idle = new Map<Room, NodeJS.Timeout>();
   /** Rooms being disposed after their idle timeout; `close()` waits for them too. */
   private readonly disposing = new Set<Promise<void>>();
@@ -56,7 +76,7 @@ export class RoomRegistry implements Placement {
     // After the join: taking over a token's seat can empty the room for a moment, which
     // starts its idle timer; the new seat is there now.
     this.cancelIdle(room);
-    return new LocalSeat(room, clientId, resumed, sink);
+    return new LocalSeat(room, clientId, resumed, sink, this.touched.has(room) ? undefined : this.touch);
   }
 
   admit(roomId: string, identity: Identity): Admission {
@@ -100,7 +120,8 @@ export class RoomRegistry implements Placement {
     // The constructor may already have failed (a factory that throws synchronously).
     if (room.live) {
       this.rooms.set(roomId, room);
-      this.log.info({ roomId, rooms: this.rooms.size }, 'room created');
+      // debug: a churn of rooms would otherwise write two info lines per room.
+      this.log.debug({ roomId, rooms: this.rooms.size }, 'room created');
     }
     return room;
   }
@@ -114,12 +135,17 @@ export class RoomRegistry implements Placement {
       this.forget(room);
       const disposed = room.dispose().then(() => {
         this.disposing.delete(disposed);
-        this.log.info({ roomId: room.id, rooms: this.rooms.size }, 'room disposed');
+        this.log.debug({ roomId: room.id, rooms: this.rooms.size }, 'room disposed');
       });
       this.disposing.add(disposed);
-    }, this.options.roomIdleMs);
+    }, this.idleMsOf(room));
     timer.unref();
     this.idle.set(room, timer);
+  }
+
+  private idleMsOf(room: Room): number {
+    const { roomIdleMs, untouchedRoomIdleMs = UNTOUCHED_ROOM_IDLE_MS } = this.options;
+    return this.touched.has(room) ? roomIdleMs : Math.min(roomIdleMs, untouchedRoomIdleMs);
   }
 
   private cancelIdle(room: Room): void {
@@ -144,6 +170,8 @@ class LocalSeat implements SeatHandle {
     readonly clientId: ClientId,
     readonly resumed: boolean,
     private readonly sink: ClientSink,
+    /** Told of this seat's first message, while its room has had none. */
+    private firstMessage: ((room: Room) => void) | undefined,
   ) {}
 
   get roomId(): string {
@@ -151,6 +179,10 @@ class LocalSeat implements SeatHandle {
   }
 
   message(payload: Payload): void {
+    if (this.firstMessage !== undefined) {
+      this.firstMessage(this.room);
+      this.firstMessage = undefined;
+    }
     this.room.message(this.clientId, payload, this.sink);
   }
 

@@ -33,6 +33,12 @@ export interface WasmHostOptions {
   /** How long one guest call may run, in ms (`pool` and `worker`); 0 for no limit. Default 1000. */
   readonly callTimeoutMs?: number;
   /**
+   * How long a room's instance may take to start, in ms (`pool` and `worker`), counted from
+   * when the room asked for it: past it that room alone fails with `SR_ERR_WASM_START` (its
+   * clients get 1011) and its thread goes on. 0 for no limit. Default 5000.
+   */
+  readonly startTimeoutMs?: number;
+  /**
    * Memory one guest instance may grow to, in bytes. The module's memory maximum is set to it
    * at load, so `memory.grow` past it fails inside the call; a guest that then traps fails
    * its room with `SR_ERR_WASM_MEMORY`. Default 64 MiB.
@@ -56,6 +62,7 @@ export const DEFAULT_WASM_HOST_OPTIONS = Object.freeze({
   isolation: 'pool',
   poolSize: defaultPoolSize(),
   callTimeoutMs: 1_000,
+  startTimeoutMs: 5_000,
   memoryLimitBytes: DEFAULT_MEMORY_LIMIT_BYTES,
   maxInstances: defaultMaxInstances(),
   memoryBudgetBytes: defaultMemoryBudgetBytes(),
@@ -106,7 +113,7 @@ export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOpt
   });
   return {
     name: module.name,
-    createAdapter: (roomId, ctx, log, failed) => PooledRoom.start(pool, module, roomId, ctx, log, failed),
+    createAdapter: (roomId, ctx, log, failed) => PooledRoom.start(pool, module, roomId, ctx, log, failed, o.startTimeoutMs),
     newRoomRefusal: () => refusal(pool),
     close: () => pool.close(),
   };
@@ -128,6 +135,9 @@ function check(o: Required<WasmHostOptions>): void {
   if (!Number.isInteger(o.callTimeoutMs) || o.callTimeoutMs < 0 || o.callTimeoutMs > MAX_TIMEOUT_MS) {
     // Past setTimeout's limit Node fires at once, which would time out every call.
     invalid('callTimeoutMs', `must be a whole number of ms from 0 to ${MAX_TIMEOUT_MS}, not ${o.callTimeoutMs}`);
+  }
+  if (!Number.isInteger(o.startTimeoutMs) || o.startTimeoutMs < 0 || o.startTimeoutMs > MAX_TIMEOUT_MS) {
+    invalid('startTimeoutMs', `must be a whole number of ms from 0 to ${MAX_TIMEOUT_MS}, not ${o.startTimeoutMs}`);
   }
   if (!Number.isInteger(o.maxInstances) || o.maxInstances < 0) invalid('maxInstances', `must be a whole number, 0 or more, not ${o.maxInstances}`);
   if (!Number.isInteger(o.memoryBudgetBytes) || o.memoryBudgetBytes < 0) invalid('memoryBudgetBytes', `must be a whole number of bytes, 0 or more, not ${o.memoryBudgetBytes}`);

@@ -71,6 +71,15 @@ export interface Tenant {
   lost(error: StateroomError): void;
 }
 
+/**
+ * How long an instantiation (a room's `start`) may run before the watchdog takes it for a
+ * runaway. Far longer than a call: instantiating can stall while V8 looks for address space,
+ * and a slow start fails only its own room (PooledRoom's start timeout) — the thread, with
+ * every room on it, goes only for a start function that never returns, which the load-time
+ * check has already refused for any module that does so every time.
+ */
+export const START_RUNAWAY_MS = 30_000;
+
 export interface PoolWorkerOptions {
   /** How long one call may run before the thread is terminated; 0 for no limit. */
   readonly callTimeoutMs: number;
@@ -379,9 +388,12 @@ export class PoolWorker {
     this.watchdog = undefined;
     if (this.gone || this.pending.length === 0) return;
     const running = this.clock.running();
-    const left = running === undefined ? this.options.callTimeoutMs : this.options.callTimeoutMs - running.ranMs;
+    const limit = running !== undefined && this.callOf(running.seq)?.calls.what === 'start' ? Math.max(START_RUNAWAY_MS, this.options.callTimeoutMs) : this.options.callTimeoutMs;
+    const left = running === undefined ? this.options.callTimeoutMs : limit - running.ranMs;
     if (running !== undefined && left <= 0) this.timedOut(running.seq);
-    else this.arm(Math.max(1, Math.ceil(left)));
+    // While a start runs, look again after a call timeout, not after the start's long limit:
+    // the call that follows it must still be cut off in time.
+    else this.arm(Math.max(1, Math.ceil(Math.min(left, this.options.callTimeoutMs))));
   }
 
   /** Call number `seq` ran too long: the thread goes, and every room on it. */

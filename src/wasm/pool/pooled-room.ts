@@ -42,18 +42,49 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     private readonly failed: AdapterFailed,
   ) {}
 
-  /** Places the room's instance on the pool; resolves once the instance has started. */
-  static start(pool: WorkerPool, module: StateroomModule, roomId: string, ctx: Context, log: Logger, failed: AdapterFailed): Promise<PooledRoom> {
+  /**
+   * Places the room's instance on the pool; resolves once the instance has started. One that
+   * has not started within `startTimeoutMs` (queued behind other calls on its thread, or slow
+   * to instantiate) fails this room alone with `SR_ERR_WASM_START`; the thread goes on, and
+   * drops the instance when it is done making it.
+   */
+  static start(
+    pool: WorkerPool,
+    module: StateroomModule,
+    roomId: string,
+    ctx: Context,
+    log: Logger,
+    failed: AdapterFailed,
+    startTimeoutMs = 0,
+  ): Promise<PooledRoom> {
     const room = new PooledRoom(pool, module, roomId, ctx, log, failed);
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
       // A room whose instance did not start is never disposed (it has no adapter): its
       // lodging is let go here, so the pool's count of instances stays true.
       const notStarted = (error: StateroomError): void => {
+        clearTimeout(timer);
         void pool.release(room.lodging);
         reject(error);
       };
-      room.inflight = { resolve: () => resolve(room), reject: notStarted };
+      const started = (): void => {
+        clearTimeout(timer);
+        resolve(room);
+      };
+      room.inflight = { resolve: started, reject: notStarted };
       room.lodging = pool.place(room, log);
+      if (startTimeoutMs > 0) {
+        timer = setTimeout(() => {
+          room.dead ??= new StateroomError(
+            ErrorCode.WASM_START,
+            `guest instance did not start within ${startTimeoutMs} ms (room "${roomId}", ${module.name}); only this room fails`,
+            room.where(),
+          );
+          room.take()?.reject(room.dead);
+        }, startTimeoutMs);
+        // The thread, not this timer, keeps the process alive while the room waits.
+        timer.unref();
+      }
     });
   }
 
