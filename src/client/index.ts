@@ -45,7 +45,17 @@ export type Data = string | Uint8Array;
 export interface ClientOptions {
   /** The room to join (`/ws/<room>`). Default: the URL's own `/ws…` path, else `/ws` (room "1"). */
   room?: string | undefined;
-  /** This client's identity, 1 to 256 characters. Default: 128 random bits, made once per client. */
+  /**
+   * This client's identity, 1 to 256 characters. Default: 128 random bits from
+   * `crypto.getRandomValues`, made once per client.
+   *
+   * **A token is a secret.** Whoever presents it while the seat is held takes the seat (this
+   * client is closed with 4001) and is sent what the seat kept for a resume — up to the
+   * server's `resumeBufferBytes` (256 KiB) of its recent messages. Make it unguessable (the
+   * default is), send it over `wss://` only, keep it out of logs and shared URLs, and do not
+   * reuse it across users. A server whose `authorize` returns `{ user }` binds each token to
+   * the authorised user, so a stolen token alone is not enough there.
+   */
   token?: string | undefined;
   /** Smallest delay before a reconnect attempt, in ms (> 0). */
   minDelayMs?: number;

@@ -31,7 +31,17 @@ export function withIdentity(url: string, token: string, received?: number): str
   return u.href;
 }
 
-/** A random token: 128 bits as hex. `getRandomValues` works in insecure contexts too (unlike `randomUUID`). */
+/**
+ * A random token: 128 bits from the platform's cryptographic generator, as hex. A token is
+ * a secret (whoever holds it can take the client's seat), so there is no fallback to a
+ * guessable generator: without `crypto.getRandomValues` (browsers, Node 20+, Deno, Bun all
+ * have it, in insecure contexts too, unlike `randomUUID`) this throws and the caller must
+ * pass a token.
+ */
 export function randomToken(): string {
+  const crypto = (globalThis as { crypto?: { getRandomValues?: <T extends Uint8Array>(bytes: T) => T } }).crypto;
+  if (typeof crypto?.getRandomValues !== 'function') {
+    throw new TypeError('stateroom client: no crypto.getRandomValues here to make a secret token; pass the token option');
+  }
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
 }

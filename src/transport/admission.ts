@@ -7,9 +7,10 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Authorize } from '../options.js';
+import type { Authorize, Refusal } from '../options.js';
 import type { Placement } from '../room/placement.js';
 import type { Identity } from '../room/seat.js';
 import { ConnectionRate } from './rate-limit.js';
@@ -55,8 +56,11 @@ export class UpgradeAdmission {
    * has been refused (the answer is written and the socket ended).
    */
   async check(req: IncomingMessage, socket: Duplex): Promise<Target | undefined> {
-    const target = this.checkRequest(req, socket);
-    if (target === undefined || !(await this.authorized(req, socket, target.roomId)) || socket.destroyed) return undefined;
+    const checked = this.checkRequest(req, socket);
+    if (checked === undefined) return undefined;
+    const verdict = await this.authorized(req, socket, checked.roomId);
+    if (verdict === false || socket.destroyed) return undefined;
+    const target = verdict.user === undefined || checked.identity.token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: bindToken(verdict.user, checked.identity.token) } };
     const admission = this.placement.admit(target.roomId, target.identity);
     if (!admission.ok) {
       refuseUpgrade(socket, admission.status, admission.reason);
@@ -85,14 +89,18 @@ export class UpgradeAdmission {
     return { roomId: room.roomId, identity };
   }
 
-  /** Runs the authorize hook; a refusal (or a hook that throws) answers the request. */
-  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<boolean> {
+  /**
+   * Runs the authorize hook: false once a refusal (or a hook that throws) has answered the
+   * request, else the user the client's token is bound to, if the hook named one.
+   */
+  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<false | { user?: string }> {
     const { authorize } = this.options;
-    if (authorize === undefined) return true;
+    if (authorize === undefined) return {};
     try {
       const verdict = await authorize(req, roomId);
-      if (verdict === true) return true;
-      const { status, reason } = verdict === false ? { status: 403, reason: 'forbidden' } : verdict;
+      if (verdict === true) return {};
+      if (typeof verdict === 'object' && 'user' in verdict && typeof verdict.user === 'string') return { user: verdict.user };
+      const { status, reason } = verdict === false ? { status: 403, reason: 'forbidden' } : (verdict as Refusal);
       refuseUpgrade(socket, status >= 400 && status <= 599 ? status : 403, reason);
     } catch (err) {
       this.log.error({ err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
@@ -100,6 +108,15 @@ export class UpgradeAdmission {
     }
     return false;
   }
+}
+
+/**
+ * The token a room sees for `token` presented by `user`: the same pair always gives the
+ * same seat, and another user with the same token a different one. Hashed, so that it
+ * stays within the token length and does not put the user name in the room's maps.
+ */
+export function bindToken(user: string, token: string): string {
+  return `u.${createHash('sha256').update(user).update('\0').update(token).digest('base64url')}`;
 }
 
 function refused(socket: Duplex, status: number, reason: string): undefined {
