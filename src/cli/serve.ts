@@ -47,6 +47,9 @@ interface ServeFlags {
   wasmMemoryLimit: number;
   wasmIsolation: WasmIsolation;
   wasmPoolSize: number;
+  wasmMaxInstances: number;
+  wasmMemoryBudget: number;
+  wasmStartTimeout: number;
   workers: number;
 }
 
@@ -112,6 +115,17 @@ export function addServeCommand(program: Command): void {
         .argParser(parseSize)
         .default(w.poolSize, 'one per core, at least 2'),
     )
+    .addOption(
+      new Option('--wasm-max-instances <n>', 'refuse new WASM rooms with 503 past this many instances per process (0: no limit)')
+        .argParser(parseCount)
+        .default(w.maxInstances, `${w.maxInstances}: half of what the address space holds at ~10 GiB per instance`),
+    )
+    .addOption(
+      new Option('--wasm-memory-budget <MiB>', 'refuse new WASM rooms with 503 while all guest memory of the process holds this much (0: no limit)')
+        .argParser((text: string) => parseCount(text) * 2 ** 20)
+        .default(w.memoryBudgetBytes, `${Math.floor(w.memoryBudgetBytes / 2 ** 20)}: half of the machine's memory`),
+    )
+    .addOption(seconds('--wasm-start-timeout <seconds>', 'fail a WASM room whose instance has not started after this long; only that room (0: no limit)', w.startTimeoutMs))
     .addOption(
       new Option('--workers <n>', 'server processes; each room lives in exactly one, chosen from its id (1: a single process)')
         .argParser(parseSize)
@@ -211,5 +225,13 @@ function metricsToken(flags: ServeFlags): string | undefined {
 }
 
 function toWasmHostOptions(flags: ServeFlags): WasmHostOptions {
-  return { callTimeoutMs: flags.callTimeout, memoryLimitBytes: flags.wasmMemoryLimit, isolation: flags.wasmIsolation, poolSize: flags.wasmPoolSize };
+  return {
+    callTimeoutMs: flags.callTimeout,
+    memoryLimitBytes: flags.wasmMemoryLimit,
+    isolation: flags.wasmIsolation,
+    poolSize: flags.wasmPoolSize,
+    maxInstances: flags.wasmMaxInstances,
+    memoryBudgetBytes: flags.wasmMemoryBudget,
+    startTimeoutMs: flags.wasmStartTimeout,
+  };
 }
