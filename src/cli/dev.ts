@@ -3,6 +3,7 @@
  * its sources change. A failed build is printed and the last good build keeps serving.
  * @module
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { watch } from 'chokidar';
@@ -96,7 +97,12 @@ function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonl
   // A crate is watched where its sources are (src/, Cargo.toml); cargo writes target/ and
   // Cargo.lock itself, which must not trigger builds. Anything else: the whole folder.
   const paths = builder.watch === undefined ? [config.root] : [...new Set([...builder.watch, ...learnt])];
-  const watcher = watch([...paths, path.join(config.root, CONFIG_FILE)], {
+  // stateroom.toml is watched on its own only when it exists outside the watched paths:
+  // chokidar announces 'ready' before it has settled a path that does not exist, so a
+  // missing one made 'watching … for changes' come early (a write right after it was missed).
+  const configFile = path.join(config.root, CONFIG_FILE);
+  const configInside = paths.some((p) => configFile.startsWith(p + path.sep));
+  const watcher = watch([...paths, ...(configInside || !existsSync(configFile) ? [] : [configFile])], {
     ignoreInitial: true,
     ignored: (file: string) => path.relative(config.root, file).split(path.sep).some((part) => IGNORED.has(part)),
   });
