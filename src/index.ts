@@ -6,7 +6,7 @@
 export type { ClientId, Context, MaybePromise, Payload, Recipient, Service, ServiceClass, ServiceFactory, ServiceSource } from './service/types.js';
 export type { AdapterFactory, AdapterFailed, AdapterSource, ServiceAdapter } from './service/adapter.js';
 export { serve, type RunningServer } from './serve.js';
-export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type Admitted, type Authorize, type Refusal, type ResolvedServerOptions, type ServerOptions } from './options.js';
 export { ErrorCode, StateroomError, type ErrorContext } from './errors.js';
 export { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './logger.js';
 export { DEFAULT_ROOM_ID, MAX_ROOM_ID_BYTES } from './transport/room-path.js';
