@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { CLOSE_SERVICE_RESTART } from './protocol.js';
-import { consoleHandler } from './console/index.js';
+import { clientModuleHandler, consoleHandler } from './console/index.js';
 import { createLogger, flushThrottle, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
@@ -177,6 +177,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       // Without a static directory, `/` shows the built-in room console.
       staticFiles: staticHandler ?? (await consoleHandler()),
       clientFiles: clientHandler,
+      // In every mode, `/__stateroom/client.js`: the client for a page's <script type="module">.
+      clientModule: clientModuleHandler(),
       maxBufferedBytes: o.maxBufferedBytes,
       allowedOrigins: o.allowedOrigins,
       authorize: o.authorize,

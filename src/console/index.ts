@@ -6,8 +6,13 @@
  * The page is a string constant ({@link CONSOLE_PAGE}); the client library it runs is the
  * built `dist/client/*.js`, read once when the handler is made and served from memory at
  * `/__stateroom/client/`. Nothing is fetched from anywhere else, so the console works offline.
+ *
+ * Also here: {@link clientModuleHandler}, which every server (console or `--static`) uses
+ * to serve the single-file browser build of the client, `dist/client/browser.js`, at
+ * `/__stateroom/client.js`.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -55,14 +60,58 @@ export async function consoleHandler(): Promise<StaticHandler> {
  * last build in `dist/client/`. Without a build the page says how to make one.
  */
 async function loadClient(): Promise<Map<string, Buffer>> {
+  const dir = builtClientDir();
+  if (dir === undefined) return new Map();
+  // node.js is the Node entry (it imports ws), browser.js the single-file build: never for this page.
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.js') && name !== 'node.js' && name !== 'browser.js');
+  return new Map(await Promise.all(names.map(async (name) => [name, await readFile(new URL(name, dir))] as const)));
+}
+
+/** The built client's folder: `dist/client/`, beside this module compiled or above it in the sources. */
+function builtClientDir(file = 'index.js'): URL | undefined {
   for (const candidate of ['../client/', '../../dist/client/']) {
     const dir = new URL(candidate, import.meta.url);
-    if (!existsSync(new URL('index.js', dir))) continue;
-    // node.js is the Node entry (it imports ws): never for a browser.
-    const names = (await readdir(dir)).filter((name) => name.endsWith('.js') && name !== 'node.js');
-    return new Map(await Promise.all(names.map(async (name) => [name, await readFile(new URL(name, dir))] as const)));
+    if (existsSync(new URL(file, dir))) return dir;
   }
-  return new Map();
+  return undefined;
+}
+
+/** What {@link clientModuleHandler} serves: the file, and its entity tag. */
+interface ClientModule {
+  readonly body: Buffer;
+  readonly etag: string;
+}
+
+/**
+ * Serves the single-file browser build of `stateroom/client` (`dist/client/browser.js`, made
+ * by `npm run build`), whatever path it is mounted at: read on the first request and kept.
+ * Any origin may import it (a page served elsewhere, a dev server on another port); a page
+ * that asks again gets a 304 while the file is the same.
+ */
+export function clientModuleHandler(): StaticHandler {
+  let loading: Promise<ClientModule | undefined> | undefined;
+  return async (req, res) => {
+    const module = await (loading ??= loadClientModule());
+    if (module === undefined) {
+      loading = undefined; // a build made while the server runs is found next time
+      reply(res, 404, 'the client module is not built: run npm run build');
+      return;
+    }
+    const headers = { 'cache-control': 'no-cache', etag: module.etag, 'access-control-allow-origin': '*', 'x-content-type-options': 'nosniff' };
+    if (req.headers['if-none-match'] === module.etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    answer(req, res, 'text/javascript; charset=utf-8', module.body, headers);
+  };
+}
+
+async function loadClientModule(): Promise<ClientModule | undefined> {
+  const dir = builtClientDir('browser.js');
+  if (dir === undefined) return undefined;
+  const body = await readFile(new URL('browser.js', dir));
+  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
 function answer(req: IncomingMessage, res: ServerResponse, type: string, body: Buffer, headers: Record<string, string>): void {

@@ -1,6 +1,7 @@
 /**
  * The plain HTTP routes: `/status` (text, or JSON with `?format=json`), `/metrics`, a 426
- * for a WebSocket path asked for without an upgrade, `/client/` and static files, a 404
+ * for a WebSocket path asked for without an upgrade, the client module
+ * (`/__stateroom/client.js`), `/client/` and static files, a 404
  * that says where things are, and a 405 for any method but GET and HEAD.
  * @module
  */
@@ -18,6 +19,11 @@ export interface RouteOptions {
   readonly staticFiles?: StaticHandler | undefined;
   /** Serves `/client/` and below, when given. */
   readonly clientFiles?: StaticHandler | undefined;
+  /**
+   * Serves {@link CLIENT_MODULE_PATH}, when given — before the static files, so a static
+   * folder cannot hide it.
+   */
+  readonly clientModule?: StaticHandler | undefined;
   /** Where `/metrics` comes from. */
   readonly metrics: ServerMetrics;
   /** `/metrics` asks for `Authorization: Bearer <token>` when set. */
@@ -35,6 +41,9 @@ export interface RouteOptions {
 }
 
 const CLIENT_PREFIX = '/client/';
+
+/** Where every server serves the browser build of `stateroom/client`, one ES module. */
+export const CLIENT_MODULE_PATH = '/__stateroom/client.js';
 
 /** Answers one plain HTTP request. */
 export class Routes {
@@ -91,7 +100,8 @@ export class Routes {
   }
 
   private filesFor(pathname: string): { handler: StaticHandler; relative: string } | undefined {
-    const { clientFiles, staticFiles } = this.options;
+    const { clientFiles, clientModule, staticFiles } = this.options;
+    if (clientModule !== undefined && pathname === CLIENT_MODULE_PATH) return { handler: clientModule, relative: pathname.slice(1) };
     if (clientFiles !== undefined && (pathname === '/client' || pathname.startsWith(CLIENT_PREFIX))) {
       return { handler: clientFiles, relative: pathname.slice(CLIENT_PREFIX.length) };
     }
