@@ -1,11 +1,14 @@
 /**
  * Reads a guest from disk: a `.wasm` binary, or `.wat` text assembled with wabt (handy for
  * hand-written and test guests). Either way it is compiled and checked before any room.
+ *
+ * wabt is an optional peer dependency: imported only when a `.wat` file is loaded, and when it
+ * is not installed the error says, in one line, how to install it.
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import wabt from 'wabt';
+import type wabt from 'wabt';
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { compileStateroomModule, type CompileOptions, type StateroomModule } from './module.js';
 
@@ -24,12 +27,33 @@ export async function loadWasmFile(file: string, options: CompileOptions = {}): 
   return compileStateroomModule(bytes, file, options);
 }
 
-/** wabt's own WebAssembly, started once (and only when a `.wat` file is loaded). */
+/** What to run when wabt is missing: one line, for the error and docs/wasm.md alike. */
+export const WABT_INSTALL = 'npm install --save-dev wabt';
+
+/** wabt's own WebAssembly, imported and started once (and only when a `.wat` file is loaded). */
 let wabtTools: ReturnType<typeof wabt> | undefined;
+
+async function startWabt(): ReturnType<typeof wabt> {
+  const { default: start } = await import('wabt');
+  return start();
+}
+
+/** Whether `err` says the package `name` itself could not be found (not a file inside it, not one of its imports). */
+function isMissingPackage(err: unknown, name: string): boolean {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && typeof message === 'string' && message.includes(`'${name}'`);
+}
 
 /** Assembles WebAssembly text; its errors name the file, line and column. */
 async function assemble(file: string, text: Uint8Array): Promise<Uint8Array> {
-  const tools = await (wabtTools ??= wabt());
+  let tools: Awaited<ReturnType<typeof wabt>>;
+  try {
+    tools = await (wabtTools ??= startWabt());
+  } catch (cause) {
+    wabtTools = undefined; // installed meanwhile: found next time
+    if (!isMissingPackage(cause, 'wabt')) throw cause;
+    throw new StateroomError(ErrorCode.SERVICE_LOAD, `${file}: assembling .wat needs wabt, which is not installed: ${WABT_INSTALL}`, { file }, { cause });
+  }
   let parsed: ReturnType<typeof tools.parseWat> | undefined;
   try {
     parsed = tools.parseWat(file, text);
