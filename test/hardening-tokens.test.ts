@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomToken } from '../src/client/url.js';
 import { serve, type ClientId, type Context, type Payload } from '../src/index.js';
+import { bindToken } from '../src/transport/admission.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed } from './helpers/sockets.js';
 
@@ -41,6 +42,38 @@ test('a token bound to its user: another user presenting it gets a fresh seat; t
   t.after(() => again.ws.terminate());
   again.ws.send('back');
   assert.equal(await again.nextText(), '1 said back', 'the same client id: her own seat');
+});
+
+test("a guest admitted without a user cannot present a user's bound token it computed", async (t) => {
+  const server = await serve(
+    (_id: string, ctx: Context) => ({
+      connect: (c: ClientId) => ctx.sendMessage(c, `you are ${c}`),
+      message: (c: ClientId, p: Payload) => ctx.sendMessage(c, `${c} said ${String(p)}`),
+    }),
+    {
+      port: 0,
+      host: '127.0.0.1',
+      logger: new MemoryLogger(),
+      // Signed-in users are bound; guests (no ?user=) are admitted as they are.
+      authorize: (request) => {
+        const user = new URL(request.url ?? '/', 'http://x').searchParams.get('user');
+        return user === null ? true : { user };
+      },
+    },
+  );
+  t.after(() => server.close());
+  const base = `ws://127.0.0.1:${server.port}/ws/mixed`;
+  const alice = await client(`${base}?user=alice&token=T0KEN`, 'alice');
+  assert.equal(await alice.nextText(), 'you are 1');
+  alice.ws.send('secret');
+  assert.equal(await alice.nextText(), '1 said secret');
+  alice.ws.terminate();
+  // Mallory knows Alice's token and name, so she can compute what the room keys Alice's seat by.
+  const forged = encodeURIComponent(bindToken('alice', 'T0KEN'));
+  const mallory = await client(`${base}?token=${forged}&received=0`, 'mallory');
+  t.after(() => mallory.ws.terminate());
+  assert.equal(await mallory.nextText(), 'you are 2', 'a fresh seat, not Alice\'s');
+  assert.equal(mallory.messages.length, 1, 'no replay of Alice\'s messages');
 });
 
 test('the client makes tokens with the platform cryptographic generator, and refuses to without one', () => {

@@ -60,7 +60,8 @@ export class UpgradeAdmission {
     if (checked === undefined) return undefined;
     const verdict = await this.authorized(req, socket, checked.roomId);
     if (verdict === false || socket.destroyed) return undefined;
-    const target = verdict.user === undefined || checked.identity.token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: bindToken(verdict.user, checked.identity.token) } };
+    const { token } = checked.identity;
+    const target = token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: seatToken(verdict.user, token) } };
     const admission = this.placement.admit(target.roomId, target.identity);
     if (!admission.ok) {
       refuseUpgrade(socket, admission.status, admission.reason);
@@ -117,6 +118,15 @@ export class UpgradeAdmission {
  */
 export function bindToken(user: string, token: string): string {
   return `u.${createHash('sha256').update(user).update('\0').update(token).digest('base64url')}`;
+}
+
+/**
+ * The token a room keys a seat by. Bound and unbound tokens live in separate namespaces
+ * (`u.` and `t.`): otherwise a client admitted without a user could present a bound token it
+ * computed (from a stolen token and a known user name) and take that user's seat.
+ */
+export function seatToken(user: string | undefined, token: string): string {
+  return user === undefined ? `t.${token}` : bindToken(user, token);
 }
 
 function refused(socket: Duplex, status: number, reason: string): undefined {
