@@ -28,6 +28,10 @@ test('anything that is not a room path may go to any worker', () => {
 test('an unfinished request line waits for more bytes, up to a limit', () => {
   assert.deepEqual(routeOf(line('GET /ws/lob')), { kind: 'incomplete' });
   assert.deepEqual(routeOf(Buffer.alloc(MAX_REQUEST_LINE_BYTES, 0x61)), { kind: 'too-long' });
+  // Empty lines before the request line count towards the limit: a stream of CRLFs is cut off.
+  assert.deepEqual(routeOf(Buffer.from('\r\n'.repeat(MAX_REQUEST_LINE_BYTES / 2))), { kind: 'too-long' });
+  assert.deepEqual(routeOf(Buffer.from(`${'\r\n'.repeat(MAX_REQUEST_LINE_BYTES / 2 - 4)}GET /ws/lob`)), { kind: 'too-long' });
+  assert.deepEqual(routeOf(Buffer.from('\r\n\r\nGET /ws/lob')), { kind: 'incomplete' });
 });
 
 test('one room, one worker; rooms spread evenly over workers', () => {

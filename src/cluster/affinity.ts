@@ -37,7 +37,8 @@ export function routeOf(head: Buffer): Route {
   let start = 0;
   while (start < head.length && (head[start] === 0x0d || head[start] === 0x0a)) start++;
   const end = head.indexOf(0x0a, start); // '\n'
-  if (end < 0) return head.length - start >= MAX_REQUEST_LINE_BYTES ? { kind: 'too-long' } : { kind: 'incomplete' };
+  // Leading empty lines count too: a stream of CRLFs alone must not be buffered without end.
+  if (end < 0) return head.length >= MAX_REQUEST_LINE_BYTES ? { kind: 'too-long' } : { kind: 'incomplete' };
   if (end - start > MAX_REQUEST_LINE_BYTES) return { kind: 'too-long' };
   const [method, target] = head.toString('latin1', start, end).trim().split(' ');
   if (target === undefined) return { kind: 'any' };
