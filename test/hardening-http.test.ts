@@ -57,6 +57,32 @@ test('a request dripping in byte by byte meets an absolute deadline and gets 408
   (await open(`ws://127.0.0.1:${server.port}/ws/after`)).terminate();
 });
 
+test("a keep-alive connection's next request is pending again: the same deadline, the same caps", async (t) => {
+  const server = await start(t, { headersTimeoutMs: 400, maxUnroutedPerAddress: 2 });
+  const conn = await raw(server.port);
+  conn.socket.write('GET /status HTTP/1.1\r\nHost: x\r\n\r\n');
+  await within(
+    new Promise<void>((resolve) => {
+      const check = (): void => (/\r\n\r\nok$/.test(conn.text()) ? resolve() : void conn.socket.once('data', check));
+      check();
+    }),
+    'the first answer',
+    3_000,
+  );
+  // Then the next request drips in: without a deadline of its own it would live on for
+  // Node's 30 s check; it gets 408 like a first request.
+  const started = performance.now();
+  const next = `GET /status HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(100)}\r\n\r\n`;
+  let i = 0;
+  const timer = setInterval(() => {
+    if (i < next.length && !conn.socket.destroyed) conn.socket.write(next[i++]!);
+  }, 50);
+  t.after(() => clearInterval(timer));
+  await within(conn.ended, 'the server to close the dripping keep-alive connection', 5_000);
+  assert.match(conn.text(), /HTTP\/1\.1 408 /);
+  assert.ok(performance.now() - started < 2_000, 'cut at the deadline, not at Node\'s 30 s check');
+});
+
 test('an adopted connection (a worker of --workers) has the same deadline', async (t) => {
   const worker = await serveAdopted(SharedCounter, { logger: new MemoryLogger(), headersTimeoutMs: 400 }, 'test worker', () => true);
   t.after(() => worker.close());
@@ -95,14 +121,11 @@ test('connections whose request has not arrived are capped per address and in al
   const sixth = await raw(server.port);
   await within(sixth.ended, 'the sixth pending connection to be closed', 3_000);
   assert.equal(sixth.text(), '');
-  // One that finishes its request is no longer pending: room for another.
-  idle[0]!.socket.write('GET /status HTTP/1.1\r\nHost: x\r\n\r\n');
-  await within(
-    (async () => {
-      while (!idle[0]!.text().includes('ok')) await once(idle[0]!.socket, 'data');
-    })(),
-    'the status answer',
-  );
+  // One that finishes its request (and does not keep the connection for another: a kept-alive
+  // connection's next request is pending again) is no longer pending: room for another.
+  idle[0]!.socket.write('GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await within(idle[0]!.ended, 'the status answer, and the close');
+  assert.match(idle[0]!.text(), /^HTTP\/1\.1 200 /);
   const next = await raw(server.port);
   next.socket.write('GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   await within(next.ended, 'the answer on a freed slot');

@@ -19,11 +19,12 @@ export interface PendingLimits {
 }
 
 const STATE = Symbol('stateroom.pending');
+const WATCHED = Symbol('stateroom.pending.watched');
 interface PendingState {
   readonly address: string;
   readonly timer: NodeJS.Timeout;
 }
-type Tracked = Socket & { [STATE]?: PendingState | undefined };
+type Tracked = Socket & { [STATE]?: PendingState | undefined; [WATCHED]?: boolean };
 
 export class PendingConnections {
   private readonly perAddress = new Map<string, number>();
@@ -60,8 +61,13 @@ export class PendingConnections {
       this.late(socket);
     }, this.limits.headersTimeoutMs);
     timer.unref();
-    (socket as Tracked)[STATE] = { address, timer };
-    socket.once('close', () => this.settle(socket));
+    const tracked = socket as Tracked;
+    tracked[STATE] = { address, timer };
+    // Once per socket: a keep-alive connection is admitted again for each request.
+    if (tracked[WATCHED] !== true) {
+      tracked[WATCHED] = true;
+      socket.once('close', () => this.settle(socket));
+    }
     return true;
   }
 

@@ -95,6 +95,11 @@ export class Transport {
     const headersTimeout = options.headersTimeoutMs;
     this.http = createServer({ headersTimeout, requestTimeout: Math.max(300_000, headersTimeout) }, (req, res) => {
       this.pending.settle(req.socket);
+      // A keep-alive connection's next request is pending again: counted against the caps,
+      // with a deadline of its own (Node checks its headersTimeout only every 30 s).
+      res.once('finish', () => {
+        if (!req.socket.destroyed) this.pending.admit(req.socket);
+      });
       this.routes.request(req, res);
     });
     // Listened and adopted connections alike (adopt emits 'connection' too).
