@@ -74,6 +74,7 @@ function escapeOne(char: string): string {
 
 /** What one repeated line looked like, and how often it came again this window. */
 interface Repeat {
+  readonly level: ThrottledLevel;
   readonly scope: string;
   readonly fields: object;
   readonly message: string;
@@ -87,9 +88,17 @@ export interface ThrottleLimits {
   readonly perScope: number;
   /** Kinds of line remembered at once: the memory bound, whatever varies in the messages. */
   readonly maxKeys: number;
+  /**
+   * Lines written in full per window, all scopes together: a client that makes each of many
+   * rooms fail (or print) once must not write a line per room either.
+   */
+  readonly perWindow: number;
 }
 
-const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 10_000, perScope: 5, maxKeys: 1_000 };
+/** The levels a throttled line may have. */
+export type ThrottledLevel = 'error' | 'warn' | 'info';
+
+const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 10_000, perScope: 5, maxKeys: 1_000, perWindow: 100 };
 
 /**
  * Throttles repeated error lines: a client that makes a service throw 5,000 times (bad input
@@ -105,6 +114,8 @@ export class LogThrottle {
   private readonly scopes = new Map<string, { full: number; others: number }>();
   /** Lines counted only because every slot was taken. */
   private overflow = 0;
+  /** Lines written in full this window. */
+  private written = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -114,6 +125,11 @@ export class LogThrottle {
 
   /** Writes an error line of kind `key` in `scope` (e.g. `room "x"`), or counts it. */
   error(scope: string, key: string, fields: object, message: string): void {
+    this.write('error', scope, key, fields, message);
+  }
+
+  /** Writes a line of kind `key` at `level` in `scope`, or counts it (see {@link error}). */
+  write(level: ThrottledLevel, scope: string, key: string, fields: object, message: string): void {
     this.timer ??= setTimeout(() => this.flush(), this.limits.windowMs).unref();
     const repeat = this.repeats.get(key);
     if (repeat !== undefined) {
@@ -122,7 +138,7 @@ export class LogThrottle {
     }
     let counts = this.scopes.get(scope);
     if (counts === undefined && this.scopes.size < this.limits.maxKeys) this.scopes.set(scope, (counts = { full: 0, others: 0 }));
-    if (counts === undefined || this.repeats.size >= this.limits.maxKeys) {
+    if (counts === undefined || this.repeats.size >= this.limits.maxKeys || this.written >= this.limits.perWindow) {
       this.overflow += 1;
       return;
     }
@@ -131,8 +147,9 @@ export class LogThrottle {
       return;
     }
     counts.full += 1;
-    this.repeats.set(key, { scope, fields, message, repeated: 0 });
-    this.log.error(fields, message);
+    this.written += 1;
+    this.repeats.set(key, { level, scope, fields, message, repeated: 0 });
+    this.log[level](fields, message);
   }
 
   /** Writes the window's summaries and starts a new window (also on shutdown, so none is lost). */
@@ -140,10 +157,10 @@ export class LogThrottle {
     clearTimeout(this.timer);
     this.timer = undefined;
     const window = `in the last ${formatCount(Math.round(this.limits.windowMs / 1000))} s`;
-    for (const { scope, fields, message, repeated } of this.repeats.values()) {
+    for (const { level, scope, fields, message, repeated } of this.repeats.values()) {
       if (repeated === 0) continue;
       const short = message.length > 200 ? `${message.slice(0, 200)}…` : message;
-      this.log.error({ ...stripError(fields), repeated }, `${short} … and ${formatCount(repeated)} more like it in ${scope} ${window}`);
+      this.log[level]({ ...stripError(fields), repeated }, `${short} … and ${formatCount(repeated)} more like it in ${scope} ${window}`);
     }
     for (const [scope, { others }] of this.scopes) {
       if (others > 0) this.log.error({ repeated: others }, `… and ${formatCount(others)} more errors of other kinds in ${scope} ${window}`);
@@ -152,6 +169,7 @@ export class LogThrottle {
     this.repeats.clear();
     this.scopes.clear();
     this.overflow = 0;
+    this.written = 0;
   }
 }
 

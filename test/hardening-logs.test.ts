@@ -53,7 +53,7 @@ test(`${BAD} bad messages from one client write a few KiB of log, and a summary 
 
 test('the throttle writes each kind once per window, bounds what it remembers, and starts afresh after a flush', () => {
   const log = new MemoryLogger();
-  const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 2, maxKeys: 3 });
+  const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 2, maxKeys: 3, perWindow: 100 });
   for (let i = 0; i < 10; i++) throttle.error('room "a"', 'a:x', { roomId: 'a' }, 'boom');
   throttle.error('room "a"', 'a:y', {}, 'other');
   throttle.error('room "a"', 'a:z', {}, 'third kind');
@@ -67,8 +67,18 @@ test('the throttle writes each kind once per window, bounds what it remembers, a
     '… and 1 more errors in the last 60 s',
   ]);
   throttle.error('room "a"', 'a:x', {}, 'boom');
-  assert.equal(log.entries.at(-1).message, 'boom', 'a new window writes it again');
+  assert.equal(log.entries.at(-1)?.message, 'boom', 'a new window writes it again');
   throttle.flush();
+});
+
+test('the throttle writes at most perWindow full lines in all, however many rooms (scopes) fail once each', () => {
+  const log = new MemoryLogger();
+  const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 5, maxKeys: 1_000, perWindow: 10 });
+  for (let i = 0; i < 500; i++) throttle.write('warn', `room "r${i}"`, `r${i}:panic`, { roomId: `r${i}` }, `guest: panicked in r${i}`);
+  assert.equal(log.entries.length, 10, 'ten full lines, not one per room');
+  assert.ok(log.entries.every((e) => e.level === 'warn'), 'at the level asked for');
+  throttle.flush();
+  assert.equal(log.entries.at(-1)?.message, '… and 490 more errors in the last 60 s');
 });
 
 test('pretty (terminal) lines cannot be forged: control characters in any field are escaped', async (t) => {

@@ -341,7 +341,9 @@ export class Room {
     // A guest that trapped, exited or timed out is an expected condition, told in one line;
     // a service that could not start shows what it threw (its stack is the service's).
     const cause = error.code === ErrorCode.SERVICE_LOAD ? error.cause : undefined;
-    this.log.error({ ...(cause === undefined ? {} : { err: cause }), code: error.code, roomId: this.id, clientId: client, reason: this.failReason }, error.message);
+    // Throttled too: a client can make room after room fail (a guest that traps on its input).
+    const fields = { ...(cause === undefined ? {} : { err: cause }), code: error.code, roomId: this.id, clientId: client, reason: this.failReason };
+    throttleOf(this.log).error(`room "${this.id}"`, `${this.id}\0${error.code}`, fields, error.message);
     this.hooks.onError?.(error.code);
     this.seats.closeAll(CLOSE_INTERNAL_ERROR, this.failReason);
     void Promise.resolve()

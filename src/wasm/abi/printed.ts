@@ -3,10 +3,14 @@
  * log, tagged with its room, whether the guest runs inline or on a worker thread.
  * @module
  */
-import type { Logger } from '../../logger.js';
+import { throttleOf, type Logger } from '../../logger.js';
 
-/** Logs a line a guest printed: stderr at `warn`, stdout at `info`, tagged with its room. */
+/**
+ * Logs a line a guest printed: stderr at `warn`, stdout at `info`, tagged with its room.
+ * Throttled like service errors: a client that makes guests panic, room after room, must not
+ * write a line per room.
+ */
 export function logPrinted(log: Logger, fields: { roomId: string; module: string; stream: 'stdout' | 'stderr' }, line: string): void {
-  if (fields.stream === 'stderr') log.warn(fields, `guest: ${line}`);
-  else log.info(fields, `guest: ${line}`);
+  const level = fields.stream === 'stderr' ? 'warn' : 'info';
+  throttleOf(log).write(level, `room "${fields.roomId}"`, `${fields.roomId}\0${fields.stream}\0${line}`, fields, `guest: ${line}`);
 }
