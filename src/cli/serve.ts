@@ -123,7 +123,7 @@ export function addServeCommand(program: Command): void {
     .addOption(
       new Option('--wasm-memory-budget <MiB>', 'refuse new WASM rooms with 503 while all guest memory of the process holds this much (0: no limit)')
         .argParser((text: string) => parseCount(text) * 2 ** 20)
-        .default(w.memoryBudgetBytes, `${Math.floor(w.memoryBudgetBytes / 2 ** 20)}: half of the machine's memory`),
+        .default(w.memoryBudgetBytes, `${Math.floor(w.memoryBudgetBytes / 2 ** 20)}: half of the machine's memory, shared by the --workers processes`),
     )
     .addOption(seconds('--wasm-start-timeout <seconds>', 'fail a WASM room whose instance has not started after this long; only that room (0: no limit)', w.startTimeoutMs))
     .addOption(
@@ -133,9 +133,11 @@ export function addServeCommand(program: Command): void {
     )
     .option('--log-level <level>', 'quietest level logged: trace, debug, info, warn, error, fatal or silent', parseLogLevel, d.logLevel)
     .addHelpText('after', '\nRooms: ws://<host>:<port>/ws/<room> (plain /ws is room "1"); GET /status answers ok. See docs/cli.md.')
-    .action(async (file: string, flags: ServeFlags) => {
+    .action(async (file: string, flags: ServeFlags, command: Command) => {
+      // The default memory budget is the machine's: each of --workers N processes gets its share.
+      const shareBudget = command.getOptionValueSource('wasmMemoryBudget') === 'default';
       // Loaded in the primary too: a service that cannot load fails once, with one line.
-      const loaded = await loadService(file, toWasmHostOptions(flags));
+      const loaded = await loadService(file, toWasmHostOptions(flags, shareBudget));
       const worker = workerIndex();
       if (worker !== undefined) await serveAsWorker(loaded, flags, worker);
       else if (flags.workers > 1) await serveAsPrimary(flags);
@@ -224,14 +226,14 @@ function metricsToken(flags: ServeFlags): string | undefined {
   }
 }
 
-function toWasmHostOptions(flags: ServeFlags): WasmHostOptions {
+function toWasmHostOptions(flags: ServeFlags, shareBudget: boolean): WasmHostOptions {
   return {
     callTimeoutMs: flags.callTimeout,
     memoryLimitBytes: flags.wasmMemoryLimit,
     isolation: flags.wasmIsolation,
     poolSize: flags.wasmPoolSize,
     maxInstances: flags.wasmMaxInstances,
-    memoryBudgetBytes: flags.wasmMemoryBudget,
+    memoryBudgetBytes: shareBudget ? Math.floor(flags.wasmMemoryBudget / Math.max(1, flags.workers)) : flags.wasmMemoryBudget,
     startTimeoutMs: flags.wasmStartTimeout,
   };
 }
