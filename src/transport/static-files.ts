@@ -65,7 +65,8 @@ export function byteRange(header: string | undefined, size: number): { start: nu
   if (first === '' && last === '') return undefined;
   if (first === '') {
     const suffix = Number(last);
-    if (suffix === 0) return 'unsatisfiable';
+    // An empty file has no last bytes to give (RFC 9110 §14.1.2).
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
     return { start: Math.max(0, size - suffix), end: size - 1 };
   }
   const start = Number(first);
