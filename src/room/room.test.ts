@@ -6,6 +6,7 @@ import { nativeAdapterFactory } from '../service/native.js';
 import type { ClientId, Context, Payload, Service, ServiceSource } from '../service/types.js';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { NO_RESUME, Room, type ClientSink, type RoomOptions } from './room.js';
+import { MAX_REMEMBERED_TOKENS } from './seats.js';
 
 class Sink implements ClientSink {
   readonly got: Payload[] = [];
@@ -359,4 +360,26 @@ test('an adapter that takes messages in batches gets each run of queued messages
     'the queued events to run',
   );
   assert.deepEqual(calls, ['connect 1', 'batch 1:one', 'batch 1:two 1:three', 'connect 2', 'batch 2:four 1:five']);
+});
+
+test('a token keeps its client id while the room lives, and ever new tokens do not grow the room without bound', () => {
+  const room = roomOf(() => ({}), undefined, noHooks, { resumeGraceMs: 0, resumeBufferBytes: 0 });
+  const keeper = new Sink();
+  const kept = room.join(keeper, { token: 'seated' }).client; // seated all along: never forgotten
+  const first = new Sink();
+  const early = room.join(first, { token: 'early' }).client;
+  room.leave(early, first);
+  assert.equal(room.join(new Sink(), { token: 'early' }).client, early, 'the same token, the same id');
+  for (let i = 0; i < MAX_REMEMBERED_TOKENS + 10; i++) {
+    const sink = new Sink();
+    room.leave(room.join(sink, { token: `churn-${i}` }).client, sink);
+  }
+  const after = room.join(new Sink(), { token: 'churn-0' }).client;
+  assert.ok(after > MAX_REMEMBERED_TOKENS, `the oldest token was forgotten: a new id (${after})`);
+  const recent = `churn-${MAX_REMEMBERED_TOKENS + 9}`;
+  const sink = new Sink();
+  const id = room.join(sink, { token: recent }).client;
+  assert.equal(id, MAX_REMEMBERED_TOKENS + 12, 'a recent token keeps its id');
+  room.leave(kept, keeper);
+  void room.dispose();
 });

@@ -19,12 +19,19 @@ export interface SeatOptions {
   readonly resumeBufferBytes: number;
 }
 
+/** How many tokens whose seats are gone a room still remembers the client ids of. */
+export const MAX_REMEMBERED_TOKENS = 10_000;
+
 export class Seats {
   /** Every seat, attached or waiting for its client to come back. */
   private readonly byClient = new Map<ClientId, Seat>();
   /** The live seat of each token. */
   private readonly byToken = new Map<string, Seat>();
-  /** Each token's client id, for the room's whole life (as upstream 0.2.5+ did). */
+  /**
+   * Each token's client id (as upstream 0.2.5+ did), for the room's life — the newest
+   * {@link MAX_REMEMBERED_TOKENS} of those no longer seated, so that clients connecting with
+   * ever new tokens cannot grow a long-lived room without bound.
+   */
   private readonly tokenIds = new Map<string, ClientId>();
   /** Seats whose client dropped, with the timer that gives them up. */
   private readonly grace = new Map<Seat, NodeJS.Timeout>();
@@ -92,9 +99,20 @@ export class Seats {
     this.byClient.set(client, seat);
     if (token !== undefined) {
       this.byToken.set(token, seat);
-      this.tokenIds.set(token, client);
+      this.remember(token, client);
     }
     return { seat, resumed: false };
+  }
+
+  /** Keeps `token`'s client id, newest last; forgets the oldest ones not seated past the bound. */
+  private remember(token: string, client: ClientId): void {
+    this.tokenIds.delete(token);
+    this.tokenIds.set(token, client);
+    if (this.tokenIds.size <= MAX_REMEMBERED_TOKENS) return;
+    for (const old of this.tokenIds.keys()) {
+      if (this.tokenIds.size <= MAX_REMEMBERED_TOKENS) break;
+      if (!this.byToken.has(old)) this.tokenIds.delete(old);
+    }
   }
 
   /**
