@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -101,4 +101,12 @@ test('npm pack, installed into an empty folder: no WASM toolchain, ≤ 25 MB, se
   const wat = await finish(spawn(npx, ['--no-install', 'stateroom', 'serve', 'service.wat', '--port', '0', '--host', '127.0.0.1'], { cwd: dir }), 'serving a .wat without wabt');
   assert.equal(wat.code, 1, wat.stderr);
   assert.match(wat.stderr, /^stateroom: service\.wat: assembling \.wat needs wabt, which is not installed: npm install --save-dev wabt \[SR_ERR_SERVICE_LOAD\]\n$/);
+
+  // So does building AssemblyScript without its compiler.
+  const project = path.join(dir, 'as-project');
+  await mkdir(path.join(project, 'assembly'), { recursive: true });
+  await writeFile(path.join(project, 'assembly', 'index.ts'), 'export function f(): void {}\n');
+  const build = await finish(spawn(npx, ['--no-install', 'stateroom', 'build', project], { cwd: dir }), 'building AssemblyScript without assemblyscript');
+  assert.notEqual(build.code, 0, build.stderr);
+  assert.match(build.stdout + build.stderr, /needs the assemblyscript package, which is not installed: npm install --save-dev assemblyscript/);
 });

@@ -11,6 +11,9 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** What to run when the AssemblyScript compiler is missing. */
+export const ASC_INSTALL = 'npm install --save-dev assemblyscript';
+
 /** Options of {@link compileAssemblyScript}. */
 export interface CompileOptions {
   /**
@@ -158,7 +161,17 @@ type AscOutcome = { readonly binary: Uint8Array } | { readonly diagnostics: stri
 async function runAsc(args: string[]): Promise<AscOutcome> {
   // Imported on first use, not at load time: asc and Binaryen are about 15 MB of
   // JavaScript, which `stateroom serve` and friends have no reason to parse.
-  const { default: asc } = await import('assemblyscript/asc');
+  // An optional peer dependency: a user of native services never installs it. (Checked here,
+  // not with errors.ts's isMissingPackage: this file imports no project module, so that its
+  // test can run it in a child without tsx.)
+  const imported = await import('assemblyscript/asc').catch((cause: unknown) => {
+    if ((cause as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String(cause).includes("'assemblyscript")) return undefined;
+    throw cause;
+  });
+  if (imported === undefined) {
+    return { diagnostics: `compiling AssemblyScript needs the assemblyscript package, which is not installed: ${ASC_INSTALL}\n` };
+  }
+  const { default: asc } = imported;
   const emitted: { binary?: Uint8Array } = {};
   const stdout = asc.createMemoryStream();
   const stderr = asc.createMemoryStream();

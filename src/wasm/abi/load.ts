@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type wabt from 'wabt';
-import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
+import { ErrorCode, StateroomError, describeThrown, isMissingPackage } from '../../errors.js';
 import { compileStateroomModule, type CompileOptions, type StateroomModule } from './module.js';
 
 /**
@@ -38,11 +38,6 @@ async function startWabt(): ReturnType<typeof wabt> {
   return start();
 }
 
-/** Whether `err` says the package `name` itself could not be found (not a file inside it, not one of its imports). */
-function isMissingPackage(err: unknown, name: string): boolean {
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && typeof message === 'string' && message.includes(`'${name}'`);
-}
 
 /** Assembles WebAssembly text; its errors name the file, line and column. */
 async function assemble(file: string, text: Uint8Array): Promise<Uint8Array> {
