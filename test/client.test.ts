@@ -252,8 +252,8 @@ test('an upgrade refused with a 4xx status is not retried: the client stops and 
     },
   });
   const c = client(t, `ws://127.0.0.1:${server.port}`, { room: 'r' });
-  assert.deepEqual(await c.nth('close', 1), [1006, 'HTTP 403', false]);
-  assert.match(c.of('error')[0]![0].message, /refused the connection: HTTP 403/);
+  assert.deepEqual(await c.nth('close', 1), [1006, 'HTTP 403: no entry', false], "the server's reason, not only its status");
+  assert.match(c.of('error')[0]![0].message, /refused the connection: HTTP 403: no entry$/);
   assert.equal(c.client.state, 'closed');
   assert.equal(asked, 1);
   assert.deepEqual(c.of('reconnecting'), []);

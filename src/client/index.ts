@@ -286,7 +286,7 @@ export class Client {
     };
     ws.onerror = (event) => {
       const { status } = ws;
-      this.emit('error', status ? new Error(`the server refused the connection: HTTP ${status}`) : asError((event as { error?: unknown }).error ?? 'WebSocket error'));
+      this.emit('error', status ? new Error(`the server refused the connection: ${refusalOf(ws)}`) : asError((event as { error?: unknown }).error ?? 'WebSocket error'));
     };
     ws.onclose = ({ code, reason }) => {
       clearTimeout(timeout);
@@ -332,7 +332,7 @@ export class Client {
     // Browsers see a refused upgrade as a failed connection; in Node we know the status:
     // 4xx will not change on retry, except those in RETRY_STATUSES; 5xx (503: limits) may.
     const refused = status !== undefined && status >= 400 && status < 500 && !RETRY_STATUSES.includes(status);
-    if (refused) reason = `HTTP ${status}`;
+    if (refused) reason = refusalOf(ws);
     if (opened && !BACKOFF_CODES.includes(code)) this.attempt = 0;
     if (refused || o.stopCodes.includes(code) || this.attempt >= o.maxAttempts) {
       this.stop(code, reason);
@@ -391,6 +391,11 @@ function seatOf(data: unknown): { seat: unknown; received: number } | undefined 
     // not JSON: not a seat frame
   }
   return undefined;
+}
+
+/** `HTTP 403: origin … is not allowed`: a refused upgrade's status, and the server's reason when known. */
+function refusalOf(ws: SocketLike): string {
+  return ws.refusal ? `HTTP ${ws.status}: ${ws.refusal}` : `HTTP ${ws.status}`;
 }
 
 function asError(thrown: unknown): Error {

@@ -11,16 +11,40 @@ import { Client as CoreClient, type ClientOptions, type SocketConstructor } from
 
 export * from './index.js';
 
-/** `ws`'s WebSocket, keeping the status of a refused upgrade in `status`. */
+/** How much of a refusal's text is read, and for how long, before the socket is ended. */
+const REFUSAL_BYTES = 1_024;
+const REFUSAL_MS = 1_000;
+
+/** `ws`'s WebSocket, keeping the status of a refused upgrade in `status` and its text in `refusal`. */
 class NodeWebSocket extends WebSocket {
   status: number | undefined;
+  refusal: string | undefined;
 
   constructor(url: string, protocols: string[]) {
     super(url, protocols);
     this.once('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
       this.status = res.statusCode;
-      // With a listener here ws leaves the refused request to us: end it (error, then close 1006).
-      this.terminate();
+      // The server says why in one line of text: read a little of it (bounded in bytes and
+      // time), then end the request — with a listener here ws leaves it to us (error, then close 1006).
+      let text = '';
+      let finished = false;
+      const done = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        res.removeAllListeners('data');
+        const line = text.split('\n', 1)[0]?.trim();
+        if (line) this.refusal = line.slice(0, 200);
+        this.terminate();
+      };
+      const timer = setTimeout(done, REFUSAL_MS);
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.length >= REFUSAL_BYTES) done();
+      });
+      res.once('end', done);
+      res.once('error', done);
     });
   }
 }

@@ -17,6 +17,8 @@ export interface SocketLike {
    * it; browsers never learn it and report a failed connection, close code 1006).
    */
   readonly status?: number | undefined;
+  /** The server's one-line reason for that refusal (the answer's text), where the platform can tell. */
+  readonly refusal?: string | undefined;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
