@@ -52,8 +52,12 @@ test('expected conditions are one line each with room, client and reason, and no
   const source = wasmAdapterSource(await loadWasmFile('test/fixtures/wasm/guest.wat'), { isolation: 'inline' });
   t.after(() => source.close());
   const { lines, url } = await start(t, source, { allowedOrigins: ['http://good.example'] });
-  // A refused upgrade is an HTTP answer, not a stack.
-  await assert.rejects(open(`${url}/o`, { headers: { origin: 'http://evil.example' } }), /403/);
+  // A refused upgrade is an HTTP answer and one info line with the reason — once, however often.
+  for (let i = 0; i < 20; i++) await assert.rejects(open(`${url}/o`, { headers: { origin: 'http://evil.example' } }), /403/);
+  const refusal = await lines.waitFor((e) => e.status === 403, 'the refusal logged');
+  assert.equal(refusal.msg, 'upgrade refused with 403: origin http://evil.example is not allowed');
+  assert.equal(refusal.level, 30, 'at info');
+  assert.equal(lines.lines.filter((l) => l.entry.status === 403).length, 1, 'twenty refusals, one line (the rest are summarised)');
   // A client's bad frame (a reserved opcode) is the client's problem.
   const bad = await open(`${url}/b`);
   bad.on('error', () => {});

@@ -9,7 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { describeThrown } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { throttleOf, type Logger } from '../logger.js';
 import type { Authorize, Refusal } from '../options.js';
 import type { Placement } from '../room/placement.js';
 import type { Identity } from '../room/seat.js';
@@ -64,7 +64,7 @@ export class UpgradeAdmission {
     const target = token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: seatToken(verdict.user, token) } };
     const admission = this.placement.admit(target.roomId, target.identity);
     if (!admission.ok) {
-      refuseUpgrade(socket, admission.status, admission.reason);
+      this.refused(socket, admission.status, admission.reason);
       return undefined;
     }
     return { ...target, resumes: admission.resumes };
@@ -74,20 +74,31 @@ export class UpgradeAdmission {
   private checkRequest(req: IncomingMessage, socket: Duplex): Omit<Target, 'resumes'> | undefined {
     const { pathname, query } = splitTarget(req.url ?? '/');
     const room = parseRoomPath(pathname);
-    if (room === undefined) return refused(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
+    if (room === undefined) return this.refused(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
     // Only asked for when limited: Node keeps the peer's address on the socket once read.
     const ip = this.attempts.limited ? (req.socket.remoteAddress ?? '?') : '';
-    if (!this.attempts.allow(ip, Date.now())) return refused(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
-    if (!room.ok) return refused(socket, 400, room.reason);
+    if (!this.attempts.allow(ip, Date.now())) return this.refused(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
+    if (!room.ok) return this.refused(socket, 400, room.reason);
     const identity = parseIdentity(query);
-    if (!identity.ok) return refused(socket, 400, identity.reason);
+    if (!identity.ok) return this.refused(socket, 400, identity.reason);
     const { ownsRoom, allowedOrigins } = this.options;
     if (ownsRoom !== undefined && !ownsRoom(room.roomId)) {
-      return refused(socket, 421, `room "${room.roomId}" is served by another worker process: connect again on a new connection`);
+      return this.refused(socket, 421, `room "${room.roomId}" is served by another worker process: connect again on a new connection`);
     }
     const origin = req.headers.origin;
-    if (origin !== undefined && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) return refused(socket, 403, `origin ${origin} is not allowed`);
+    if (origin !== undefined && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) return this.refused(socket, 403, `origin ${origin} is not allowed`);
     return { roomId: room.roomId, identity };
+  }
+
+  /**
+   * Answers an upgrade with `status` and its one-line reason, and says so in the log at info —
+   * throttled: refusals are what a flood of bad connections is made of.
+   */
+  private refused(socket: Duplex, status: number, reason: string): undefined {
+    refuseUpgrade(socket, status, reason);
+    const ip = (socket as { remoteAddress?: string }).remoteAddress;
+    throttleOf(this.log).write('info', 'refused upgrades', `${status}\0${reason}`, { status, ip, reason }, `upgrade refused with ${status}: ${reason}`);
+    return undefined;
   }
 
   /**
@@ -102,7 +113,7 @@ export class UpgradeAdmission {
       if (verdict === true) return {};
       if (typeof verdict === 'object' && 'user' in verdict && typeof verdict.user === 'string') return { user: verdict.user };
       const { status, reason } = verdict === false ? { status: 403, reason: 'forbidden' } : (verdict as Refusal);
-      refuseUpgrade(socket, status >= 400 && status <= 599 ? status : 403, reason);
+      this.refused(socket, status >= 400 && status <= 599 ? status : 403, reason);
     } catch (err) {
       this.log.error({ err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
       refuseUpgrade(socket, 500, 'authorization failed');
@@ -127,9 +138,4 @@ export function bindToken(user: string, token: string): string {
  */
 export function seatToken(user: string | undefined, token: string): string {
   return user === undefined ? `t.${token}` : bindToken(user, token);
-}
-
-function refused(socket: Duplex, status: number, reason: string): undefined {
-  refuseUpgrade(socket, status, reason);
-  return undefined;
 }
