@@ -79,11 +79,10 @@ const field = (page: Page, id: string): Promise<string> => page.locator(`#${id}`
 const has = (lines: Line[], kind: string, text: string | RegExp): boolean =>
   lines.some((l) => l.kind === kind && (typeof text === 'string' ? l.text === text : text.test(l.text)));
 
-/** Opens the console at `base`, joins `room`, and waits for the connection to open. */
+/** Opens the console at `base?room=<room>`, which connects at once, and waits for the connection to open. */
 async function openConsole(t: TestContext, base: string, room: string): Promise<Page> {
   const page = await newPage(t);
   await page.goto(`${base}/?room=${encodeURIComponent(room)}`);
-  await page.click('#connect');
   await until(page, `the console to connect to room ${room}`, (lines) => has(lines, 'ev', 'connected: new seat'));
   return page;
 }

@@ -150,6 +150,8 @@ $('say').addEventListener('submit', (e) => {
   show();
 });
 $('room').value = new URLSearchParams(location.search).get('room') || '1';
+// A link to a room (?room=…) connects at once; the bare console waits for the button.
+if (new URLSearchParams(location.search).has('room')) start($('room').value);
 show();
 `;
 
