@@ -5,31 +5,13 @@ import { WebSocket } from 'ws';
 import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
 import { within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
-import { DEADLINE_MS, client, closed, open } from './helpers/sockets.js';
+import { client, closed, open, refusal } from './helpers/sockets.js';
 
 async function start(t: TestContext, service: ServiceSource, options: ServerOptions = {}) {
   const logger = new MemoryLogger();
   const server = await serve(service, { port: 0, host: '127.0.0.1', logger, ...options });
   t.after(() => server.close());
   return { server, logger, url: (path: string) => `ws://127.0.0.1:${server.port}${path}` };
-}
-
-/** The HTTP status and body an upgrade was refused with. */
-function refusal(url: string, headers: Record<string, string> = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    const timer = setTimeout(() => reject(new Error(`${url}: no answer`)), DEADLINE_MS);
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve(`${res.statusCode} ${body.trim()}`);
-      });
-    });
-    ws.on('open', () => reject(new Error(`${url} was accepted`)));
-    ws.on('error', () => {});
-  });
 }
 
 const Silent: ServiceSource = () => ({});

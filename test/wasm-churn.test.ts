@@ -3,35 +3,16 @@
 // refused (503), rooms no client ever spoke in go quickly, and a slow instantiation fails
 // only its own room — it never trips the thread watchdog. Real sockets, loopback.
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { WebSocket } from 'ws';
 import { serve } from '../src/index.js';
-import type { ServerOptions } from '../src/options.js';
 import type { ClientId, Context, Payload } from '../src/service/types.js';
-import { loadWasmFile } from '../src/wasm/abi/load.js';
-import { wasmAdapterSource, type WasmHostOptions } from '../src/wasm/source.js';
 import { within } from './helpers/deadline.js';
 import { MemoryLogger, type Entry } from './helpers/logs.js';
-import { DEADLINE_MS, client, type Inbox } from './helpers/sockets.js';
+import { DEADLINE_MS } from './helpers/sockets.js';
+import { startWasm } from './helpers/wasm.js';
 
-const fixture = (name: string): string => `test/fixtures/wasm/${name}.wat`;
 const threadLost = (e: Entry): boolean => e.level === 'warn' && Array.isArray(e.fields.roomIds);
-
-async function start(t: TestContext, guest: string, host: WasmHostOptions, options: ServerOptions = {}) {
-  const logger = new MemoryLogger();
-  const module = await loadWasmFile(fixture(guest));
-  const source = wasmAdapterSource(module, host);
-  t.after(() => source.close());
-  const server = await serve(source, { port: 0, host: '127.0.0.1', logger, ...options });
-  t.after(() => server.close());
-  const url = (room: string): string => `ws://127.0.0.1:${server.port}/ws/${room}`;
-  const join = async (room: string): Promise<Inbox> => {
-    const inbox = await client(url(room), room);
-    t.after(() => inbox.ws.terminate());
-    return inbox;
-  };
-  return { logger, join, url, server, module };
-}
 
 /** Opens a socket to `url` and closes it as soon as it opens: one room of a churn. Resolves with the HTTP status. */
 function touchAndGo(url: string): Promise<number> {
@@ -54,7 +35,7 @@ function touchAndGo(url: string): Promise<number> {
 
 test('a churn of rooms past the instance budget gets 503; the connected room is untouched and no thread is killed', async (t) => {
   // The default budget is ~6,500 instances; scaled down to 40 here, same mechanism.
-  const { join, url, logger } = await start(t, 'counter', { poolSize: 1, maxInstances: 40, callTimeoutMs: 300 }, { untouchedRoomIdleMs: 60_000 });
+  const { join, url, logger } = await startWasm(t, 'counter', { poolSize: 1, maxInstances: 40, callTimeoutMs: 300 }, { untouchedRoomIdleMs: 60_000 });
   const victim = await join('victim');
   victim.ws.send('1');
   assert.deepEqual([...((await victim.next()).data as Buffer)], [1, 0, 0, 0]);
@@ -73,7 +54,7 @@ test('a churn of rooms past the instance budget gets 503; the connected room is 
 });
 
 test('rooms no client spoke in go after the short idle time; a room spoken in keeps the full one', async (t) => {
-  const { join, logger, server } = await start(t, 'counter', { poolSize: 1 }, { untouchedRoomIdleMs: 100, roomIdleMs: 60_000 });
+  const { join, logger, server } = await startWasm(t, 'counter', { poolSize: 1 }, { untouchedRoomIdleMs: 100, roomIdleMs: 60_000 });
   const spoken = await join('spoken');
   spoken.ws.send('x');
   await spoken.next();
@@ -109,7 +90,7 @@ test('the idle rule holds for native rooms too', async (t) => {
 
 test('a slow instantiation never trips the watchdog: the rooms on its thread go on', async (t) => {
   // Each start takes a few hundred ms, past the 100 ms call timeout.
-  const { join, logger } = await start(t, 'slow-start', { poolSize: 1, callTimeoutMs: 100 });
+  const { join, logger } = await startWasm(t, 'slow-start', { poolSize: 1, callTimeoutMs: 100 });
   const innocent = await join('innocent');
   innocent.ws.send('before');
   assert.equal(await innocent.nextText(), 'before');
@@ -126,7 +107,7 @@ test('an instance that does not start in time fails only its own room', async (t
   // One start takes 150-400 ms (it counts to 500 million): with a 1.2 s start timeout, of
   // sixteen rooms whose starts queue on one thread the first few start and the last ones
   // are still waiting when their time is up.
-  const { join, url, logger } = await start(t, 'slow-start', { poolSize: 1, callTimeoutMs: 100, startTimeoutMs: 1_200 });
+  const { join, url, logger } = await startWasm(t, 'slow-start', { poolSize: 1, callTimeoutMs: 100, startTimeoutMs: 1_200 });
   const innocent = await join('innocent');
   innocent.ws.send('started?');
   assert.equal(await innocent.nextText(10_000), 'started?');

@@ -2,58 +2,16 @@
 // RSS stays bounded with rooms at the limit, and a per-process budget of memory and of
 // instances refuses new rooms (503) rather than harming the rooms that run.
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { WebSocket } from 'ws';
-import { serve } from '../src/index.js';
-import type { ServerOptions } from '../src/options.js';
-import { loadWasmFile } from '../src/wasm/abi/load.js';
-import { wasmAdapterSource, type WasmHostOptions } from '../src/wasm/source.js';
-import { MemoryLogger } from './helpers/logs.js';
-import { DEADLINE_MS, client, closed, type Inbox } from './helpers/sockets.js';
+import { closed, refusal } from './helpers/sockets.js';
+import { startWasm } from './helpers/wasm.js';
 
 const MiB = 2 ** 20;
-const fixture = (name: string): string => `test/fixtures/wasm/${name}.wat`;
-
-async function start(t: TestContext, guest: string, host: WasmHostOptions, options: ServerOptions = {}) {
-  const logger = new MemoryLogger();
-  const source = wasmAdapterSource(await loadWasmFile(fixture(guest)), host);
-  t.after(() => source.close());
-  const server = await serve(source, { port: 0, host: '127.0.0.1', logger, ...options });
-  t.after(() => server.close());
-  const url = (room: string): string => `ws://127.0.0.1:${server.port}/ws/${room}`;
-  const join = async (room: string): Promise<Inbox> => {
-    const inbox = await client(url(room), room);
-    t.after(() => inbox.ws.terminate());
-    return inbox;
-  };
-  return { logger, join, url, server };
-}
-
-/** The HTTP answer to an upgrade that is refused: `503 <reason>`. */
-function refusal(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const timer = setTimeout(() => reject(new Error(`${url}: no answer`)), DEADLINE_MS);
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve(`${res.statusCode} ${body.trim()}`);
-      });
-    });
-    ws.on('open', () => {
-      clearTimeout(timer);
-      ws.terminate();
-      reject(new Error(`${url} was accepted`));
-    });
-    ws.on('error', () => {});
-  });
-}
 
 for (const isolation of ['pool', 'inline'] as const) {
   test(`a guest growing past its limit inside one call fails its room with SR_ERR_WASM_MEMORY at the limit (${isolation})`, async (t) => {
-    const { join, logger } = await start(t, 'grow-loop', { isolation, poolSize: 1, memoryLimitBytes: 16 * MiB });
+    const { join, logger } = await startWasm(t, 'grow-loop', { isolation, poolSize: 1, memoryLimitBytes: 16 * MiB });
     const [hungry, calm] = [await join('hungry'), await join('calm')];
     const gone = closed(hungry.ws);
     hungry.ws.send('grow');
@@ -68,7 +26,7 @@ for (const isolation of ['pool', 'inline'] as const) {
 
 test('eight rooms growing to the limit at once: RSS grows by about their limits, no more', async (t) => {
   const limit = 16 * MiB;
-  const { join } = await start(t, 'grow-loop', { poolSize: 2, memoryLimitBytes: limit });
+  const { join } = await startWasm(t, 'grow-loop', { poolSize: 2, memoryLimitBytes: limit });
   const rooms = await Promise.all(Array.from({ length: 8 }, (_, i) => join(`g${i}`)));
   const before = process.memoryUsage.rss();
   const closes = rooms.map((r) => closed(r.ws, 10_000));
@@ -82,7 +40,7 @@ test('eight rooms growing to the limit at once: RSS grows by about their limits,
 
 test('the process memory budget refuses new rooms with 503; rooms already running are untouched', async (t) => {
   // grow.wat grows 16 MiB per call: after connect and one message a room holds 48 MiB.
-  const { join, url } = await start(t, 'grow', { poolSize: 2, memoryBudgetBytes: 90 * MiB });
+  const { join, url } = await startWasm(t, 'grow', { poolSize: 2, memoryBudgetBytes: 90 * MiB });
   const first = await join('first');
   first.ws.send('a');
   assert.equal(await first.nextText(), 'a');
@@ -96,7 +54,7 @@ test('the process memory budget refuses new rooms with 503; rooms already runnin
 });
 
 test('the instance budget refuses new rooms with 503, and a room let go makes room for one', async (t) => {
-  const { join, url, logger } = await start(t, 'counter', { poolSize: 1, maxInstances: 2 }, { roomIdleMs: 50 });
+  const { join, url, logger } = await startWasm(t, 'counter', { poolSize: 1, maxInstances: 2 }, { roomIdleMs: 50 });
   const a = await join('a');
   await join('b');
   assert.equal(await refusal(url('c')), '503 the server holds its limit of 2 WebAssembly instances; try again later');

@@ -85,3 +85,25 @@ export async function client(url: string, name?: string, options?: ClientOptions
   await once(ws, 'open', { signal: AbortSignal.timeout(DEADLINE_MS) });
   return inbox;
 }
+
+/** The HTTP status and body an upgrade was refused with (`503 <reason>`); rejects if it is accepted. */
+export function refusal(url: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const timer = setTimeout(() => reject(new Error(`${url}: no answer`)), DEADLINE_MS);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve(`${res.statusCode} ${body.trim()}`);
+      });
+    });
+    ws.on('open', () => {
+      clearTimeout(timer);
+      ws.terminate();
+      reject(new Error(`${url} was accepted`));
+    });
+    ws.on('error', () => {});
+  });
+}
