@@ -3,17 +3,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomToken } from '../src/client/url.js';
-import { serve, type ClientId, type Context, type Payload } from '../src/index.js';
+import { serve, type ClientId, type Context, type Payload, type Service } from '../src/index.js';
 import { bindToken } from '../src/transport/admission.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed } from './helpers/sockets.js';
 
+/** Tells each client its id, and echoes what it says with its id: whose seat is whose. */
+const whoSaid = (_id: string, ctx: Context): Service => ({
+  connect: (c: ClientId) => ctx.sendMessage(c, `you are ${c}`),
+  message: (c: ClientId, p: Payload) => ctx.sendMessage(c, `${c} said ${String(p)}`),
+});
+
 test('a token bound to its user: another user presenting it gets a fresh seat; the owner keeps hers and resumes', async (t) => {
   const server = await serve(
-    (_id: string, ctx: Context) => ({
-      connect: (c: ClientId) => ctx.sendMessage(c, `you are ${c}`),
-      message: (c: ClientId, p: Payload) => ctx.sendMessage(c, `${c} said ${String(p)}`),
-    }),
+    whoSaid,
     {
       port: 0,
       host: '127.0.0.1',
@@ -46,10 +49,7 @@ test('a token bound to its user: another user presenting it gets a fresh seat; t
 
 test("a guest admitted without a user cannot present a user's bound token it computed", async (t) => {
   const server = await serve(
-    (_id: string, ctx: Context) => ({
-      connect: (c: ClientId) => ctx.sendMessage(c, `you are ${c}`),
-      message: (c: ClientId, p: Payload) => ctx.sendMessage(c, `${c} said ${String(p)}`),
-    }),
+    whoSaid,
     {
       port: 0,
       host: '127.0.0.1',
