@@ -2,35 +2,20 @@
 // rooms that share its thread, memory limits per instance, and the batched adapter call.
 // Real sockets; every wait has a deadline.
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import type { WebSocket } from 'ws';
-import { serve } from '../src/index.js';
 import type { Logger } from '../src/logger.js';
 import type { Context, Payload, Recipient } from '../src/service/types.js';
 import { loadWasmFile } from '../src/wasm/abi/load.js';
 import type { PooledRoom } from '../src/wasm/pool/pooled-room.js';
-import { wasmAdapterSource, type WasmHostOptions } from '../src/wasm/source.js';
+import { wasmAdapterSource } from '../src/wasm/source.js';
 import { within } from './helpers/deadline.js';
-import { MemoryLogger, type Entry } from './helpers/logs.js';
-import { client, type Inbox } from './helpers/sockets.js';
+import type { Entry } from './helpers/logs.js';
+import type { Inbox } from './helpers/sockets.js';
+import { fixture, startWasm } from './helpers/wasm.js';
 
-const fixture = (name: string): string => `test/fixtures/wasm/${name}.wat`;
 const TIMED_OUT = 'room service timed out (call took too long)';
 const LOST = 'room service lost with its worker thread';
-
-async function start(t: TestContext, guest: string, host: WasmHostOptions) {
-  const logger = new MemoryLogger();
-  const source = wasmAdapterSource(await loadWasmFile(fixture(guest)), host);
-  t.after(() => source.close());
-  const server = await serve(source, { port: 0, host: '127.0.0.1', logger });
-  t.after(() => server.close());
-  const join = async (room: string, name = room): Promise<Inbox> => {
-    const inbox = await client(`ws://127.0.0.1:${server.port}/ws/${room}`, name);
-    t.after(() => inbox.ws.terminate());
-    return inbox;
-  };
-  return { logger, join, close: () => source.close() };
-}
 
 /** The counter guest's answer: the room's message count so far. */
 async function count(inbox: Inbox): Promise<number> {
@@ -50,7 +35,7 @@ function whenClosed(ws: WebSocket): Promise<{ code: number; reason: string }> {
 }
 
 test('fifty rooms on a pool of two threads: each counts only its own messages, in the order they came', async (t) => {
-  const { join } = await start(t, 'counter', { poolSize: 2 });
+  const { join } = await startWasm(t, 'counter', { poolSize: 2 });
   const perClient = 20;
   const rooms: Array<[Inbox, Inbox]> = [];
   for (let i = 0; i < 50; i++) rooms.push([await join(`r${i}`, `r${i}/a`), await join(`r${i}`, `r${i}/b`)]);
@@ -71,7 +56,7 @@ test('fifty rooms on a pool of two threads: each counts only its own messages, i
 
 test('a runaway guest fails its room and the rooms sharing its thread, cleanly; the pool replaces the thread', async (t) => {
   const timeoutMs = 300;
-  const { join, logger } = await start(t, 'guest', { poolSize: 2, callTimeoutMs: timeoutMs });
+  const { join, logger } = await startWasm(t, 'guest', { poolSize: 2, callTimeoutMs: timeoutMs });
   const names = Array.from({ length: 10 }, (_, i) => `t${i}`);
   const inboxes = new Map<string, Inbox>();
   const closes = new Map<string, Promise<{ code: number; reason: string }>>();
@@ -120,7 +105,7 @@ test('a runaway guest fails its room and the rooms sharing its thread, cleanly; 
 
 test('the memory limit is per instance: rooms sharing one thread fail or go on by their own memory', async (t) => {
   // grow.wat grows 16 MiB per call: init and connect make 32 MiB, each message 16 more.
-  const { join, logger } = await start(t, 'grow', { poolSize: 1, memoryLimitBytes: 56 * 2 ** 20 });
+  const { join, logger } = await startWasm(t, 'grow', { poolSize: 1, memoryLimitBytes: 56 * 2 ** 20 });
   const [hungry, calm] = [await join('hungry'), await join('calm')];
   const gone = whenClosed(hungry.ws);
   hungry.ws.send('one'); // 48 MiB
@@ -179,7 +164,7 @@ test('pool options are checked', async () => {
 });
 
 test('close() stops the threads: rooms on them are lost, and no new room starts', async (t) => {
-  const { join, logger, close } = await start(t, 'guest', { poolSize: 2 });
+  const { join, logger, close } = await startWasm(t, 'guest', { poolSize: 2 });
   const a = await join('before');
   await greeted(a);
   const gone = whenClosed(a.ws);

@@ -17,10 +17,10 @@ export async function startWasm(t: TestContext, guest: string, host: WasmHostOpt
   const server = await serve(source, { port: 0, host: '127.0.0.1', logger, ...options });
   t.after(() => server.close());
   const url = (room: string): string => `ws://127.0.0.1:${server.port}/ws/${room}`;
-  const join = async (room: string): Promise<Inbox> => {
-    const inbox = await client(url(room), room);
+  const join = async (room: string, name = room): Promise<Inbox> => {
+    const inbox = await client(url(room), name);
     t.after(() => inbox.ws.terminate());
     return inbox;
   };
-  return { logger, join, url, server, module };
+  return { logger, join, url, server, module, close: () => source.close() };
 }
