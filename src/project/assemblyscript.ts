@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** What to run when the AssemblyScript compiler is missing. */
-export const ASC_INSTALL = 'npm install --save-dev assemblyscript';
+const ASC_INSTALL = 'npm install --save-dev assemblyscript';
 
 /** Options of {@link compileAssemblyScript}. */
 export interface CompileOptions {

@@ -136,6 +136,6 @@ export function bindToken(user: string, token: string): string {
  * (`u.` and `t.`): otherwise a client admitted without a user could present a bound token it
  * computed (from a stolen token and a known user name) and take that user's seat.
  */
-export function seatToken(user: string | undefined, token: string): string {
+function seatToken(user: string | undefined, token: string): string {
   return user === undefined ? `t.${token}` : bindToken(user, token);
 }
