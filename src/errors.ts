@@ -53,6 +53,16 @@ export const ErrorCode = {
   BUILD_FAILED: 'SR_ERR_BUILD_FAILED',
   /** `stateroom.toml` cannot be read or has a key of the wrong type. */
   CONFIG_INVALID: 'SR_ERR_CONFIG_INVALID',
+  /** The state directory (`--state-dir`) cannot be created, read or written. */
+  STATE_DIR: 'SR_ERR_STATE_DIR',
+  /** A saved room image is torn, corrupt, of an unknown format version, or unreadable; it is skipped. */
+  IMAGE_CORRUPT: 'SR_ERR_IMAGE_CORRUPT',
+  /** A room could not be saved (the store refused the write, or the service's `snapshot()` threw); the room goes on and the save is retried. */
+  SAVE_FAILED: 'SR_ERR_SAVE_FAILED',
+  /** A saved room could not be restored (its `restore()` threw, or the guest trapped right after); the image is set aside and the room starts fresh. */
+  RESTORE_FAILED: 'SR_ERR_RESTORE_FAILED',
+  /** A service's rooms cannot be saved (a WASM module that changes its tables or drops segments at run time); it runs as without a state directory. */
+  NOT_DURABLE: 'SR_ERR_NOT_DURABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -22,8 +22,40 @@ export interface ServiceAdapter {
    * fails, the rest are not delivered and the call throws (or rejects with) that failure.
    */
   messages?(batch: ReadonlyArray<{ readonly client: ClientId; readonly payload: Payload }>): MaybePromise<void>;
+  /**
+   * Optional: the service's state, captured now, as bytes the same kind of adapter (of the
+   * same module) can {@link restore}; `undefined` when this service keeps nothing to save (a
+   * native service without a `snapshot()` hook). Called only between events, never while a
+   * call runs. The bytes are the caller's: the adapter must not change them afterwards.
+   */
+  snapshot?(): MaybePromise<Uint8Array | undefined>;
+  /**
+   * Optional: start from `image` (what {@link snapshot} gave, maybe in another process)
+   * instead of `init()`. Called at most once, on a fresh adapter, before any other call.
+   * Throws (or rejects) when the image cannot be restored; the room then fails closed.
+   */
+  restore?(image: Uint8Array): MaybePromise<void>;
   /** Releases what the adapter holds (a WASM instance, a worker); called once, last. */
   dispose?(): MaybePromise<void>;
+}
+
+/** What kind of adapter made an image: an image is restored only by its own kind. */
+export type ImageKind = 'wasm' | 'native';
+
+/** Whether, and how, the rooms of a source can be saved and restored. */
+export interface SourceDurability {
+  readonly kind: ImageKind;
+  /**
+   * What an image must match to be restored here: a WASM module's content hash (sha256, hex,
+   * of the module's bytes as loaded); `''` for native services, whose `restore()` decides.
+   */
+  readonly moduleHash: string;
+  /**
+   * Why rooms of this source cannot be saved faithfully (e.g. the instruction that changes a
+   * table at run time), or `undefined` when they can. With a reason, the server warns once at
+   * start-up and runs the source as without a state directory.
+   */
+  readonly refusal?: string | undefined;
 }
 
 /**
@@ -57,4 +89,9 @@ export interface AdapterSource {
   newRoomRefusal?(): string | undefined;
   /** Releases what the source holds for all its rooms (a WASM thread pool); called after every room is disposed. */
   close?(): Promise<void>;
+  /**
+   * Optional: whether its rooms' adapters implement `snapshot`/`restore`, and what their
+   * images must match. A source without it is never saved.
+   */
+  readonly durability?: SourceDurability;
 }
