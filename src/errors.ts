@@ -100,6 +100,7 @@ const FATAL_CLOSE_REASONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.WASM_MEMORY]: 'room service used too much memory',
   [ErrorCode.WASM_START]: 'room service did not start in time',
   [ErrorCode.WASM_WORKER_LOST]: 'room service lost with its worker thread',
+  [ErrorCode.RESTORE_FAILED]: 'room could not be restored from its saved state',
 };
 
 /** The close reason for a fatal error, or `undefined` when the room can go on after `thrown`. */

@@ -10,6 +10,7 @@
 import type { Logger } from '../logger.js';
 import type { AdapterFactory } from '../service/adapter.js';
 import type { ClientId, Payload } from '../service/types.js';
+import type { RoomKeeper } from './keeper.js';
 import type { Admission, Placement, SeatHandle } from './placement.js';
 import { Room, type ClientSink, type Identity, type RoomHooks, type RoomOptions } from './room.js';
 
@@ -44,11 +45,6 @@ export const UNTOUCHED_ROOM_IDLE_MS = 5_000;
 
 export class RoomRegistry implements Placement {
   private readonly rooms = new Map<string, Room>();
-  /** Rooms a client has sent a message to: they get the full idle grace. */
-  private readonly touched = new WeakSet<Room>();
-  private readonly touch = (room: Room): void => {
-    this.touched.add(room);
-  };
   private readonly idle = new Map<Room, NodeJS.Timeout>();
   /** Rooms being disposed after their idle timeout; `close()` waits for them too. */
   private readonly disposing = new Set<Promise<void>>();
@@ -58,6 +54,8 @@ export class RoomRegistry implements Placement {
     private readonly options: RegistryOptions,
     private readonly log: Logger,
     private readonly observer: RoomObserver = {},
+    /** Keeps rooms past their instance (saves, restores); without one, rooms die with it. */
+    private readonly keeper?: RoomKeeper,
   ) {}
 
   /** How many rooms are live. */
@@ -76,7 +74,7 @@ export class RoomRegistry implements Placement {
     // After the join: taking over a token's seat can empty the room for a moment, which
     // starts its idle timer; the new seat is there now.
     this.cancelIdle(room);
-    return new LocalSeat(room, clientId, resumed, sink, this.touched.has(room) ? undefined : this.touch);
+    return new LocalSeat(room, clientId, resumed, sink);
   }
 
   admit(roomId: string, identity: Identity): Admission {
@@ -102,7 +100,26 @@ export class RoomRegistry implements Placement {
   async close(): Promise<void> {
     const rooms = [...this.rooms.values()];
     for (const room of rooms) this.forget(room);
-    await Promise.all([...rooms.map((room) => room.dispose()), ...this.disposing]);
+    await Promise.all([...rooms.map((room) => this.letGo(room)), ...this.disposing]);
+  }
+
+  /**
+   * Starts room `roomId` without a client, if it is not live (a saved room whose timer came
+   * due): it runs its queued events and goes after the idle grace. False when the room limit
+   * leaves no place for it now.
+   */
+  wake(roomId: string): boolean {
+    if (this.rooms.has(roomId)) return true;
+    const { maxRooms } = this.options;
+    if (maxRooms > 0 && this.rooms.size >= maxRooms) return false;
+    const room = this.create(roomId);
+    if (room.live) this.scheduleIdle(room);
+    return true;
+  }
+
+  /** Disposes a room — through the keeper, which saves it first, when rooms are durable. */
+  private letGo(room: Room): Promise<void> {
+    return this.keeper === undefined ? room.dispose() : this.keeper.retire(room);
   }
 
   private create(roomId: string): Room {
@@ -111,8 +128,12 @@ export class RoomRegistry implements Placement {
       this.createAdapter,
       {
         onEmpty: (r) => this.scheduleIdle(r),
-        onFailed: (r) => this.forget(r),
+        onFailed: (r) => {
+          this.forget(r);
+          this.keeper?.failed(r);
+        },
         ...this.observer,
+        ...(this.keeper === undefined ? {} : { load: this.keeper.load, onDirty: (r: Room) => this.keeper?.dirty(r) }),
       },
       this.log,
       this.options,
@@ -133,7 +154,7 @@ export class RoomRegistry implements Placement {
       this.idle.delete(room);
       if (room.clientCount > 0) return;
       this.forget(room);
-      const disposed = room.dispose().then(() => {
+      const disposed = this.letGo(room).then(() => {
         this.disposing.delete(disposed);
         this.log.debug({ roomId: room.id, rooms: this.rooms.size }, 'room disposed');
       });
@@ -145,7 +166,7 @@ export class RoomRegistry implements Placement {
 
   private idleMsOf(room: Room): number {
     const { roomIdleMs, untouchedRoomIdleMs = UNTOUCHED_ROOM_IDLE_MS } = this.options;
-    return this.touched.has(room) ? roomIdleMs : Math.min(roomIdleMs, untouchedRoomIdleMs);
+    return room.touched ? roomIdleMs : Math.min(roomIdleMs, untouchedRoomIdleMs);
   }
 
   private cancelIdle(room: Room): void {
@@ -170,8 +191,6 @@ class LocalSeat implements SeatHandle {
     readonly clientId: ClientId,
     readonly resumed: boolean,
     private readonly sink: ClientSink,
-    /** Told of this seat's first message, while its room has had none. */
-    private firstMessage: ((room: Room) => void) | undefined,
   ) {}
 
   get roomId(): string {
@@ -179,10 +198,6 @@ class LocalSeat implements SeatHandle {
   }
 
   message(payload: Payload): void {
-    if (this.firstMessage !== undefined) {
-      this.firstMessage(this.room);
-      this.firstMessage = undefined;
-    }
     this.room.message(this.clientId, payload, this.sink);
   }
 

@@ -13,6 +13,7 @@ import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js'
 import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
 import { MESSAGE_OVERHEAD, type ClientSink, type Identity, type Seat } from './seat.js';
 import { Seats, type SeatOptions } from './seats.js';
+import type { LoadState, RoomState } from './state.js';
 import { RoomTimer } from './timer.js';
 
 export type { ClientSink, Identity } from './seat.js';
@@ -41,6 +42,16 @@ export interface RoomHooks {
   onCall?(callback: string, seconds: number): void;
   /** An error was logged (its code); for metrics. */
   onError?(code: string): void;
+  /**
+   * Where the room's saved state comes from, when rooms are durable: asked once, before the
+   * service starts; a state with a body is restored instead of calling `init()`.
+   */
+  load?: LoadState;
+  /**
+   * The room began an event since its last snapshot (its state may change): told once per
+   * snapshot, so the owner can schedule the next save.
+   */
+  onDirty?(room: Room): void;
 }
 
 type RoomEvent =
@@ -49,6 +60,7 @@ type RoomEvent =
   | { readonly kind: 'disconnect'; readonly client: ClientId }
   | { readonly kind: 'message'; readonly client: ClientId; readonly payload: Payload; readonly seat: Seat }
   | { readonly kind: 'timer'; readonly generation: number }
+  | { readonly kind: 'snapshot'; readonly taken: (state: RoomState | undefined) => void; readonly failed: (thrown: unknown) => void }
   | { readonly kind: 'dispose'; readonly done: () => void };
 
 
@@ -75,6 +87,16 @@ export class Room {
   private readonly timer: RoomTimer;
   /** Bumped by each setTimer/clearTimer, so a timer event queued before it is dropped. */
   private timerGeneration = 0;
+  /** Whether the room began an event since its last snapshot. */
+  private dirty = false;
+  /** Whether a client has sent the room a message (a room nobody spoke to is not worth saving). */
+  private spoken = false;
+  /** Whether the room started from a saved state. */
+  private fromSaved = false;
+  /** Restored, and no event has succeeded since: a failure now is blamed on the saved state. */
+  private unproven = false;
+  /** The clients the service has seen connect and not yet disconnect (what a snapshot lists). */
+  private readonly known = new Set<ClientId>();
 
   constructor(
     readonly id: string,
@@ -103,6 +125,49 @@ export class Room {
   /** Whether the room still runs events (it has neither failed nor been disposed). */
   get live(): boolean {
     return this.state === 'live';
+  }
+
+  /** Whether a client has sent this room a message. */
+  get touched(): boolean {
+    return this.spoken;
+  }
+
+  /** Whether the room started from a saved state. */
+  get restored(): boolean {
+    return this.fromSaved;
+  }
+
+  /**
+   * Whether the room started from a saved state and failed before any event after it
+   * succeeded: the saved state is the likely culprit (set it aside, start fresh next time).
+   */
+  get failedFromSaved(): boolean {
+    return this.state === 'failed' && this.unproven;
+  }
+
+  /**
+   * Captures the room's state between two events: queued behind every event already queued,
+   * so it never holds half of one. Resolves `undefined` when the room is not live or its
+   * service keeps nothing to save; rejects when the service's snapshot throws (the room goes on).
+   */
+  snapshot(): Promise<RoomState | undefined> {
+    if (this.state !== 'live') return Promise.resolve(undefined);
+    return new Promise((taken, failed) => this.enqueue({ kind: 'snapshot', taken, failed }));
+  }
+
+  /**
+   * Counts the room's changes as dealt with without a snapshot (its owner chose not to save
+   * them), so the next event tells the owner again.
+   */
+  skipSave(): void {
+    this.dirty = false;
+  }
+
+  /** Counts the room as changed again (a save of its last snapshot failed: it must be retried). */
+  markDirty(): void {
+    if (this.state !== 'live' || this.dirty) return;
+    this.dirty = true;
+    this.hooks.onDirty?.(this);
   }
 
   /** Whether a seat is held for `token` (a client with it would take that seat's place). */
@@ -147,6 +212,7 @@ export class Room {
       return;
     }
     seat.received += 1;
+    this.spoken = true;
     this.enqueue({ kind: 'message', client, payload, seat });
   }
 
@@ -171,7 +237,11 @@ export class Room {
     this.seats.drop(seat, this.state === 'live');
   }
 
-  /** Runs the events already queued, then releases the service. Resolves when done. */
+  /**
+   * Runs the events already queued, then releases the service. Resolves when done. Seats held
+   * for a resume are given up first, so their `disconnect`s run before the service goes — and
+   * before a snapshot asked for after this call.
+   */
   dispose(): Promise<void> {
     if (this.state !== 'live') {
       this.stop('disposed');
@@ -196,7 +266,15 @@ export class Room {
     this.state = state;
     this.timer.clear();
     this.seats.stopGrace();
-    for (const event of this.queue.splice(0)) if (event.kind === 'dispose') event.done();
+    for (const event of this.queue.splice(0)) {
+      if (event.kind === 'dispose') event.done();
+      else if (event.kind === 'snapshot') event.taken(undefined);
+    }
+  }
+
+  /** Gives up the seats held for a resume now (their `disconnect`s are queued). */
+  releaseDetached(): void {
+    if (this.state === 'live') this.seats.giveUpDetached();
   }
 
   private enqueue(event: RoomEvent): void {
@@ -214,6 +292,10 @@ export class Room {
     while (this.state === 'live') {
       const event = this.queue.shift();
       if (event === undefined) break;
+      if (!this.dirty && event.kind !== 'snapshot' && event.kind !== 'dispose') {
+        this.dirty = true;
+        this.hooks.onDirty?.(this);
+      }
       let result: unknown;
       const started = performance.now();
       try {
@@ -227,6 +309,7 @@ export class Room {
         result.then(
           () => {
             this.timed(event, started);
+            this.succeeded(event);
             this.drain();
           },
           (thrown: unknown) => {
@@ -238,8 +321,14 @@ export class Room {
         return;
       }
       this.timed(event, started);
+      this.succeeded(event);
     }
     this.running = false;
+  }
+
+  /** An event other than the start succeeded: a restored room has proven its saved state. */
+  private succeeded(event: RoomEvent): void {
+    if (event.kind !== 'init' && event.kind !== 'snapshot') this.unproven = false;
   }
 
   private timed(event: RoomEvent, started: number): void {
@@ -253,17 +342,46 @@ export class Room {
       case 'connect':
         // Only now does the client become a recipient (unless it already left).
         if (this.seats.get(event.client) === event.seat) event.seat.connected = true;
+        this.known.add(event.client);
         return this.adapter?.connect(event.client);
       case 'disconnect':
+        this.known.delete(event.client);
         return this.adapter?.disconnect(event.client);
       case 'message':
         event.seat.queuedBytes -= event.payload.length + MESSAGE_OVERHEAD;
         return this.adapter?.message(event.client, event.payload);
       case 'timer':
         return event.generation === this.timerGeneration ? this.adapter?.timer() : undefined;
+      case 'snapshot':
+        return this.capture(event.taken, event.failed);
       case 'dispose':
         return this.finish(event.done);
     }
+  }
+
+  /**
+   * Takes the snapshot an event asked for. It never fails the room: a snapshot that throws is
+   * the caller's to report, and the room counts as changed, so the next save tries again.
+   */
+  private capture(taken: (state: RoomState | undefined) => void, failed: (thrown: unknown) => void): unknown {
+    this.dirty = false;
+    const room = { timerDueAt: this.timer.dueAt, lastClientId: this.seats.lastId, clients: [...this.known] };
+    const fail = (thrown: unknown): void => {
+      this.markDirty();
+      failed(thrown);
+    };
+    let body: ReturnType<NonNullable<ServiceAdapter['snapshot']>>;
+    try {
+      body = this.adapter?.snapshot?.();
+    } catch (thrown) {
+      fail(thrown);
+      return undefined;
+    }
+    if (!(body instanceof Promise)) {
+      taken(body === undefined ? undefined : { body, ...room });
+      return undefined;
+    }
+    return body.then((bytes) => taken(bytes === undefined ? undefined : { body: bytes, ...room }), fail);
   }
 
   /**
@@ -289,14 +407,59 @@ export class Room {
   };
 
   private start(): unknown {
-    const made = this.createAdapter(this.id, this.context, this.log, this.adapterFailed);
-    if (made instanceof Promise) return made.then((adapter) => this.started(adapter));
-    return this.started(made);
+    const { load } = this.hooks;
+    // A durable room reads its saved state first; the rest of the queue waits, as for any call.
+    if (load !== undefined) return load(this.id).then((saved) => this.create(saved));
+    return this.create(undefined);
   }
 
-  private started(adapter: ServiceAdapter): unknown {
+  private create(saved: RoomState | undefined): unknown {
+    const made = this.createAdapter(this.id, this.context, this.log, this.adapterFailed);
+    if (made instanceof Promise) return made.then((adapter) => this.started(adapter, saved));
+    return this.started(made, saved);
+  }
+
+  private started(adapter: ServiceAdapter, saved: RoomState | undefined): unknown {
     this.adapter = adapter;
-    return adapter.init();
+    if (saved?.body === undefined || adapter.restore === undefined) return adapter.init();
+    this.fromSaved = true;
+    this.unproven = true;
+    this.seats.continueFrom(saved.lastClientId);
+    let restoring: unknown;
+    try {
+      restoring = adapter.restore(saved.body);
+    } catch (thrown) {
+      throw this.restoreFailed(thrown);
+    }
+    if (restoring instanceof Promise) {
+      return restoring.then(
+        () => this.resumeSaved(saved),
+        (thrown: unknown) => {
+          throw this.restoreFailed(thrown);
+        },
+      );
+    }
+    this.resumeSaved(saved);
+    return undefined;
+  }
+
+  /**
+   * The service is restored: the clients it knew are gone (their `disconnect`s run before
+   * anything queued meanwhile), and its timer is armed again — at once if it came due while
+   * the room was saved.
+   */
+  private resumeSaved(saved: RoomState): void {
+    const gone: RoomEvent[] = saved.clients.map((client) => ({ kind: 'disconnect', client }));
+    this.queue.unshift(...gone);
+    if (saved.timerDueAt !== undefined) {
+      this.timerGeneration += 1;
+      this.timer.set(Math.max(0, saved.timerDueAt - Date.now()));
+    }
+  }
+
+  private restoreFailed(thrown: unknown): StateroomError {
+    const message = `room "${this.id}" could not be restored from its saved state; it starts fresh on its next connection: ${describeThrown(thrown)}`;
+    return new StateroomError(ErrorCode.RESTORE_FAILED, message, { roomId: this.id }, { cause: thrown });
   }
 
   private finish(done: () => void): unknown {

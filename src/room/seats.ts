@@ -167,6 +167,16 @@ export class Seats {
     this.grace.delete(seat);
   }
 
+  /** The last client id given out: a restored room goes on from it, so ids are never reused. */
+  get lastId(): ClientId {
+    return this.lastClientId;
+  }
+
+  /** Goes on giving out ids after `last` (a restored room's); never goes back. */
+  continueFrom(last: ClientId): void {
+    this.lastClientId = Math.max(this.lastClientId, Math.min(last, MAX_CLIENT_ID));
+  }
+
   private nextClientId(): ClientId {
     if (this.lastClientId >= MAX_CLIENT_ID) {
       throw new StateroomError(

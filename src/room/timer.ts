@@ -8,6 +8,8 @@ import { MAX_TIMEOUT_MS } from '../protocol.js';
 
 export class RoomTimer {
   private handle: NodeJS.Timeout | undefined;
+  /** When the armed timer comes due, in wall-clock ms (what a saved room keeps). */
+  private due: number | undefined;
 
   /**
    * @param onFire - Called once when an armed timer comes due.
@@ -24,9 +26,15 @@ export class RoomTimer {
     return this.handle !== undefined;
   }
 
+  /** When the armed timer comes due (epoch ms), or `undefined` when none is armed. */
+  get dueAt(): number | undefined {
+    return this.handle === undefined ? undefined : this.due;
+  }
+
   /** Arms the timer `ms` from now, replacing any armed one. */
   set(ms: number): void {
     this.clear();
+    this.due = Date.now() + ms;
     this.arm(ms);
   }
 
@@ -34,6 +42,7 @@ export class RoomTimer {
   clear(): void {
     if (this.handle !== undefined) clearTimeout(this.handle);
     this.handle = undefined;
+    this.due = undefined;
   }
 
   private arm(remainingMs: number): void {
@@ -44,6 +53,7 @@ export class RoomTimer {
         return;
       }
       this.handle = undefined;
+      this.due = undefined;
       this.onFire();
     }, step);
   }

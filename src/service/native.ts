@@ -3,9 +3,9 @@
  * @module
  */
 import type { ServiceAdapter } from './adapter.js';
-import type { Context, MaybePromise, Service, ServiceClass, ServiceSource } from './types.js';
+import type { Context, MaybePromise, Payload, Service, ServiceClass, ServiceSource } from './types.js';
 
-const CALLBACKS = ['init', 'connect', 'disconnect', 'message', 'timer'] as const;
+const CALLBACKS = ['init', 'connect', 'disconnect', 'message', 'timer', 'snapshot', 'restore'] as const;
 
 /**
  * Tells a service class from a factory function. Both are functions; a class either
@@ -35,13 +35,57 @@ export function whyNotAService(value: unknown): string | undefined {
 
 /** The adapter around one service object; missing callbacks do nothing. */
 export function adaptService(service: Service, ctx: Context): ServiceAdapter {
-  return {
+  const adapter: ServiceAdapter = {
     init: () => service.init?.(ctx),
     connect: (client) => service.connect?.(client, ctx),
     disconnect: (client) => service.disconnect?.(client, ctx),
     message: (client, payload) => service.message?.(client, payload, ctx),
     timer: () => service.timer?.(ctx),
   };
+  // Only a service with the hooks is saved and restored; without them a room starts fresh.
+  if (typeof service.snapshot === 'function') adapter.snapshot = () => snapshotOf(service, ctx);
+  if (typeof service.restore === 'function') adapter.restore = (image) => service.restore?.(decodeSaved(image), ctx);
+  return adapter;
+}
+
+/** Whether a service class declares both durability hooks (a factory's services are known only per room). */
+export function hasDurabilityHooks(source: ServiceSource): boolean | undefined {
+  if (!isServiceClass(source)) return undefined;
+  const proto = source.prototype as Partial<Record<string, unknown>>;
+  return typeof proto.snapshot === 'function' && typeof proto.restore === 'function';
+}
+
+/** A saved payload keeps its kind: a first byte says text (0) or bytes (1). */
+const TEXT = 0;
+const BYTES = 1;
+
+function snapshotOf(service: Service, ctx: Context): MaybePromise<Uint8Array> {
+  // A hook that returns nothing is a bug of the service: encodeSaved says so.
+  const data = service.snapshot?.(ctx) as MaybePromise<Payload>;
+  return data instanceof Promise ? data.then(encodeSaved) : encodeSaved(data);
+}
+
+function encodeSaved(data: Payload): Uint8Array {
+  if (typeof data === 'string') {
+    const text = Buffer.from(data, 'utf8');
+    const out = new Uint8Array(text.byteLength + 1);
+    out[0] = TEXT;
+    out.set(text, 1);
+    return out;
+  }
+  if (!((data as unknown) instanceof Uint8Array)) throw new TypeError(`snapshot() must return a string or a Uint8Array, not ${data === null ? 'null' : typeof data}`);
+  const out = new Uint8Array(data.byteLength + 1);
+  out[0] = BYTES;
+  out.set(data, 1);
+  return out;
+}
+
+function decodeSaved(image: Uint8Array): Payload {
+  const kind = image[0];
+  const rest = image.subarray(1);
+  if (kind === TEXT) return Buffer.from(rest.buffer, rest.byteOffset, rest.byteLength).toString('utf8');
+  if (kind === BYTES) return Uint8Array.from(rest);
+  throw new TypeError(`the saved state does not come from a native service's snapshot() (first byte ${String(kind)})`);
 }
 
 /** An `AdapterFactory` that constructs (or calls) `source` once per room. */

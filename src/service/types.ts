@@ -78,6 +78,31 @@ export interface Service {
   message?(client: ClientId, payload: Payload, ctx: Context): MaybePromise<void>;
   /** The timer armed with {@link Context.setTimer} fired. */
   timer?(ctx: Context): MaybePromise<void>;
+  /**
+   * Durable rooms (a server with a state directory): the room's state, to be saved. Called
+   * between events — never while another callback of the room runs — periodically after a
+   * change, when the room is let go, and when the server shuts down. What it returns is
+   * given to {@link Service.restore} when the room starts again, maybe in another process.
+   * Throwing skips this save (it is logged and retried); the room goes on.
+   *
+   * A service with `snapshot` but without `restore` is saved but starts fresh; one without
+   * either starts fresh after a restart (the server says so once at start-up).
+   * @example
+   * ```ts
+   * snapshot() { return JSON.stringify({ value: this.value }); }
+   * restore(data: Payload) { this.value = (JSON.parse(String(data)) as { value: number }).value; }
+   * ```
+   */
+  snapshot?(ctx: Context): MaybePromise<Payload>;
+  /**
+   * Durable rooms: start from `data`, what {@link Service.snapshot} returned, instead of
+   * `init()`. Called once, right after the service was constructed, before any other
+   * callback. The room's timer is armed again by the server (as it was saved); the clients
+   * of the saved room are gone and get their `disconnect` right after. Throwing fails the
+   * room (its clients get 1011); the saved state is set aside and the next client starts a
+   * fresh room.
+   */
+  restore?(data: Payload, ctx: Context): MaybePromise<void>;
 }
 
 /** A service class: constructed once per room, with the room's id and context. */

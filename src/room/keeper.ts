@@ -1,0 +1,22 @@
+/**
+ * The seam between the registry and durability: what the in-process placement asks of
+ * whoever keeps rooms past their instance (`src/durability/`). The registry never sees a
+ * store or an image; without a keeper, rooms live and die with their instance, as before.
+ * @module
+ */
+import type { Room } from './room.js';
+import type { LoadState } from './state.js';
+
+export interface RoomKeeper {
+  /** A room's saved state, asked once when it starts. */
+  readonly load: LoadState;
+  /** The room began an event since its last snapshot: schedule its next save. */
+  dirty(room: Room): void;
+  /**
+   * The room is let go (idle without clients, or the server is closing): save what is worth
+   * keeping, then dispose it. Resolves when both are done; never rejects.
+   */
+  retire(room: Room): Promise<void>;
+  /** The room failed and was forgotten (a failure right after a restore blames the saved state). */
+  failed(room: Room): void;
+}
