@@ -115,6 +115,27 @@ export interface ServerOptions {
    * included) before it resolves anyway, with a warning. Default 10 000.
    */
   shutdownTimeoutMs?: number;
+  /**
+   * Durable rooms: where rooms are saved — a directory (created if missing) holding one image
+   * per room. With it, every live room is saved when the server closes, a changed room again
+   * within `snapshotIntervalMs`, and a room idle past `roomIdleMs` is saved and its instance
+   * freed instead of destroyed; a room starts from its image when its first client comes (or
+   * its timer comes due). Default: none — rooms live and die with their instance. See
+   * docs/durability.md.
+   */
+  stateDir?: string | undefined;
+  /**
+   * Durable rooms: how soon after a change a room is saved again, in ms — what a crash
+   * (`kill -9`) can lose at most. Saves of different rooms are spread over the interval.
+   * Default 5 000.
+   */
+  snapshotIntervalMs?: number;
+  /**
+   * Durable rooms, WebAssembly services: a room whose clients are connected but that has had
+   * no event for this long frees its instance (its sockets and seats stay); the next event
+   * restores it first. 0: never. Default 60 000.
+   */
+  hibernateAfterMs?: number;
   /** Quietest level logged. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevel;
   /** A pino-compatible logger to use instead of the default (JSON lines on stdout). */
@@ -135,7 +156,7 @@ export interface Admitted {
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
 export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
 
-type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken';
+type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir';
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
 
 /** Every default, in one place; `stateroom serve --help` shows the same values. */
@@ -160,6 +181,9 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   allowedOrigins: Object.freeze([]),
   authorize: undefined,
   shutdownTimeoutMs: 10_000,
+  stateDir: undefined,
+  snapshotIntervalMs: 5_000,
+  hibernateAfterMs: 60_000,
   staticDir: undefined,
   clientDir: undefined,
   staticDotfiles: false,
@@ -204,6 +228,9 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('maxClientsPerRoom', o.maxClientsPerRoom, 0, 2 ** 32 - 1);
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
   checkInteger('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, MAX_TIMER_MS);
+  if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || o.stateDir === '')) throw invalid('stateDir', 'stateDir must be a directory path');
+  checkInteger('snapshotIntervalMs', o.snapshotIntervalMs, 1, MAX_TIMER_MS);
+  checkInteger('hibernateAfterMs', o.hibernateAfterMs, 0, MAX_TIMER_MS);
   if (typeof o.staticDotfiles !== 'boolean') throw invalid('staticDotfiles', 'staticDotfiles must be true or false');
   checkInteger('headersTimeoutMs', o.headersTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('maxUnroutedConnections', o.maxUnroutedConnections, 0, 2 ** 31 - 1);

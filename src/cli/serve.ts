@@ -51,6 +51,9 @@ interface ServeFlags {
   wasmMemoryBudget: number;
   wasmStartTimeout: number;
   workers: number;
+  stateDir?: string;
+  snapshotInterval: number;
+  hibernateAfter: number;
 }
 
 const d = DEFAULT_SERVER_OPTIONS;
@@ -126,6 +129,9 @@ export function addServeCommand(program: Command): void {
         .default(w.memoryBudgetBytes, `${Math.floor(w.memoryBudgetBytes / 2 ** 20)}: half of the machine's memory, shared by the --workers processes`),
     )
     .addOption(seconds('--wasm-start-timeout <seconds>', 'fail a WASM room whose instance has not started after this long; only that room (0: no limit)', w.startTimeoutMs))
+    .option('--state-dir <dir>', 'durable rooms: save rooms in <dir> (on shutdown, after changes, when idle) and restore them from it; see docs/durability.md')
+    .addOption(seconds('--snapshot-interval <seconds>', 'with --state-dir: save a changed room again within this long (what a crash can lose)', d.snapshotIntervalMs))
+    .addOption(seconds('--hibernate-after <seconds>', 'with --state-dir: free the instance of a WASM room with no event for this long, keeping its clients (0: never)', d.hibernateAfterMs))
     .addOption(
       new Option('--workers <n>', 'server processes; each room lives in exactly one, chosen from its id (1: a single process)')
         .argParser(parseSize)
@@ -213,6 +219,9 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     metricsPort: flags.metricsPort,
     metricsHost: flags.metricsHost,
     metricsToken: metricsToken(flags),
+    stateDir: flags.stateDir,
+    snapshotIntervalMs: flags.snapshotInterval,
+    hibernateAfterMs: flags.hibernateAfter,
   };
 }
 
