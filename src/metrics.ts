@@ -19,6 +19,22 @@ export interface MetricSources {
   readonly traffic: TrafficCounts;
   rooms(): number;
   connections(): number;
+  /** Durable rooms: rooms saved whose instance is freed (with a state directory). */
+  hibernatedRooms?(): number;
+  /** Durable rooms: seconds since the oldest change not saved yet (0 when all is saved). */
+  oldestUnsavedSeconds?(): number;
+}
+
+/** What durability reports (saves, restores), for `/metrics`. */
+export interface DurabilityMetrics {
+  /** A room was saved: `bytes` written, `seconds` from snapshot to the store's answer. */
+  saved(bytes: number, seconds: number): void;
+  /** A save failed (the store refused it, or `snapshot()` threw). */
+  saveFailed(): void;
+  /** A room was restored from `bytes` read in `seconds` (read, decode, restore). */
+  restored(bytes: number, seconds: number): void;
+  /** A saved image could not be used (corrupt, of another module, or its restore failed). */
+  restoreFailed(): void;
 }
 
 /**
@@ -41,6 +57,7 @@ export interface ServerMetrics {
   readonly call: (callback: string, seconds: number) => void;
   /** An error with `code` was logged. */
   readonly error: (code: string) => void;
+  readonly durability: DurabilityMetrics;
 }
 
 export function createMetrics(sources: MetricSources): ServerMetrics {
@@ -80,5 +97,38 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     closed: (code) => closes.inc({ code: closeCodeLabel(code) }),
     call: (callback, seconds) => (byCallback[callback] ??= calls.labels(callback)).observe(seconds),
     error: (code) => errors.inc({ code }),
+    durability: durabilityMetrics(registry, sources),
+  };
+}
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
+
+function durabilityMetrics(registry: Registry, sources: MetricSources): DurabilityMetrics {
+  const { hibernatedRooms, oldestUnsavedSeconds } = sources;
+  if (hibernatedRooms !== undefined) {
+    new Gauge({ name: 'stateroom_hibernated_rooms', help: 'Rooms saved whose instance is freed.', registers: [registry], collect() { this.set(hibernatedRooms()); } });
+  }
+  if (oldestUnsavedSeconds !== undefined) {
+    new Gauge({ name: 'stateroom_oldest_unsaved_change_seconds', help: 'Age of the oldest room change not saved yet.', registers: [registry], collect() { this.set(oldestUnsavedSeconds()); } });
+  }
+  const saves = new Counter({ name: 'stateroom_room_saves_total', help: 'Room saves, by result.', labelNames: ['result'], registers: [registry] });
+  const restores = new Counter({ name: 'stateroom_room_restores_total', help: 'Room restores from a saved image, by result.', labelNames: ['result'], registers: [registry] });
+  const savedBytes = new Counter({ name: 'stateroom_room_saved_bytes_total', help: 'Bytes of room images written.', registers: [registry] });
+  const restoredBytes = new Counter({ name: 'stateroom_room_restored_bytes_total', help: 'Bytes of room images read for restores.', registers: [registry] });
+  const saveSeconds = new Histogram({ name: 'stateroom_room_save_seconds', help: 'Time of a room save, from snapshot to written.', buckets: DURATION_BUCKETS, registers: [registry] });
+  const restoreSeconds = new Histogram({ name: 'stateroom_room_restore_seconds', help: 'Time to read and decode a room image.', buckets: DURATION_BUCKETS, registers: [registry] });
+  return {
+    saved: (bytes, seconds) => {
+      saves.inc({ result: 'ok' });
+      savedBytes.inc(bytes);
+      saveSeconds.observe(seconds);
+    },
+    saveFailed: () => saves.inc({ result: 'failed' }),
+    restored: (bytes, seconds) => {
+      restores.inc({ result: 'ok' });
+      restoredBytes.inc(bytes);
+      restoreSeconds.observe(seconds);
+    },
+    restoreFailed: () => restores.inc({ result: 'failed' }),
   };
 }
