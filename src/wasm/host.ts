@@ -63,6 +63,16 @@ class WasmInstance implements ServiceAdapter {
     this.guest.deliver({ type: 'timer' });
   }
 
+  /** The guest's memory and globals, as an image (`abi/snapshot.ts`); between calls only. */
+  snapshot(): Uint8Array {
+    return this.guest.snapshot();
+  }
+
+  /** Starts from `image` instead of `init()`; throws `SR_ERR_RESTORE_FAILED` when it cannot. */
+  restore(image: Uint8Array): void {
+    this.guest.restore(image);
+  }
+
   dispose(): void {
     this.guest.dispose();
   }

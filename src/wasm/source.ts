@@ -8,7 +8,7 @@ import { ErrorCode, StateroomError } from '../errors.js';
 import { MAX_TIMEOUT_MS } from '../protocol.js';
 import type { AdapterSource, ServiceAdapter } from '../service/adapter.js';
 import type { MemoryTally } from './abi/guest.js';
-import { withMemoryLimit } from './abi/rewrite.js';
+import { prepareModule } from './abi/rewrite.js';
 import { budgetRefusal, defaultMaxInstances, defaultMemoryBudgetBytes, type BudgetUse } from './budget.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, startInstance } from './host.js';
 import type { StateroomModule } from './abi/module.js';
@@ -78,13 +78,18 @@ export interface WasmAdapterSource extends AdapterSource {
 }
 
 /**
- * Serves `module` through `serve()`: each room gets its own instance.
+ * Serves `module` through `serve()`: each room gets its own instance. The module is
+ * rewritten once here (abi/rewrite.ts): its memory's maximum set to the memory limit and,
+ * unless its rooms cannot be saved faithfully, its mutable globals exported so that every
+ * room's adapter can `snapshot()` and `restore()`; `durability` says which, with the hash of
+ * the module's bytes as loaded.
  * @throws {@link StateroomError} `SR_ERR_OPTIONS_INVALID` for an option out of range.
  */
 export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOptions = {}): WasmAdapterSource {
   const o = { ...DEFAULT_WASM_HOST_OPTIONS, ...options };
   check(o);
-  const module = withMemoryLimit(checked, o.memoryLimitBytes);
+  const module = prepareModule(checked, o.memoryLimitBytes);
+  const { durability } = module;
   const refusal = (use: BudgetUse): string | undefined => budgetRefusal(use, o.maxInstances, o.memoryBudgetBytes);
   if (o.isolation === 'inline') {
     const tally: MemoryTally = { bytes: 0 };
@@ -103,6 +108,7 @@ export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOpt
       },
       newRoomRefusal: () => refusal({ instances, memoryBytes: tally.bytes }),
       close: () => Promise.resolve(),
+      durability,
     };
   }
   const pool = new WorkerPool(module, {
@@ -116,6 +122,7 @@ export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOpt
     createAdapter: (roomId, ctx, log, failed) => PooledRoom.start(pool, module, roomId, ctx, log, failed, o.startTimeoutMs),
     newRoomRefusal: () => refusal(pool),
     close: () => pool.close(),
+    durability,
   };
 }
 

@@ -3,7 +3,7 @@
  * host needs to see before it trusts a module — the function types of imports and exports
  * (the JS API does not show them), the memories and their limits. Used to check a module
  * against the ABI (module.ts) and to rewrite it at load (rewrite.ts). It reads only what a
- * module declares; code bodies are not decoded.
+ * module declares; code bodies are decoded by instructions.ts.
  * @module
  */
 
@@ -84,6 +84,8 @@ export interface ModuleInfo {
   readonly functions: readonly number[];
   /** The value type of every global, imported ones first. */
   readonly globals: readonly string[];
+  /** Whether each global (same indices as {@link globals}) is mutable. */
+  readonly globalsMutable: readonly boolean[];
   /** Memories defined in the memory section (imported ones are in `imports`). */
   readonly memories: readonly MemoryLimits[];
   readonly exports: readonly Export[];
@@ -96,6 +98,10 @@ export class BinaryFormatError extends Error {
 
 const VALTYPES: Readonly<Record<number, string>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
 const EXTERNAL_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
+/** The byte of each value type (the inverse of the reader's table). */
+export const VALTYPE_CODES: Readonly<Record<string, number>> = Object.fromEntries(Object.entries(VALTYPES).map(([code, type]) => [type, Number(code)]));
+/** Bytes in a WebAssembly page. */
+export const PAGE_BYTES = 65_536;
 const MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const VERSION_1 = [0x01, 0x00, 0x00, 0x00];
 /** The preamble: magic and version. */
@@ -180,6 +186,12 @@ export function encodeULeb(value: bigint | number): number[] {
   return out;
 }
 
+/** Encodes `text` as the format's name: its UTF-8 length (LEB128), then its bytes. */
+export function encodeName(text: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(text);
+  return Uint8Array.from([...encodeULeb(utf8.byteLength), ...utf8]);
+}
+
 /** Splits a module into its sections (without decoding them). */
 export function readSections(bytes: Uint8Array): Section[] {
   if (bytes.byteLength < PREAMBLE_BYTES || MAGIC.some((b, i) => bytes[i] !== b)) throw new BinaryFormatError('not a WebAssembly binary (no \\0asm magic)');
@@ -200,7 +212,16 @@ export function readSections(bytes: Uint8Array): Section[] {
 /** Reads the declarations the host checks; see {@link ModuleInfo}. */
 export function readModule(bytes: Uint8Array): ModuleInfo {
   const sections = readSections(bytes);
-  const info = { sections, types: [] as FuncType[], imports: [] as Import[], functions: [] as number[], globals: [] as string[], memories: [] as MemoryLimits[], exports: [] as Export[] };
+  const info = {
+    sections,
+    types: [] as FuncType[],
+    imports: [] as Import[],
+    functions: [] as number[],
+    globals: [] as string[],
+    globalsMutable: [] as boolean[],
+    memories: [] as MemoryLimits[],
+    exports: [] as Export[],
+  };
   for (const section of sections) {
     const r = new Reader(bytes, section.contentStart, section.end);
     switch (section.id) {
@@ -212,7 +233,10 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
           const entry = { module: r.name(), name: r.name(), desc: importDesc(r) };
           info.imports.push(entry);
           if (entry.desc.kind === 'function') info.functions.push(entry.desc.type);
-          if (entry.desc.kind === 'global') info.globals.push(entry.desc.valtype);
+          if (entry.desc.kind === 'global') {
+            info.globals.push(entry.desc.valtype);
+            info.globalsMutable.push(entry.desc.mutable);
+          }
         });
         break;
       case SectionId.function:
@@ -225,7 +249,7 @@ export function readModule(bytes: Uint8Array): ModuleInfo {
         // Only each global's type is read; its initialiser is skipped by reading up to `end`.
         vector(r, () => {
           info.globals.push(r.valtype());
-          r.u8();
+          info.globalsMutable.push(r.u8() === 1);
           skipConstExpr(r);
         });
         break;

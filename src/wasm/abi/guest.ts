@@ -8,6 +8,7 @@
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { CodecError, callbackOfToProcess, checkFromProcess, sizeOfToProcess, writeToProcess, type MessageToProcess } from './codec.js';
 import type { StateroomModule } from './module.js';
+import { ImageRefused, captureImage, restoreImage, type InstanceExports, type SnapshotLayout } from './snapshot.js';
 import { ProcExit, WASI_MODULE, wasiImports } from './wasi.js';
 
 /** Stderr lines of one call kept for the error message; a chatty guest cannot grow it further. */
@@ -71,12 +72,19 @@ export class Guest {
   private complaints: string[] = [];
   /** The memory this instance has added to its tally. */
   private accounted = 0;
+  /** All the instance's exports, for snapshots (the rewritten module's globals among them). */
+  private all: InstanceExports = {};
+  /** A call into the guest is running: no snapshot now. */
+  private running = false;
+  /** Nothing was delivered or restored yet: a restore may still start it. */
+  private fresh = true;
 
   private constructor(
     private readonly name: string,
     private readonly roomId: string,
     private readonly limits: InstanceLimits,
     private readonly output: GuestOutput,
+    private readonly layout: SnapshotLayout | undefined,
   ) {
     this.wasi = wasiImports(
       () => this.exports.memory,
@@ -90,12 +98,13 @@ export class Guest {
    * @throws {@link StateroomError} `SR_ERR_WASM_TRAP` when its start function traps.
    */
   static start(module: StateroomModule, roomId: string, limits: InstanceLimits, output: GuestOutput): Guest {
-    const guest = new Guest(module.name, roomId, limits, output);
+    const guest = new Guest(module.name, roomId, limits, output, module.snapshot);
     try {
       const instance = new WebAssembly.Instance(module.module, {
         env: { stateroom_send: (ptr: number, length: number) => guest.received(ptr, length) },
         [WASI_MODULE]: guest.wasi.imports,
       });
+      guest.all = instance.exports;
       guest.exports = instance.exports as unknown as GuestExports;
       guest.account();
     } catch (thrown) {
@@ -114,6 +123,8 @@ export class Guest {
       this.recv(ptr, size);
     } catch (thrown) {
       throw this.poison(thrown, message.type);
+    } finally {
+      this.running = false;
     }
   }
 
@@ -127,7 +138,62 @@ export class Guest {
       this.recv(ptr, size);
     } catch (thrown) {
       throw this.poison(thrown, callbackOfToProcess(bytes));
+    } finally {
+      this.running = false;
     }
+  }
+
+  /**
+   * The instance's state now — its memory and every mutable global — as an image that
+   * {@link restore} takes (snapshot.ts has the format), preceded by `headroom` free bytes for
+   * a caller that frames it. Between calls only; the guest runs nothing, so this costs a copy
+   * of its memory.
+   * @throws {@link StateroomError} `SR_ERR_NOT_DURABLE` when the module was not prepared for
+   *   snapshots, or a call is running; the instance's failure if it failed.
+   */
+  snapshot(headroom = 0): Uint8Array {
+    if (this.failure !== undefined) throw this.failure;
+    const layout = this.usable('snapshot');
+    try {
+      return captureImage(this.all, layout, headroom);
+    } catch (thrown) {
+      // Reading exports runs no guest code: a failure here is the module's, not the instance's.
+      throw new StateroomError(ErrorCode.NOT_DURABLE, `room "${this.roomId}": the guest cannot be saved: ${describeThrown(thrown)} (${this.name})`, this.where(), { cause: thrown });
+    }
+  }
+
+  /**
+   * Starts this fresh instance (its start function has run, nothing was delivered) from
+   * `image` instead of `Init`: memory grown to the saved size and written, globals set, the
+   * memory tally brought up to date. An instance that could not be restored is poisoned.
+   * @throws {@link StateroomError} `SR_ERR_RESTORE_FAILED` when the image is not one of this
+   *   module (or is corrupt), or holds more memory than the memory limit.
+   */
+  restore(image: Uint8Array): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (!this.fresh) throw new StateroomError(ErrorCode.RESTORE_FAILED, `room "${this.roomId}": a guest can be restored only before its first event (${this.name})`, this.where());
+    const layout = this.usable('restore');
+    this.fresh = false;
+    try {
+      restoreImage(this.all, layout, image, this.limits.memoryLimitBytes);
+      this.account();
+    } catch (thrown) {
+      const why = thrown instanceof ImageRefused ? thrown.message : describeThrown(thrown);
+      throw this.poison(
+        new StateroomError(ErrorCode.RESTORE_FAILED, `room "${this.roomId}": the saved image cannot be restored: ${why} (${this.name})`, this.where(), { cause: thrown }),
+        'restore',
+      );
+    }
+  }
+
+  /** The snapshot layout, if snapshots can be taken now. */
+  private usable(what: string): SnapshotLayout {
+    if (this.running) throw new StateroomError(ErrorCode.NOT_DURABLE, `room "${this.roomId}": no ${what} while a call runs (${this.name})`, this.where());
+    if (this.layout === undefined) {
+      const code = what === 'restore' ? ErrorCode.RESTORE_FAILED : ErrorCode.NOT_DURABLE;
+      throw new StateroomError(code, `room "${this.roomId}": ${this.name} was not prepared for snapshots (its rooms cannot be saved)`, this.where());
+    }
+    return this.layout;
   }
 
   /** Emits what the guest printed without a newline; later calls fail. */
@@ -141,6 +207,8 @@ export class Guest {
   private enter(): void {
     if (this.failure !== undefined) throw this.failure;
     if (this.complaints.length > 0) this.complaints = [];
+    this.running = true;
+    this.fresh = false;
   }
 
   /** `stateroom_malloc(size)`, checked to lie inside guest memory (the memory view renewed). */

@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { BinaryFormatError, readModule, showFuncType, type FuncType, type ModuleInfo } from './binary.js';
+import type { SnapshotLayout } from './snapshot.js';
 import type { StartCheckInput, StartCheckOutput } from './start-thread.js';
 import { threadEntry } from './thread-entry.js';
 import { WASI_FUNCTIONS, WASI_MODULE } from './wasi.js';
@@ -20,6 +21,11 @@ export interface StateroomModule {
   readonly module: WebAssembly.Module;
   /** The bytes it was compiled from (rewritten at load for the memory limit; see rewrite.ts). */
   readonly bytes?: Uint8Array;
+  /**
+   * What a snapshot of an instance reads and writes, when the module was rewritten for
+   * snapshots (rewrite.ts, `prepareModule`); `undefined` when its instances cannot be saved.
+   */
+  readonly snapshot?: SnapshotLayout | undefined;
 }
 
 /** Options of {@link compileStateroomModule}. */

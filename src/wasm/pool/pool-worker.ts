@@ -31,6 +31,8 @@ import {
   writeEvent,
   writeMessage,
   writeOpen,
+  writeRestore,
+  writeSnapshot,
   type CallFailure,
   type QueuedMessage,
   type ReplyHandler,
@@ -62,9 +64,10 @@ export interface Tenant {
   sent(bytes: Uint8Array): void;
   /**
    * One of its calls was answered (everything it sent came first, through `sent`); `last`
-   * marks the last call of what the tenant asked for at once.
+   * marks the last call of what the tenant asked for at once. A snapshot's answer carries
+   * its `image` (the tenant's to keep).
    */
-  replied(failure: CallFailure | undefined, last: boolean): void;
+  replied(failure: CallFailure | undefined, last: boolean, image?: Uint8Array): void;
   /** Its guest printed a line. */
   printed(stream: 'stdout' | 'stderr', line: string): void;
   /** Its instance is gone with the thread (`error` says why); nothing more will be answered. */
@@ -113,6 +116,12 @@ interface Death {
   readonly culprit?: { readonly tenant: Tenant; readonly error: StateroomError };
 }
 
+/** A request frame waiting for room in the ring, with the images it carries. */
+interface Outgoing {
+  readonly batch: Uint8Array;
+  readonly attachments: readonly Uint8Array[];
+}
+
 /** A reply record out of turn: a bug of stateroom, not of a guest. */
 class OutOfTurn extends Error {}
 
@@ -133,8 +142,10 @@ export class PoolWorker {
   private answered = 0;
   private nextInstance = 1;
   private readonly requests = new ByteWriter();
+  /** The images the batch being gathered carries (its `restore` records name them). */
+  private attachments: Uint8Array[] = [];
   /** Request batches that found no room in the ring yet, oldest first. */
-  private readonly backlog: Uint8Array[] = [];
+  private readonly backlog: Outgoing[] = [];
   private flushScheduled = false;
   /** An `Atomics.waitAsync` on the reply ring is pending. */
   private listening = false;
@@ -160,6 +171,8 @@ export class PoolWorker {
     done: (instance) => this.settle(instance, undefined),
     failed: (instance, code, message) => this.settle(instance, { code, message }),
     printed: (instance, stream, line) => this.tenants.get(instance)?.printed(stream, line),
+    // An image read from the ring is a view of shared memory the thread will write over.
+    image: (instance, image) => this.settle(instance, undefined, image.buffer instanceof SharedArrayBuffer ? image.slice() : image),
   };
 
   constructor(
@@ -177,6 +190,7 @@ export class PoolWorker {
       requests: this.toThread.shared,
       replies: this.fromThread.shared,
       port: channel.port2,
+      snapshot: module.snapshot,
     };
     this.thread = new Worker(THREAD_ENTRY, {
       workerData: setup,
@@ -231,6 +245,26 @@ export class PoolWorker {
     this.expect({ tenant, instance, what: 'message', clients: batch, left: batch.length });
   }
 
+  /** Asks an instance for its image; the tenant's `replied` carries it. */
+  snapshot(instance: number): void {
+    const tenant = this.tenants.get(instance);
+    if (tenant === undefined || this.gone) return;
+    writeSnapshot(this.requests, instance);
+    this.expect({ tenant, instance, what: 'snapshot', clients: undefined, left: 1 });
+  }
+
+  /**
+   * Starts a fresh instance from `image` (copied once here, then transferred to the thread:
+   * the caller keeps its bytes).
+   */
+  restore(instance: number, image: Uint8Array): void {
+    const tenant = this.tenants.get(instance);
+    if (tenant === undefined || this.gone) return;
+    this.attachments.push(image.slice());
+    writeRestore(this.requests, instance, this.attachments.length - 1);
+    this.expect({ tenant, instance, what: 'restore', clients: undefined, left: 1 });
+  }
+
   /** Drops an instance; its calls must all have been answered. */
   close(instance: number): void {
     if (!this.tenants.delete(instance) || this.gone) return;
@@ -265,21 +299,26 @@ export class PoolWorker {
   private flush(): void {
     this.flushScheduled = false;
     if (this.gone || this.requests.empty) return;
-    const batch = this.requests.written();
-    if (this.backlog.length > 0 || !this.write(batch)) this.backlog.push(batch.slice());
+    const outgoing = { batch: this.requests.written(), attachments: this.attachments };
+    if (this.backlog.length > 0 || !this.write(outgoing)) this.backlog.push({ ...outgoing, batch: outgoing.batch.slice() });
     this.requests.clear();
+    if (this.attachments.length > 0) this.attachments = [];
     Atomics.notify(this.toThread.control, HEAD);
     this.listen();
     this.poll();
     this.arm();
   }
 
-  /** Writes one request frame (by the port if it is too long for the ring); false if the ring is full. */
-  private write(batch: Uint8Array): boolean {
-    if (batch.byteLength <= this.toThread.maxFrame) return this.toThread.tryWrite(batch);
+  /**
+   * Writes one request frame (by the port if it is too long for the ring or carries images:
+   * transferred, so an image is not copied again); false if the ring is full.
+   */
+  private write({ batch, attachments }: Outgoing): boolean {
+    if (attachments.length === 0 && batch.byteLength <= this.toThread.maxFrame) return this.toThread.tryWrite(batch);
     if (!this.toThread.reserve(ELSEWHERE)) return false;
     const copy = batch.slice();
-    this.port.postMessage(copy, [copy.buffer]);
+    if (attachments.length === 0) this.port.postMessage(copy, [copy.buffer]);
+    else this.port.postMessage([copy, ...attachments], [copy.buffer, ...attachments.map((a) => a.buffer as ArrayBuffer)]);
     this.toThread.commit();
     return true;
   }
@@ -347,12 +386,12 @@ export class PoolWorker {
   }
 
   /** The oldest call not yet answered was: hand its answer to its tenant. */
-  private settle(instance: number, failure: CallFailure | undefined): void {
+  private settle(instance: number, failure: CallFailure | undefined, image?: Uint8Array): void {
     const calls = this.oldest(instance);
     this.answered += 1;
     calls.left -= 1;
     if (calls.left === 0) this.pending.shift();
-    calls.tenant.replied(failure, calls.left === 0);
+    calls.tenant.replied(failure, calls.left === 0, image);
   }
 
   /** The calls that call number `seq` (numbered from 1, in order) belongs to, and its client. */
@@ -442,6 +481,7 @@ export class PoolWorker {
     this.tenants.clear();
     this.pending.clear();
     this.backlog.length = 0;
+    this.attachments = [];
     const others = lost.filter((tenant) => tenant !== culprit?.tenant);
     if (others.length > 0 || (lost.length > 0 && culprit === undefined)) {
       const rooms = lost.map((t) => `"${t.roomId}"`).join(', ');

@@ -19,7 +19,8 @@ import type { CallFailure, QueuedMessage } from './wire.js';
 import type { Lodging, WorkerPool } from './worker-pool.js';
 
 interface Settler {
-  resolve(): void;
+  /** `image` is a snapshot's answer. */
+  resolve(image?: Uint8Array): void;
   reject(error: StateroomError): void;
 }
 
@@ -118,6 +119,30 @@ export class PooledRoom implements ServiceAdapter, Tenant {
     return this.call({ type: 'timer' });
   }
 
+  /**
+   * The guest's memory and globals, as an image (`abi/snapshot.ts`), captured on its thread
+   * between calls; a long image comes back transferred, not copied. The thread's other rooms
+   * wait only for the copy. A failed snapshot leaves the room running.
+   */
+  snapshot(): Promise<Uint8Array> {
+    if (this.dead !== undefined) return Promise.reject(this.dead);
+    return new Promise((resolve, reject) => {
+      this.inflight = {
+        resolve: (image) => {
+          if (image !== undefined) resolve(image);
+          else reject(new StateroomError(ErrorCode.NOT_DURABLE, `the worker thread answered a snapshot with no image (room "${this.roomId}", ${this.module.name})`, this.where()));
+        },
+        reject,
+      };
+      this.lodging.worker.snapshot(this.lodging.instance);
+    });
+  }
+
+  /** Starts the fresh instance from `image` instead of `init()`; rejects with `SR_ERR_RESTORE_FAILED` when it cannot (the room is then dead). */
+  restore(image: Uint8Array): Promise<void> {
+    return this.expect(() => this.lodging.worker.restore(this.lodging.instance, image));
+  }
+
   dispose(): Promise<void> {
     this.dead ??= new StateroomError(ErrorCode.WASM_EXIT, `guest disposed (room "${this.roomId}", ${this.module.name})`, this.where());
     return this.pool.release(this.lodging);
@@ -133,13 +158,16 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   }
 
   /** {@link Tenant}: a call ended, after everything it sent was applied: settle it. */
-  replied(failure: CallFailure | undefined, last: boolean): void {
+  replied(failure: CallFailure | undefined, last: boolean, image?: Uint8Array): void {
     if (this.dead !== undefined) return;
-    if (failure !== undefined) {
+    if (failure?.code === ErrorCode.NOT_DURABLE) {
+      // Only a snapshot fails so, and the guest is as it was: the room goes on.
+      this.take()?.reject(new StateroomError(failure.code, failure.message, this.where()));
+    } else if (failure !== undefined) {
       this.dead = new StateroomError(failure.code, failure.message, this.where());
       this.take()?.reject(this.dead);
     } else if (last) {
-      this.take()?.resolve();
+      this.take()?.resolve(image);
     }
   }
 
@@ -169,7 +197,7 @@ export class PooledRoom implements ServiceAdapter, Tenant {
   private expect(send: () => void): Promise<void> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
     return new Promise((resolve, reject) => {
-      this.inflight = { resolve, reject };
+      this.inflight = { resolve: () => resolve(), reject };
       send();
     });
   }

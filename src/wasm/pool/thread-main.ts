@@ -17,15 +17,19 @@ import type { StateroomModule } from '../abi/module.js';
 import { PAGE_BYTES } from '../abi/rewrite.js';
 import { ELSEWHERE, EMPTY, HEAD, Ring, TAIL } from './ring.js';
 import {
+  REPLY_HEAD_BYTES,
   doneRecord,
   failedRecord,
+  imageFrame,
   printedRecord,
   readRequests,
   replyLength,
   sentRecord,
+  unpackRequestFrame,
   writeReply,
   type CallFailure,
   type ReplyRecord,
+  type RequestFrame,
   type RequestHandler,
   type ThreadSetup,
 } from './wire.js';
@@ -34,7 +38,7 @@ import {
 const ROOM_WAIT_MS = 50;
 
 const setup = workerData as ThreadSetup;
-const module: StateroomModule = { name: setup.name, module: setup.module };
+const module: StateroomModule = { name: setup.name, module: setup.module, snapshot: setup.snapshot };
 const tally: MemoryTally = { bytes: 0 };
 const limits = { memoryLimitBytes: setup.memoryLimitBytes, tally };
 const memoryPages = new Int32Array(setup.memory);
@@ -60,12 +64,35 @@ const handler: RequestHandler = {
     clock.begin(++seq);
     let failure: CallFailure | undefined;
     try {
-      const guest = guests.get(instance);
-      if (guest === undefined) throw new StateroomError(ErrorCode.WASM_EXIT, `guest instance ${instance} is gone (${module.name})`);
-      guest.deliverEncoded(bytes);
+      guestOf(instance).deliverEncoded(bytes);
     } catch (thrown) {
       failure = failureOf(thrown);
     }
+    end(instance, failure);
+  },
+  snapshot(instance) {
+    // A call like any other (the watchdog sees it), though no guest code runs: a copy of
+    // the guest's memory, which goes by the port, transferred, when it is long.
+    clock.begin(++seq);
+    let frame: Uint8Array;
+    try {
+      frame = imageFrame(guestOf(instance).snapshot(REPLY_HEAD_BYTES), instance);
+    } catch (thrown) {
+      end(instance, failureOf(thrown));
+      return;
+    }
+    clock.end();
+    publishFrame(frame);
+  },
+  restore(instance, image) {
+    clock.begin(++seq);
+    let failure: CallFailure | undefined;
+    try {
+      guestOf(instance).restore(image);
+    } catch (thrown) {
+      failure = failureOf(thrown);
+    }
+    // end() publishes the memory the restored instance holds.
     end(instance, failure);
   },
   close(instance) {
@@ -74,6 +101,12 @@ const handler: RequestHandler = {
     Atomics.store(memoryPages, 0, Math.ceil(tally.bytes / PAGE_BYTES));
   },
 };
+
+function guestOf(instance: number): Guest {
+  const guest = guests.get(instance);
+  if (guest === undefined) throw new StateroomError(ErrorCode.WASM_EXIT, `guest instance ${instance} is gone (${module.name})`);
+  return guest;
+}
 
 /** The call ended: publish how. */
 function end(instance: number, failure: CallFailure | undefined): void {
@@ -99,11 +132,22 @@ function publish(record: ReplyRecord): void {
   if (length <= replies.maxFrame) {
     roomFor(length);
     writeReply(replies.bytes, replies.at, record);
+    replies.commit();
   } else {
-    // Too long for the ring: by the port, and a frame in its place keeps the order.
     const frame = new Uint8Array(length);
     writeReply(frame, 0, record);
-    setup.port.postMessage(frame, [frame.buffer]);
+    publishFrame(frame);
+  }
+}
+
+/** Publishes a whole record; one too long for the ring is transferred (`frame` is given away). */
+function publishFrame(frame: Uint8Array): void {
+  if (frame.byteLength <= replies.maxFrame) {
+    roomFor(frame.byteLength);
+    replies.bytes.set(frame, replies.at);
+  } else {
+    // By the port, and a frame in its place keeps the order.
+    setup.port.postMessage(frame, [frame.buffer as ArrayBuffer]);
     roomFor(ELSEWHERE);
   }
   replies.commit();
@@ -126,18 +170,22 @@ function serve(): void {
       Atomics.wait(requests.control, HEAD, requests.seen);
       continue;
     }
-    const batch = length === ELSEWHERE ? elsewhere() : requests.bytes.subarray(requests.at, requests.at + length);
-    readRequests(batch, handler);
+    if (length === ELSEWHERE) {
+      const { batch, attachments } = unpackRequestFrame(elsewhere());
+      readRequests(batch, handler, attachments);
+    } else {
+      readRequests(requests.bytes.subarray(requests.at, requests.at + length), handler);
+    }
     requests.release();
     // The batch is answered: wake the server if it sleeps on the replies.
     Atomics.notify(replies.control, HEAD);
   }
 }
 
-function elsewhere(): Uint8Array {
+function elsewhere(): RequestFrame {
   const received = receiveMessageOnPort(setup.port);
   if (received === undefined) throw new Error('a request frame said it went by the port, and the port is empty');
-  return received.message as Uint8Array;
+  return received.message as RequestFrame;
 }
 
 // Not from the module's own evaluation: an error in the loop then reaches the server as the

@@ -18,31 +18,46 @@ import {
   writeMessage,
   writeOpen,
   writeReply,
+  writeRestore,
+  writeSnapshot,
+  imageFrame,
+  unpackRequestFrame,
+  REPLY_HEAD_BYTES,
   type ReplyRecord,
 } from './wire.js';
 
-test('a request batch reads back as written: open, events (any kind), messages, close', () => {
+test('a request batch reads back as written: open, events (any kind), messages, snapshot, restore (its image attached), close', () => {
   const w = new ByteWriter();
   writeOpen(w, 1, 'room é');
   writeEvent(w, 1, { type: 'init' });
   writeEvent(w, 1, { type: 'connect', client: 9 });
   writeMessage(w, 1, { client: 9, payload: 'héllo' });
   writeMessage(w, 2, { client: 3, payload: new Uint8Array([0, 255]) });
+  writeSnapshot(w, 1);
+  writeRestore(w, 3, 1);
+  writeRestore(w, 4, 0);
   writeClose(w, 2);
   const seen: unknown[] = [];
-  readRequests(w.written(), {
+  const { batch, attachments } = unpackRequestFrame([w.written(), Uint8Array.of(10), Uint8Array.of(11, 12)]);
+  readRequests(batch, {
     open: (instance, roomId) => seen.push(['open', instance, roomId]),
     event: (instance, bytes) => seen.push(['event', instance, decodeToProcess(bytes)]),
+    snapshot: (instance) => seen.push(['snapshot', instance]),
+    restore: (instance, image) => seen.push(['restore', instance, [...image]]),
     close: (instance) => seen.push(['close', instance]),
-  });
+  }, attachments);
   assert.deepEqual(seen, [
     ['open', 1, 'room é'],
     ['event', 1, { type: 'init' }],
     ['event', 1, { type: 'connect', client: 9 }],
     ['event', 1, { type: 'message', sender: 9, payload: 'héllo' }],
     ['event', 2, { type: 'message', sender: 3, payload: new Uint8Array([0, 255]) }],
+    ['snapshot', 1],
+    ['restore', 3, [11, 12]],
+    ['restore', 4, [10]],
     ['close', 2],
   ]);
+  assert.deepEqual(unpackRequestFrame(Uint8Array.of(1)), { batch: Uint8Array.of(1), attachments: [] });
   w.clear();
   assert.equal(w.empty, true);
 });
@@ -60,14 +75,20 @@ test('reply records read back as written: sends, a failure, printed lines, done'
     failedRecord(0xfffffffe, { code: 'SR_ERR_WASM_TRAP', message: 'guest trapped\nacross lines' }),
   ];
   const seen: unknown[] = [];
-  for (const record of records) {
+  const frames: Uint8Array[] = records.map((record) => {
     const frame = new Uint8Array(replyLength(record));
     writeReply(frame, 0, record);
+    return frame;
+  });
+  // An image framed in place: the image after the head's free bytes.
+  frames.push(imageFrame(Uint8Array.of(...new Array<number>(REPLY_HEAD_BYTES).fill(0), 1, 2, 3), 7));
+  for (const frame of frames) {
     readReply(frame, {
       sent: (instance, bytes) => seen.push(['sent', instance, decodeFromProcess(bytes)]),
       done: (instance) => seen.push(['done', instance]),
       failed: (instance, code, message) => seen.push(['failed', instance, code, message]),
       printed: (instance, stream, line) => seen.push(['printed', instance, stream, line]),
+      image: (instance, image) => seen.push(['image', instance, [...image]]),
     });
   }
   assert.deepEqual(seen, [
@@ -76,6 +97,7 @@ test('reply records read back as written: sends, a failure, printed lines, done'
     ['done', 4],
     ['sent', 0xfffffffe, sends[1]],
     ['failed', 0xfffffffe, 'SR_ERR_WASM_TRAP', 'guest trapped\nacross lines'],
+    ['image', 7, [1, 2, 3]],
   ]);
 });
 
