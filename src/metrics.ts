@@ -20,9 +20,9 @@ export interface MetricSources {
   rooms(): number;
   connections(): number;
   /** Durable rooms: rooms saved whose instance is freed (with a state directory). */
-  hibernatedRooms?(): number;
+  readonly hibernatedRooms?: () => number;
   /** Durable rooms: seconds since the oldest change not saved yet (0 when all is saved). */
-  oldestUnsavedSeconds?(): number;
+  readonly oldestUnsavedSeconds?: () => number;
 }
 
 /** What durability reports (saves, restores), for `/metrics`. */

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { CLOSE_SERVICE_RESTART } from './protocol.js';
 import { clientModuleHandler, consoleHandler } from './console/index.js';
+import { durableRooms, type Durable } from './durability/setup.js';
 import { createLogger, flushThrottle, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
@@ -108,6 +109,10 @@ export interface ServerStatus {
   readonly uptimeSeconds: number;
   readonly rooms: number;
   readonly connections: number;
+  /** With a state directory: saved rooms whose instance is freed (not counted in `rooms`). */
+  readonly hibernatedRooms?: number;
+  /** With a state directory: seconds since the oldest change not saved yet (0: all saved). */
+  readonly oldestUnsavedChangeSeconds?: number;
 }
 
 /** One worker's status and metrics (prom-client's JSON form), for the primary. */
@@ -136,13 +141,19 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let source = service;
-  let createAdapter = adapterFactoryOf(service);
+  const durable: Durable | undefined = await durableRooms(o, service, log, ownsRoom);
+  let createAdapter = durable?.wrap(adapterFactoryOf(service)) ?? adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
     directory('staticDir', o.staticDir, o.staticDotfiles),
     directory('clientDir', o.clientDir, o.staticDotfiles),
   ]);
   const traffic = new TrafficCounts();
-  const sources = { traffic, rooms: () => registry.size, connections: () => transport.clientCount };
+  const sources = {
+    traffic,
+    rooms: () => registry.size,
+    connections: () => transport.clientCount,
+    ...(durable === undefined ? {} : { hibernatedRooms: () => durable.hibernatedRooms, oldestUnsavedSeconds: () => durable.oldestUnsavedSeconds }),
+  };
   const metrics = createMetrics(sources);
   const startedAt = Date.now();
   const status = (): ServerStatus => ({
@@ -151,6 +162,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
     rooms: registry.size,
     connections: transport.clientCount,
+    ...(durable === undefined ? {} : { hibernatedRooms: durable.hibernatedRooms, oldestUnsavedChangeSeconds: Math.round(durable.oldestUnsavedSeconds * 10) / 10 }),
   });
   const registry = new RoomRegistry(
     (...args) => createAdapter(...args),
@@ -167,7 +179,9 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     },
     log,
     { onCall: metrics.call, onError: metrics.error },
+    durable?.keeper,
   );
+  await durable?.start(registry, metrics.durability);
   const transport: Transport = new Transport(
     registry,
     {
@@ -210,13 +224,17 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     },
     reload: async (next) => {
       const previous = source;
-      createAdapter = adapterFactoryOf(next);
+      createAdapter = durable?.wrap(adapterFactoryOf(next)) ?? adapterFactoryOf(next);
       source = next;
       transport.disconnectAll(CLOSE_SERVICE_RESTART, 'service reloaded');
-      await registry.close();
+      await registry.close(); // saved as the previous service's rooms
+      durable?.reloaded(next);
       await closeSource(previous, log);
     },
-    close: () => (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs).then(() => closeSource(source, log))),
+    close: () =>
+      (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs)
+        .then(() => durable?.close())
+        .then(() => closeSource(source, log))),
   });
   return { transport, running, log, o, status, metrics };
 }

@@ -10,6 +10,13 @@ import type { LoadState } from './state.js';
 export interface RoomKeeper {
   /** A room's saved state, asked once when it starts. */
   readonly load: LoadState;
+  /**
+   * Reads a room's saved state ahead of its first client's join (at admission), so the room
+   * can be created knowing it: its client ids go on after the saved ones from the first seat.
+   */
+  preload(roomId: string): Promise<void>;
+  /** The last client id of a preloaded room's saved state, if one was read (the room starts now). */
+  lastClientIdOf(roomId: string): number | undefined;
   /** The room began an event since its last snapshot: schedule its next save. */
   dirty(room: Room): void;
   /**

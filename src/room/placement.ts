@@ -38,9 +38,10 @@ export interface Placement {
   join(roomId: string, sink: ClientSink, identity?: Identity): SeatHandle;
   /**
    * Whether a client may join `roomId` now (room and client limits), and whether it would
-   * resume a held seat. Asked right before the upgrade, so a refusal is an HTTP status.
+   * resume a held seat. Asked right before the upgrade, so a refusal is an HTTP status. May
+   * answer later (a promise) when it must first read where the room was saved.
    */
-  admit(roomId: string, identity: Identity): Admission;
+  admit(roomId: string, identity: Identity): Admission | Promise<Admission>;
   /** Disposes every room (after the events already queued) and resolves when done. */
   close(): Promise<void>;
 }

@@ -77,7 +77,7 @@ export class RoomRegistry implements Placement {
     return new LocalSeat(room, clientId, resumed, sink);
   }
 
-  admit(roomId: string, identity: Identity): Admission {
+  admit(roomId: string, identity: Identity): Admission | Promise<Admission> {
     const room = this.rooms.get(roomId);
     const { maxClientsPerRoom, maxRooms } = this.options;
     if (room === undefined) {
@@ -86,6 +86,8 @@ export class RoomRegistry implements Placement {
       }
       const refusal = this.options.newRoomRefusal?.();
       if (refusal !== undefined) return { ok: false, status: 503, reason: refusal };
+      // A saved room is read before its first client joins: its client ids go on from the saved ones.
+      if (this.keeper !== undefined) return this.keeper.preload(roomId).then((): Admission => ({ ok: true, resumes: false }));
       return { ok: true, resumes: false };
     }
     const resumes = room.resumable(identity);
@@ -123,6 +125,8 @@ export class RoomRegistry implements Placement {
   }
 
   private create(roomId: string): Room {
+    // Asked before the room exists: its start takes the preloaded state.
+    const lastClientId = this.keeper?.lastClientIdOf(roomId);
     const room = new Room(
       roomId,
       this.createAdapter,
@@ -138,6 +142,7 @@ export class RoomRegistry implements Placement {
       this.log,
       this.options,
     );
+    if (lastClientId !== undefined) room.continueClientIds(lastClientId);
     // The constructor may already have failed (a factory that throws synchronously).
     if (room.live) {
       this.rooms.set(roomId, room);

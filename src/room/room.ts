@@ -163,6 +163,11 @@ export class Room {
     this.dirty = false;
   }
 
+  /** Gives out client ids after `last` (a saved room's last one): ids are never reused across a restore. */
+  continueClientIds(last: ClientId): void {
+    this.seats.continueFrom(last);
+  }
+
   /** Counts the room as changed again (a save of its last snapshot failed: it must be retried). */
   markDirty(): void {
     if (this.state !== 'live' || this.dirty) return;

@@ -62,7 +62,9 @@ export class UpgradeAdmission {
     if (verdict === false || socket.destroyed) return undefined;
     const { token } = checked.identity;
     const target = token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: seatToken(verdict.user, token) } };
-    const admission = this.placement.admit(target.roomId, target.identity);
+    const answer = this.placement.admit(target.roomId, target.identity);
+    const admission = answer instanceof Promise ? await answer : answer;
+    if (socket.destroyed) return undefined;
     if (!admission.ok) {
       this.refused(socket, admission.status, admission.reason);
       return undefined;

@@ -1,0 +1,375 @@
+/**
+ * Durable rooms: the {@link RoomKeeper} that saves rooms to a {@link RoomStore} and restores
+ * them from it. One mechanism for every reason a room outlives its instance — a shutdown, a
+ * crash (bounded by the snapshot interval), a room let go when idle, a timer due while the
+ * room sleeps — and later for moving a room to another node.
+ *
+ * - A room that began an event since its last save is saved again within the snapshot
+ *   interval (each room at its own random point of the interval, and at most a few saves at a
+ *   time, so saves never come all in one turn). The snapshot is taken in the room's queue,
+ *   between events; compression and the write happen off it.
+ * - A room let go (idle, or the server closing) is saved, then disposed. A saved room whose
+ *   timer is armed is woken when it comes due.
+ * - A room starts from its image: unless the image is unreadable or of another module (a
+ *   warning names both), in which case it starts fresh.
+ * - A room nobody ever sent a message to is not saved (unless it was restored): connecting to
+ *   random room ids must not fill the disk.
+ * @module
+ */
+import { ErrorCode, describeThrown } from '../errors.js';
+import { throttleOf, type Logger } from '../logger.js';
+import type { DurabilityMetrics } from '../metrics.js';
+import { MAX_TIMEOUT_MS } from '../protocol.js';
+import type { RoomKeeper } from '../room/keeper.js';
+import type { Room } from '../room/room.js';
+import type { RoomState } from '../room/state.js';
+import type { SourceDurability } from '../service/adapter.js';
+import { decodeImage, encodeImage, readImageHeader } from './image.js';
+import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
+import type { RoomStore } from './store.js';
+
+/** Saves (encode and write) running at once, across all rooms. */
+const MAX_CONCURRENT_SAVES = 4;
+/** How long a room let go retries a failed save of its last state (then the state is lost, loudly). */
+const RETIRE_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+/** States read ahead of a join held at once, and for how long at most. */
+const MAX_PRELOADED = 64;
+const PRELOAD_HOLD_MS = 10_000;
+/** A wake-up the room limit refused is tried again after this long. */
+const WAKE_RETRY_MS = 1_000;
+
+export interface DurableRoomsOptions {
+  /** A changed room is saved again within this long. */
+  readonly snapshotIntervalMs: number;
+  /** Whether this process runs `roomId` (with `--workers N`, only its own rooms' timers are woken here). */
+  readonly ownsRoom?: ((roomId: string) => boolean) | undefined;
+}
+
+/** What the keeper asks of the placement: start a saved room without a client; is a room live. */
+export interface KeptPlacement {
+  wake(roomId: string): boolean;
+  isLive(roomId: string): boolean;
+}
+
+export class DurableRooms implements RoomKeeper {
+  private placement: KeptPlacement = { wake: () => false, isLive: () => false };
+  /** Rooms with a save scheduled, and since when (performance.now()) they have unsaved changes. */
+  private readonly scheduled = new Map<Room, { readonly timer: NodeJS.Timeout; readonly since: number }>();
+  /** The write of each room id in progress, chained: a room's writes never overlap, and a load waits for them. */
+  private readonly writing = new Map<string, Promise<boolean>>();
+  /** Wake-ups of saved rooms whose timer is armed. */
+  private readonly wakeups = new Map<string, NodeJS.Timeout>();
+  /** Room ids with an image in the store (as far as this process knows). */
+  private readonly stored = new Set<string>();
+  /** Rooms whose failed save was logged: the next failure is not, until a save succeeds. */
+  private readonly failing = new Set<string>();
+  private readonly waiting: Array<() => void> = [];
+  private running = 0;
+  private closed = false;
+  /** States read at admission for rooms about to start, taken by their load (a few at a time). */
+  private readonly preloaded = new Map<string, Promise<RoomState | undefined>>();
+  /** The last client id of each preloaded state that was read. */
+  private readonly preloadedIds = new Map<string, number>();
+  private metrics: DurabilityMetrics | undefined;
+
+  constructor(
+    private readonly store: RoomStore,
+    private durability: SourceDurability,
+    private readonly options: DurableRoomsOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Connects the keeper to its placement, then reads which rooms are saved and arms the
+   * wake-up of each whose timer is pending (an overdue one wakes at once).
+   */
+  async start(placement: KeptPlacement, metrics?: DurabilityMetrics): Promise<void> {
+    this.placement = placement;
+    this.metrics = metrics;
+    const ids = await this.store.list();
+    for (const roomId of ids) {
+      this.stored.add(roomId);
+      if (this.options.ownsRoom?.(roomId) === false) continue;
+      const due = await this.pendingTimer(roomId);
+      if (due !== undefined) this.scheduleWake(roomId, due);
+    }
+    if (ids.length > 0) this.log.info({ rooms: ids.length, store: this.store.description }, `${ids.length} saved room(s) in ${this.store.description}`);
+  }
+
+  /** Another source from now on (a dev reload): its images must match it. */
+  setDurability(durability: SourceDurability): void {
+    this.durability = durability;
+  }
+
+  /** How many saved rooms are not live here (their instance is freed). */
+  get hibernatedCount(): number {
+    let count = 0;
+    for (const roomId of this.stored) if (!this.placement.isLive(roomId)) count += 1;
+    return count;
+  }
+
+  /** Seconds since the oldest change not saved yet; 0 when everything is saved. */
+  get oldestUnsavedSeconds(): number {
+    let oldest = Infinity;
+    for (const { since } of this.scheduled.values()) oldest = Math.min(oldest, since);
+    return oldest === Infinity ? 0 : (performance.now() - oldest) / 1000;
+  }
+
+  /** {@link RoomKeeper.preload}: reads the state now; the room's load takes it. */
+  async preload(roomId: string): Promise<void> {
+    if (this.preloaded.has(roomId)) {
+      await this.preloaded.get(roomId);
+      return;
+    }
+    // Held only from admission to join (the same turn, mostly): a few are plenty, and a flood
+    // of admissions must not hold many images; past it, a room reads its state itself.
+    if (this.preloaded.size >= MAX_PRELOADED) return;
+    const loading = this.read(roomId);
+    this.preloaded.set(roomId, loading);
+    const state = await loading;
+    if (state !== undefined) this.preloadedIds.set(roomId, state.lastClientId);
+    // Not taken soon (the client went away before it joined): let it go.
+    setTimeout(() => {
+      if (this.preloaded.get(roomId) === loading) this.preloaded.delete(roomId);
+      this.preloadedIds.delete(roomId);
+    }, PRELOAD_HOLD_MS).unref();
+  }
+
+  /** {@link RoomKeeper.lastClientIdOf} */
+  lastClientIdOf(roomId: string): number | undefined {
+    return this.preloadedIds.get(roomId);
+  }
+
+  /** {@link RoomKeeper.load}: the saved state of a room about to start. */
+  readonly load = (roomId: string): Promise<RoomState | undefined> => {
+    const preloaded = this.preloaded.get(roomId);
+    this.preloaded.delete(roomId);
+    this.preloadedIds.delete(roomId);
+    return preloaded ?? this.read(roomId);
+  };
+
+  private async read(roomId: string): Promise<RoomState | undefined> {
+    this.cancelWake(roomId);
+    await this.writing.get(roomId); // the last save of its previous instance comes first
+    const started = performance.now();
+    const where = this.store.where(roomId);
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = await this.store.get(roomId);
+    } catch (err) {
+      this.unusable(roomId, `room "${roomId}" starts fresh: its saved state in ${where} cannot be read: ${describeThrown(err)}`, ErrorCode.STATE_DIR);
+      return undefined;
+    }
+    if (bytes === undefined) return undefined;
+    try {
+      const image = await decodeImage(bytes, where);
+      const { kind, moduleHash } = this.durability;
+      if (image.kind !== kind || image.moduleHash !== moduleHash) {
+        const saved = image.kind === 'wasm' ? `module sha256 ${image.moduleHash}` : 'a native service';
+        const now = kind === 'wasm' ? `module sha256 ${moduleHash}` : 'a native service';
+        this.unusable(roomId, `room "${roomId}" starts fresh: its saved state (${where}) comes from ${saved}, and this server runs ${now}`, ErrorCode.IMAGE_CORRUPT);
+        return undefined;
+      }
+      const state = decodeSavedRoom(image.body, image.timerDueAt, where);
+      this.metrics?.restored(bytes.byteLength, (performance.now() - started) / 1000);
+      return state;
+    } catch (err) {
+      this.unusable(roomId, `room "${roomId}" starts fresh: its saved state is skipped: ${describeThrown(err)}`, ErrorCode.IMAGE_CORRUPT);
+      return undefined;
+    }
+  }
+
+  /** {@link RoomKeeper.dirty}: saves the room at a random point within the interval. */
+  dirty(room: Room): void {
+    if (this.closed || this.scheduled.has(room)) return;
+    const interval = this.options.snapshotIntervalMs;
+    const timer = setTimeout(() => {
+      this.scheduled.delete(room);
+      void this.saveLive(room);
+    }, interval * (0.5 + Math.random() * 0.5));
+    timer.unref();
+    this.scheduled.set(room, { timer, since: performance.now() });
+  }
+
+  /** {@link RoomKeeper.retire}: save what is worth keeping, then dispose. */
+  async retire(room: Room): Promise<void> {
+    this.unschedule(room);
+    room.releaseDetached();
+    const state = worthSaving(room) ? room.snapshot().catch((err: unknown) => this.snapshotFailed(room.id, err)) : Promise.resolve(undefined);
+    const disposed = room.dispose();
+    const taken = await state;
+    if (taken?.body !== undefined) await this.keep(room.id, { ...taken, body: taken.body });
+    await disposed;
+  }
+
+  /** {@link RoomKeeper.failed}: a failure right after a restore sets the image aside. */
+  failed(room: Room): void {
+    this.unschedule(room);
+    if (!room.failedFromSaved) return;
+    this.metrics?.restoreFailed();
+    void this.setAside(room.id);
+  }
+
+  /** Stops scheduling: the rooms still live are saved by {@link retire} as they are let go. */
+  close(): void {
+    this.closed = true;
+    for (const room of [...this.scheduled.keys()]) this.unschedule(room);
+    for (const timer of this.wakeups.values()) clearTimeout(timer);
+    this.wakeups.clear();
+  }
+
+  /** A periodic save of a live room. */
+  private async saveLive(room: Room): Promise<void> {
+    if (!room.live) return;
+    if (!worthSaving(room)) {
+      room.skipSave();
+      return;
+    }
+    await this.slot();
+    try {
+      const state = await room.snapshot().catch((err: unknown) => this.snapshotFailed(room.id, err));
+      if (state?.body === undefined) return;
+      if (!(await this.write(room.id, { ...state, body: state.body }))) room.markDirty();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Writes the last state of a room let go, retrying a while: nothing else holds it. */
+  private async keep(roomId: string, state: RoomState & { body: Uint8Array }): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (await this.write(roomId, state)) break;
+      const wait = RETIRE_RETRY_MS[attempt];
+      if (wait === undefined || this.closed) {
+        this.log.error({ code: ErrorCode.SAVE_FAILED, roomId }, `room "${roomId}" was let go and its last state could not be saved (${attempt + 1} attempts): its changes since the last save are lost`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    }
+    if (state.timerDueAt !== undefined && !this.closed) this.scheduleWake(roomId, state.timerDueAt);
+  }
+
+  /** Encodes and writes one state of a room, after any write of it in progress. True when written. */
+  private write(roomId: string, state: RoomState & { body: Uint8Array }): Promise<boolean> {
+    const previous = this.writing.get(roomId) ?? Promise.resolve(true);
+    const next = previous.then(() => this.put(roomId, state));
+    this.writing.set(roomId, next);
+    void next.finally(() => {
+      if (this.writing.get(roomId) === next) this.writing.delete(roomId);
+    });
+    return next;
+  }
+
+  private async put(roomId: string, state: RoomState & { body: Uint8Array }): Promise<boolean> {
+    const started = performance.now();
+    try {
+      const { kind, moduleHash } = this.durability;
+      const bytes = await encodeImage({ roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) });
+      await this.store.put(roomId, bytes);
+      this.stored.add(roomId);
+      this.metrics?.saved(bytes.byteLength, (performance.now() - started) / 1000);
+      if (this.failing.delete(roomId)) this.log.info({ roomId }, `room "${roomId}" is saved again`);
+      return true;
+    } catch (err) {
+      this.saveFailed(roomId, `room "${roomId}" could not be saved to ${this.store.where(roomId)} (it goes on, and the save is retried): ${describeThrown(err)}`);
+      return false;
+    }
+  }
+
+  private snapshotFailed(roomId: string, err: unknown): undefined {
+    this.saveFailed(roomId, `room "${roomId}" could not be saved: its snapshot failed (it goes on, and the save is retried): ${describeThrown(err)}`);
+    return undefined;
+  }
+
+  /** Logged once per room until a save of it succeeds (a full disk must not write a line per save). */
+  private saveFailed(roomId: string, message: string): void {
+    this.metrics?.saveFailed();
+    if (this.failing.has(roomId)) return;
+    this.failing.add(roomId);
+    throttleOf(this.log).write('warn', 'saves', `${roomId}\0save`, { code: ErrorCode.SAVE_FAILED, roomId }, message);
+  }
+
+  /** An image that cannot be used: said once per room per few seconds (a client may retry a room over and over). */
+  private unusable(roomId: string, message: string, code: string): void {
+    this.metrics?.restoreFailed();
+    throttleOf(this.log).write('warn', `room "${roomId}"`, `${roomId}\0unusable`, { code, roomId, file: this.store.where(roomId) }, message);
+  }
+
+  private async setAside(roomId: string): Promise<void> {
+    await this.writing.get(roomId);
+    try {
+      const where = await this.store.setAside(roomId, 'restore failed');
+      this.stored.delete(roomId);
+      const fields = { code: ErrorCode.RESTORE_FAILED, roomId, file: where };
+      throttleOf(this.log).write('warn', `room "${roomId}"`, `${roomId}\0aside`, fields, `room "${roomId}" failed right after its restore: its saved state is set aside${where === undefined ? '' : ` as ${where}`} and the next client starts it fresh`);
+    } catch (err) {
+      this.log.error({ code: ErrorCode.STATE_DIR, roomId }, `room "${roomId}": its saved state could not be set aside: ${describeThrown(err)}`);
+    }
+  }
+
+  /** When a saved room's timer comes due, from its image's header; `undefined` when none or unreadable. */
+  private async pendingTimer(roomId: string): Promise<number | undefined> {
+    try {
+      const bytes = await this.store.get(roomId);
+      return bytes === undefined ? undefined : readImageHeader(bytes, this.store.where(roomId)).timerDueAt;
+    } catch {
+      return undefined; // said when the room is loaded
+    }
+  }
+
+  private scheduleWake(roomId: string, dueAt: number): void {
+    if (this.options.ownsRoom?.(roomId) === false) return;
+    this.cancelWake(roomId);
+    const delay = Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      this.wakeups.delete(roomId);
+      if (this.closed) return;
+      if (Date.now() < dueAt) this.scheduleWake(roomId, dueAt); // a delay past setTimeout's limit
+      else void this.wake(roomId);
+    }, delay);
+    timer.unref();
+    this.wakeups.set(roomId, timer);
+  }
+
+  /** Starts a saved room whose timer is due (read first, as for a client's join); later if there is no place now. */
+  private async wake(roomId: string): Promise<void> {
+    if (this.placement.isLive(roomId)) return;
+    await this.preload(roomId);
+    if (!this.closed && !this.placement.wake(roomId)) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
+  }
+
+  private cancelWake(roomId: string): void {
+    const timer = this.wakeups.get(roomId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.wakeups.delete(roomId);
+  }
+
+  private unschedule(room: Room): void {
+    const entry = this.scheduled.get(room);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    this.scheduled.delete(room);
+  }
+
+  /** Waits for one of the {@link MAX_CONCURRENT_SAVES} save slots. */
+  private slot(): Promise<void> {
+    if (this.running < MAX_CONCURRENT_SAVES) {
+      this.running += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.running -= 1;
+    else next();
+  }
+}
+
+/** A room is worth saving once a client spoke to it, or when it was saved before. */
+function worthSaving(room: Room): boolean {
+  return room.touched || room.restored;
+}
+

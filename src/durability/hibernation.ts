@@ -1,0 +1,170 @@
+/**
+ * Hibernation with clients: a room whose clients stay connected but that has had no event
+ * for a while frees its service instance (a WebAssembly instance holds at least its linear
+ * memory — a Rust guest ≥ 1 MiB — and ~10 GiB of address space); its image is kept in memory,
+ * compressed, and the next call restores it first. The room, its seats and its sockets never
+ * notice: this is an adapter around the real one.
+ * @module
+ */
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRaw } from 'node:zlib';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
+import type { ClientId, MaybePromise, Payload } from '../service/types.js';
+
+const deflate = promisify(deflateRaw);
+const inflate = promisify(inflateRaw);
+
+/** How many rooms sleep now, and the bytes their images hold. */
+export class Sleepers {
+  count = 0;
+  bytes = 0;
+}
+
+/**
+ * `factory`, with each adapter that can be saved and restored freeing its instance after
+ * `afterMs` without a call. Adapters that cannot are returned as they are.
+ */
+export function hibernating(factory: AdapterFactory, afterMs: number, sleepers: Sleepers): AdapterFactory {
+  return async (roomId, ctx, log, failed) => {
+    const make = (): MaybePromise<ServiceAdapter> => factory(roomId, ctx, log, failed);
+    const inner = await make();
+    if (inner.snapshot === undefined || inner.restore === undefined) return inner;
+    return new HibernatingAdapter(roomId, inner, make, afterMs, sleepers);
+  };
+}
+
+class HibernatingAdapter implements ServiceAdapter {
+  /** The image while asleep (compressed); the instance is gone then. */
+  private image: Buffer | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  /** Going to sleep: a call that comes meanwhile waits for it, then wakes the room. */
+  private sleeping: Promise<void> | undefined;
+  private disposed = false;
+  readonly messages?: ServiceAdapter['messages'];
+
+  constructor(
+    private readonly roomId: string,
+    private inner: ServiceAdapter,
+    private readonly make: () => MaybePromise<ServiceAdapter>,
+    private readonly afterMs: number,
+    private readonly sleepers: Sleepers,
+  ) {
+    if (inner.messages !== undefined) this.messages = (batch) => this.call((a) => a.messages?.(batch));
+  }
+
+  init(): MaybePromise<void> {
+    return this.call((a) => a.init());
+  }
+
+  connect(client: ClientId): MaybePromise<void> {
+    return this.call((a) => a.connect(client));
+  }
+
+  disconnect(client: ClientId): MaybePromise<void> {
+    return this.call((a) => a.disconnect(client));
+  }
+
+  message(client: ClientId, payload: Payload): MaybePromise<void> {
+    return this.call((a) => a.message(client, payload));
+  }
+
+  timer(): MaybePromise<void> {
+    return this.call((a) => a.timer());
+  }
+
+  restore(image: Uint8Array): MaybePromise<void> {
+    return this.call((a) => a.restore?.(image));
+  }
+
+  /** A sleeping room's image is its snapshot: saving it does not wake it. */
+  async snapshot(): Promise<Uint8Array | undefined> {
+    this.stopIdle();
+    await this.sleeping;
+    if (this.image !== undefined) return inflate(this.image);
+    try {
+      return await this.inner.snapshot?.();
+    } finally {
+      this.startIdle();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.stopIdle();
+    await this.sleeping;
+    if (this.image !== undefined) {
+      this.forgetImage();
+      return;
+    }
+    await this.inner.dispose?.();
+  }
+
+  /** Runs one call on the live instance, waking it first if it sleeps; the idle clock restarts after. */
+  private call(run: (adapter: ServiceAdapter) => MaybePromise<void>): MaybePromise<void> {
+    this.stopIdle();
+    if (this.sleeping === undefined && this.image === undefined) return this.settle(run(this.inner));
+    return this.wake().then(() => this.settle(run(this.inner)));
+  }
+
+  private settle(result: MaybePromise<void>): MaybePromise<void> {
+    if (!(result instanceof Promise)) {
+      this.startIdle();
+      return result;
+    }
+    return result.finally(() => this.startIdle());
+  }
+
+  private async wake(): Promise<void> {
+    await this.sleeping;
+    const image = this.image;
+    if (image === undefined) return;
+    try {
+      const adapter = await this.make();
+      await adapter.restore?.(await inflate(image));
+      this.inner = adapter;
+    } catch (err) {
+      throw new StateroomError(ErrorCode.RESTORE_FAILED, `room "${this.roomId}" could not wake from hibernation: ${describeThrown(err)}`, { roomId: this.roomId }, { cause: err });
+    } finally {
+      this.forgetImage();
+    }
+  }
+
+  private startIdle(): void {
+    if (this.disposed || this.afterMs <= 0) return;
+    this.stopIdle();
+    this.idle = setTimeout(() => {
+      this.idle = undefined;
+      this.sleeping = this.sleep().finally(() => (this.sleeping = undefined));
+    }, this.afterMs);
+    this.idle.unref();
+  }
+
+  private stopIdle(): void {
+    if (this.idle !== undefined) clearTimeout(this.idle);
+    this.idle = undefined;
+  }
+
+  /** Saves the instance's image in memory and frees the instance; if it cannot be saved, the room stays awake. */
+  private async sleep(): Promise<void> {
+    let body: Uint8Array | undefined;
+    try {
+      body = await this.inner.snapshot?.();
+    } catch {
+      return; // a failing snapshot is the periodic save's to report; the room just stays awake
+    }
+    if (body === undefined || this.disposed) return;
+    const image = await deflate(body);
+    await this.inner.dispose?.();
+    this.image = image;
+    this.sleepers.count += 1;
+    this.sleepers.bytes += image.byteLength;
+  }
+
+  private forgetImage(): void {
+    if (this.image === undefined) return;
+    this.sleepers.count -= 1;
+    this.sleepers.bytes -= this.image.byteLength;
+    this.image = undefined;
+  }
+}

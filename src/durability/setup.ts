@@ -1,0 +1,86 @@
+/**
+ * How `serve()` turns its options into durable rooms: the store (a directory), the keeper,
+ * hibernation with clients for WebAssembly rooms — or nothing, and one line saying why, when
+ * the service's rooms cannot be saved.
+ * @module
+ */
+import type { Logger } from '../logger.js';
+import type { DurabilityMetrics } from '../metrics.js';
+import type { ResolvedServerOptions } from '../options.js';
+import type { AdapterFactory, AdapterSource, SourceDurability } from '../service/adapter.js';
+import { hasDurabilityHooks } from '../service/native.js';
+import type { ServiceSource } from '../service/types.js';
+import { DirectoryStore } from './dir-store.js';
+import { DurableRooms } from './durable-rooms.js';
+import { Sleepers, hibernating } from './hibernation.js';
+
+/** Durable rooms, wired for one server. */
+export interface Durable {
+  readonly keeper: DurableRooms;
+  /** The adapter factory with hibernation (WebAssembly rooms with clients), when it applies. */
+  wrap(factory: AdapterFactory): AdapterFactory;
+  /** Reads what is saved and arms the wake-ups of saved timers; once the registry exists. */
+  start(registry: { wake(roomId: string): boolean; get(roomId: string): unknown }, metrics: DurabilityMetrics): Promise<void>;
+  /** `stateroom dev` swapped the service: images must match the new one from now on. */
+  reloaded(next: ServiceSource | AdapterSource): void;
+  readonly hibernatedRooms: number;
+  readonly oldestUnsavedSeconds: number;
+  close(): void;
+}
+
+/**
+ * Durable rooms for `service` under options `o`, or `undefined` without a state directory or
+ * when the service's rooms cannot be saved (said once, at start-up).
+ * @throws {@link StateroomError} `SR_ERR_STATE_DIR` when the state directory cannot be used.
+ */
+export async function durableRooms(
+  o: ResolvedServerOptions,
+  service: ServiceSource | AdapterSource,
+  log: Logger,
+  ownsRoom?: (roomId: string) => boolean,
+): Promise<Durable | undefined> {
+  if (o.stateDir === undefined) return undefined;
+  let durability = durabilityOf(service, log);
+  if (durability === undefined) return undefined;
+  const store = await DirectoryStore.open(o.stateDir);
+  const keeper = new DurableRooms(store, durability, { snapshotIntervalMs: o.snapshotIntervalMs, ownsRoom }, log);
+  const sleepers = new Sleepers();
+  log.info({ stateDir: store.dir, snapshotIntervalMs: o.snapshotIntervalMs }, `rooms are saved in ${store.dir} (a change within ${o.snapshotIntervalMs / 1000} s)`);
+  return {
+    keeper,
+    wrap: (factory) => (durability?.kind === 'wasm' && o.hibernateAfterMs > 0 ? hibernating(factory, o.hibernateAfterMs, sleepers) : factory),
+    start: (registry, metrics) => keeper.start({ wake: (roomId) => registry.wake(roomId), isLive: (roomId) => registry.get(roomId) !== undefined }, metrics),
+    reloaded: (next) => {
+      durability = durabilityOf(next, log) ?? { kind: 'native', moduleHash: '' };
+      keeper.setDurability(durability);
+    },
+    get hibernatedRooms() {
+      return keeper.hibernatedCount + sleepers.count;
+    },
+    get oldestUnsavedSeconds() {
+      return keeper.oldestUnsavedSeconds;
+    },
+    close: () => keeper.close(),
+  };
+}
+
+/** What a source's images must match, or `undefined` (said once) when its rooms cannot be saved. */
+function durabilityOf(service: ServiceSource | AdapterSource, log: Logger): SourceDurability | undefined {
+  if (typeof service === 'function') {
+    if (hasDurabilityHooks(service) === false) {
+      log.info({ service: service.name }, `the service ${service.name || '(anonymous class)'} has no snapshot()/restore() hooks: its rooms start fresh after a restart (see docs/durability.md)`);
+      return undefined;
+    }
+    return { kind: 'native', moduleHash: '' };
+  }
+  const { durability } = service;
+  if (durability === undefined) {
+    log.warn({ service: service.name }, `${service.name}: rooms of this service cannot be saved (its source does not say how); --state-dir is ignored`);
+    return undefined;
+  }
+  if (durability.refusal !== undefined) {
+    log.warn({ code: 'SR_ERR_NOT_DURABLE', service: service.name }, `${service.name}: its rooms cannot be saved faithfully, so they are not (they run as without --state-dir): ${durability.refusal}`);
+    return undefined;
+  }
+  return durability;
+}

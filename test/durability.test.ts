@@ -1,0 +1,207 @@
+// Durable rooms with a native service, in one process: a room outlives its server (restart),
+// its timer wakes it while it sleeps or after downtime, and what cannot be restored is set
+// aside or skipped — never a crash, never a half-restored room.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
+import { createLogger } from '../src/logger.js';
+import { LogLines } from './helpers/json-logs.js';
+import { client, closed } from './helpers/sockets.js';
+
+/** A counter that keeps its value, its alarms and who it saw, through snapshot()/restore(). */
+class DurableCounter {
+  value = 0;
+  fired = 0;
+  seen: number[] = [];
+  connect(client: number): void {
+    this.seen.push(client);
+  }
+  disconnect(client: number): void {
+    this.seen = this.seen.filter((c) => c !== client);
+  }
+  message(client: number, payload: Payload, ctx: Context): void {
+    const text = String(payload);
+    if (text === 'increment') {
+      this.value += 1;
+      ctx.sendMessage('broadcast', `new value: ${this.value}`);
+    } else if (text.startsWith('alarm ')) {
+      ctx.setTimer(Number(text.slice(6)));
+      ctx.sendMessage(client, 'armed');
+    } else if (text === 'state') {
+      ctx.sendMessage(client, `value ${this.value} fired ${this.fired} seen [${this.seen.join(',')}] me ${client}`);
+    }
+  }
+  timer(): void {
+    this.fired += 1;
+  }
+  snapshot(): string {
+    return JSON.stringify({ value: this.value, fired: this.fired, seen: this.seen });
+  }
+  restore(data: Payload): void {
+    Object.assign(this, JSON.parse(String(data)) as object);
+  }
+}
+
+const dirs: string[] = [];
+// After every test's servers are closed (a server saves its rooms as it closes).
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function stateDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-durable-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function start(t: test.TestContext, dir: string, options: ServerOptions = {}, service: typeof DurableCounter = DurableCounter) {
+  const logs = new LogLines();
+  const server = await serve(service, { port: 0, host: '127.0.0.1', stateDir: dir, logger: createLogger('debug', logs), ...options });
+  t.after(() => server.close());
+  return { server, logs, url: (room: string) => `ws://127.0.0.1:${server.port}/ws/${encodeURIComponent(room)}` };
+}
+
+async function ask(url: string, message: string): Promise<string> {
+  const c = await client(url);
+  c.ws.send(message);
+  const answer = await c.nextText();
+  c.ws.close();
+  await closed(c.ws);
+  return answer;
+}
+
+/** Resolves once `check` holds, re-checking every 20 ms, or fails naming `what` after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function status(server: RunningServer): Promise<{ rooms: number; hibernatedRooms?: number; oldestUnsavedChangeSeconds?: number }> {
+  const response = await fetch(`http://127.0.0.1:${server.port}/status?format=json`);
+  return (await response.json()) as { rooms: number; hibernatedRooms?: number };
+}
+
+test('a room outlives its server: the counter at 41 answers 42 after a restart, and client ids go on', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir);
+  const c = await client(first.url('lobby'));
+  for (let i = 0; i < 41; i++) c.ws.send('increment');
+  assert.equal((await c.texts(41)).at(-1), 'new value: 41');
+  await first.server.close();
+
+  const second = await start(t, dir);
+  const d = await client(second.url('lobby'));
+  d.ws.send('increment');
+  assert.equal(await d.nextText(), 'new value: 42');
+  d.ws.send('state');
+  // The client of the first run got its disconnect before the server stopped; the new one is 2.
+  assert.equal(await d.nextText(), 'value 42 fired 0 seen [2] me 2');
+});
+
+test('a room nobody sent a message to is not saved; arbitrary room ids are', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir);
+  const quiet = await client(first.url('quiet'));
+  const odd = '../../etc/passwd\u0000 ünï/code ✓';
+  await ask(first.url(odd), 'increment');
+  quiet.ws.close();
+  await first.server.close();
+  assert.equal(readdirSync(dir).filter((f) => !f.startsWith('.')).length, 1, `one image: ${readdirSync(dir).join(', ')}`);
+  const second = await start(t, dir);
+  assert.equal(await ask(second.url(odd), 'increment'), 'new value: 2');
+  assert.equal(await ask(second.url('quiet'), 'increment'), 'new value: 1');
+});
+
+test('a room idle without clients is saved and freed, and its timer wakes it when due', async (t) => {
+  const dir = stateDir();
+  const { server, url } = await start(t, dir, { roomIdleMs: 50, untouchedRoomIdleMs: 50 });
+  assert.equal(await ask(url('alarm'), 'alarm 400'), 'armed');
+  await until(async () => (await status(server)).hibernatedRooms === 1, 'the room to hibernate');
+  assert.equal(server.roomCount, 0);
+  // The timer comes due while it sleeps: it wakes, runs timer(), and sleeps again.
+  await until(async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text())).includes('stateroom_room_saves_total{result="ok"} 2'), 'the second save, after the timer ran');
+  assert.match(await ask(url('alarm'), 'state'), /^value 0 fired 1 /);
+});
+
+test('a timer that came due while the server was down fires once, right after the restart', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir);
+  assert.equal(await ask(first.url('late'), 'alarm 200'), 'armed');
+  const due = Date.now() + 200;
+  await first.server.close();
+  while (Date.now() <= due) await new Promise((resolve) => setTimeout(resolve, due - Date.now() + 1)); // the downtime itself
+  const second = await start(t, dir, { roomIdleMs: 60_000 });
+  await until(() => second.server.roomCount === 1, 'the room to wake at start-up');
+  // Its timer() runs right after the restore; a client may come in before it.
+  let state = '';
+  await until(async () => /fired 1 /.test((state = await ask(second.url('late'), 'state'))), 'the timer to have fired');
+  assert.match(state, /^value 0 fired 1 seen \[\d\] me (\d)$/);
+  assert.notEqual(state.at(-1), '1', 'client ids go on after the saved ones');
+});
+
+test('a corrupt image is skipped with a warning naming the room and the file; the room starts fresh', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir);
+  await ask(first.url('broken'), 'increment');
+  await first.server.close();
+  const [file] = readdirSync(dir).filter((f) => !f.startsWith('.'));
+  assert.ok(file !== undefined);
+  writeFileSync(path.join(dir, file), 'not an image at all');
+  const second = await start(t, dir);
+  assert.equal(await ask(second.url('broken'), 'increment'), 'new value: 1');
+  const warning = await second.logs.waitFor((e) => e.code === 'SR_ERR_IMAGE_CORRUPT', 'the corrupt-image warning');
+  assert.equal(warning.roomId, 'broken');
+  assert.match(String(warning.msg), /room "broken" starts fresh/);
+  assert.ok(String(warning.file).includes(dir), `names the file: ${String(warning.file)}`);
+});
+
+test('a restore() that throws fails the room closed (1011), sets the image aside, and the next client starts fresh', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir);
+  await ask(first.url('doomed'), 'increment');
+  await first.server.close();
+  class Refuses extends DurableCounter {
+    override restore(): void {
+      throw new Error('cannot read this');
+    }
+  }
+  const second = await start(t, dir, {}, Refuses);
+  const c = await client(second.url('doomed'));
+  const { code } = await closed(c.ws);
+  assert.equal(code, 1011);
+  const line = await second.logs.waitFor((e) => e.code === 'SR_ERR_RESTORE_FAILED' && /set aside/.test(String(e.msg)), 'the set-aside line');
+  assert.equal(line.roomId, 'doomed');
+  assert.equal(await ask(second.url('doomed'), 'increment'), 'new value: 1');
+});
+
+test('a changed room is saved within the snapshot interval, and status says what is unsaved', async (t) => {
+  const dir = stateDir();
+  const { server, url } = await start(t, dir, { snapshotIntervalMs: 200 });
+  const c = await client(url('busy'));
+  c.ws.send('increment');
+  await c.nextText();
+  await until(async () => readdirSync(dir).some((f) => !f.startsWith('.')), 'the periodic save', 2_000);
+  const s = await status(server);
+  assert.equal(s.rooms, 1);
+  assert.equal(s.hibernatedRooms, 0);
+  assert.equal(typeof s.oldestUnsavedChangeSeconds, 'number');
+});
+
+test('a service without snapshot()/restore() is said once at start-up and runs as without a state directory', async (t) => {
+  const dir = stateDir();
+  class Plain {
+    message(_c: number, _p: Payload, ctx: Context): void {
+      ctx.sendMessage('broadcast', 'hi');
+    }
+  }
+  const logs = new LogLines();
+  const server = await serve(Plain, { port: 0, host: '127.0.0.1', stateDir: dir, logger: createLogger('info', logs) });
+  t.after(() => server.close());
+  await logs.waitFor((e) => /has no snapshot\(\)\/restore\(\) hooks/.test(String(e.msg)), 'the start-up line');
+});
