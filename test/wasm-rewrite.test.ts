@@ -1,10 +1,11 @@
 // The module-rewriting pass, byte for byte: a memory's maximum is set or lowered to the
-// limit, and every other byte stays as it was; the rewritten module compiles, and
-// memory.grow past the limit fails inside the call.
+// limit, every mutable global the module defines gets an export (for snapshots), and every
+// other byte stays as it was — the code section always; the rewritten module compiles and
+// behaves the same, and memory.grow past the limit fails inside the call.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import wabt from 'wabt';
-import { readModule } from '../src/wasm/abi/binary.js';
+import { SectionId, readModule } from '../src/wasm/abi/binary.js';
 import { rewriteModule } from '../src/wasm/abi/rewrite.js';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -65,4 +66,94 @@ test('a rewritten guest compiles and behaves the same, and memory.grow past the 
   assert.equal(grow(3), 1, 'up to the limit');
   assert.equal(grow(1), -1, 'past it: fails, no trap');
   assert.equal((exports.memory as WebAssembly.Memory).buffer.byteLength, 4 * 65536);
+});
+
+// ---- exporting mutable globals, for snapshots -----------------------------------------
+
+async function assemble(text: string, features: Record<string, boolean> = {}): Promise<Uint8Array> {
+  const tools = await wabt();
+  const parsed = tools.parseWat('t.wat', text, features);
+  try {
+    return parsed.toBinary({}).buffer;
+  } finally {
+    parsed.destroy();
+  }
+}
+
+/** Each section's bytes (id byte to end), by id; custom sections by their order. */
+function sectionBytes(bytes: Uint8Array): Map<number, string> {
+  return new Map(readModule(bytes).sections.map((s) => [s.id, show(bytes.subarray(s.contentStart, s.end))]));
+}
+
+// Two mutable globals the module does not export (one of them i64), one it does, one
+// immutable, and an export already named as the rewrite would name global 1.
+const STATEFUL = `(module
+  (memory (export "memory") 1 2)
+  (global $a (mut i32) (i32.const 5))
+  (global $b (mut i64) (i64.const -3))
+  (global $c (export "c") (mut f64) (f64.const 0.5))
+  (global $k i32 (i32.const 9))
+  (table 2 funcref)
+  (elem (i32.const 0) $bump $read)
+  (func $bump (export "bump") (global.set $a (i32.add (global.get $a) (global.get $k)))
+    (global.set $b (i64.mul (global.get $b) (i64.const 7)))
+    (global.set $c (f64.add (global.get $c) (f64.const 1))))
+  (func $read (export "__stateroom_global_1") (result i32) (global.get $a))
+  (func (export "indirect") (param i32) (result i32) (call_indirect (result i32) (local.get 0)))
+  (func (export "wide") (result i64) (global.get $b))
+  (data (i32.const 8) "hello"))`;
+
+test('every mutable global the module defines gets an export, a taken name gets a _; the code section and all but the export section stay byte for byte', async () => {
+  const before = await assemble(STATEFUL);
+  const after = rewriteModule(before, 'g.wasm', { exportMutableGlobals: true });
+  assert.ok(WebAssembly.validate(after), 'the rewritten module validates');
+  const added = readModule(after).exports.filter((e) => e.name.startsWith('__stateroom_global_') && e.kind === 'global');
+  assert.deepEqual(
+    added.map((e) => [e.name, e.index]),
+    [
+      ['__stateroom_global_0', 0],
+      ['__stateroom_global_1_', 1],
+      ['__stateroom_global_2', 2],
+    ],
+    'globals 0, 1 and 2 (2 is exported already, as "c": it gets ours too); not the immutable 3',
+  );
+  const [was, is] = [sectionBytes(before), sectionBytes(after)];
+  for (const [id, content] of was) {
+    if (id !== SectionId.export) assert.equal(is.get(id), content, `section ${id} is unchanged`);
+  }
+  // After the count (one byte here), the old exports' bytes come first, as they were.
+  assert.equal(is.get(SectionId.export)!.slice(2, was.get(SectionId.export)!.length), was.get(SectionId.export)!.slice(2));
+});
+
+test('a rewritten module behaves as the original, and its new exports read the globals the code changes', async () => {
+  const before = await assemble(STATEFUL);
+  const after = rewriteModule(before, 'g.wasm', { exportMutableGlobals: true, maxMemoryPages: 1 });
+  const [a, b] = [before, after].map((bytes) => new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports);
+  for (const e of [a!, b!]) {
+    (e.bump as () => void)();
+    (e.bump as () => void)();
+  }
+  for (const name of ['__stateroom_global_1', 'wide']) assert.equal((b![name] as () => unknown)(), (a![name] as () => unknown)(), name);
+  assert.equal((b!.indirect as (i: number) => number)(1), (a!.indirect as (i: number) => number)(1));
+  const global = (name: string): unknown => (b![name] as WebAssembly.Global).value;
+  assert.equal(global('__stateroom_global_0'), 5 + 9 + 9);
+  assert.equal(global('__stateroom_global_1_'), -3n * 49n);
+  assert.equal(global('__stateroom_global_2'), 2.5);
+  assert.equal(global('c'), 2.5);
+  assert.deepEqual(readModule(after).memories.map((m) => [m.min, m.max]), [[1n, 1n]], 'and the memory limit applied in the same pass');
+});
+
+test('a module without an export section gets one, in its place among the sections', async () => {
+  const before = await assemble(`(module (memory 1) (global $g (mut i32) (i32.const 1)) (func (global.set $g (i32.const 2))) (start 0))`);
+  assert.equal(readModule(before).sections.some((s) => s.id === SectionId.export), false);
+  const after = rewriteModule(before, 'g.wasm', { exportMutableGlobals: true });
+  assert.ok(WebAssembly.validate(after));
+  assert.deepEqual(readModule(after).sections.map((s) => s.id), [1, 3, 5, 6, 7, 8, 10]);
+  const g = new WebAssembly.Instance(new WebAssembly.Module(after)).exports.__stateroom_global_0 as WebAssembly.Global;
+  assert.equal(g.value, 2, 'the start function ran and set it');
+});
+
+test('a module with no mutable global, within the limit, comes back as the same bytes', async () => {
+  const before = await assemble(`(module (memory (export "memory") 1 1) (global i32 (i32.const 1)) (func (export "f")))`);
+  assert.equal(rewriteModule(before, 'g.wasm', { exportMutableGlobals: true, maxMemoryPages: 4 }), before);
 });
