@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { StateroomError } from '../errors.js';
 import { addBuildCommand } from './build.js';
 import { addDevCommand } from './dev.js';
+import { addRoomsCommand } from './rooms.js';
 import { addServeCommand } from './serve.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -20,6 +21,7 @@ const program = new Command('stateroom')
 addServeCommand(program);
 addBuildCommand(program);
 addDevCommand(program);
+addRoomsCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof StateroomError) {
