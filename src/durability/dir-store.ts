@@ -80,7 +80,8 @@ export class DirectoryStore implements RoomStore {
       throw stateDirError(store.dir, 'cannot be created', err);
     }
     await store.checkDirectory();
-    const probe = path.join(store.dir, `.probe-${process.pid}-${PROCESS_TOKEN}`);
+    // Numbered like temporary files: two stores opening one directory at once must not collide.
+    const probe = path.join(store.dir, `.probe-${process.pid}-${PROCESS_TOKEN}-${++written}`);
     try {
       await writeDurably(probe, Buffer.from('stateroom write probe\n'));
       await unlink(probe);
