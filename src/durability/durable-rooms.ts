@@ -55,6 +55,8 @@ export class DurableRooms implements RoomKeeper {
   private placement: KeptPlacement = { wake: () => false, isLive: () => false };
   /** Rooms with a save scheduled, and since when (performance.now()) they have unsaved changes. */
   private readonly scheduled = new Map<Room, { readonly timer: NodeJS.Timeout; readonly since: number }>();
+  /** Rooms whose periodic save is under way, and since when they had unsaved changes. */
+  private readonly saving = new Map<Room, number>();
   /** The write of each room id in progress, chained: a room's writes never overlap, and a load waits for them. */
   private readonly writing = new Map<string, Promise<boolean>>();
   /** Wake-ups of saved rooms whose timer is armed. */
@@ -112,6 +114,7 @@ export class DurableRooms implements RoomKeeper {
   get oldestUnsavedSeconds(): number {
     let oldest = Infinity;
     for (const { since } of this.scheduled.values()) oldest = Math.min(oldest, since);
+    for (const since of this.saving.values()) oldest = Math.min(oldest, since);
     return oldest === Infinity ? 0 : (performance.now() - oldest) / 1000;
   }
 
@@ -183,12 +186,14 @@ export class DurableRooms implements RoomKeeper {
   dirty(room: Room): void {
     if (this.closed || this.scheduled.has(room)) return;
     const interval = this.options.snapshotIntervalMs;
+    const since = performance.now();
     const timer = setTimeout(() => {
       this.scheduled.delete(room);
-      void this.saveLive(room);
+      this.saving.set(room, since);
+      void this.saveLive(room).finally(() => this.saving.delete(room));
     }, interval * (0.5 + Math.random() * 0.5));
     timer.unref();
-    this.scheduled.set(room, { timer, since: performance.now() });
+    this.scheduled.set(room, { timer, since });
   }
 
   /** {@link RoomKeeper.retire}: save what is worth keeping, then dispose. */

@@ -1,0 +1,107 @@
+// Durable rooms as a user runs them: `stateroom serve … --state-dir` as real processes,
+// stopped with SIGTERM or killed with SIGKILL, with the Rust guest built from this
+// repository's source (no cooperation from the guest), the native counter example (its
+// snapshot()/restore() hooks) and --workers 2.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+import { startServing, type Serving } from './helpers/cli.js';
+import { within } from './helpers/deadline.js';
+import { client, closed } from './helpers/sockets.js';
+
+const RUST_GUEST = 'test/fixtures/rust/guest.wasm';
+const COUNTER = 'examples/counter/service.ts';
+
+const dirs: string[] = [];
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function stateDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-durable-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Sends `increment` `times` times from one client and returns the last answer. */
+async function increment(server: Serving, room: string, times: number): Promise<string> {
+  const c = await client(server.ws(`/ws/${room}`));
+  for (let i = 0; i < times; i++) c.ws.send('increment');
+  // The Rust guest says `welcome <id>` first: only the answers count.
+  let answers: string[] = [];
+  for (let n = times; answers.length < times; n++) answers = (await c.texts(n, 10_000)).filter((m) => m.startsWith('new value'));
+  c.ws.close();
+  await closed(c.ws);
+  return answers.at(-1) ?? '';
+}
+
+async function stop(server: Serving, signal: NodeJS.Signals): Promise<number | null> {
+  const exited = once(server.child, 'exit');
+  server.child.kill(signal);
+  const [code] = (await within(exited, `the server to exit on ${signal}`, 20_000)) as [number | null];
+  return code;
+}
+
+/** Resolves once `check` holds, re-checking every 20 ms, or fails naming `what` after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const serveArgs = (file: string, dir: string, ...more: string[]): string[] => ['serve', file, '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--state-dir', dir, ...more];
+
+test('a Rust guest, unchanged, keeps its counter across a SIGTERM restart (saved with no guest cooperation)', async (t) => {
+  const dir = stateDir();
+  const first = await startServing(serveArgs(RUST_GUEST, dir), t.after.bind(t));
+  assert.equal(await increment(first, 'r', 41), 'new value: 41');
+  assert.equal(await stop(first, 'SIGTERM'), 0);
+  const second = await startServing(serveArgs(RUST_GUEST, dir), t.after.bind(t));
+  assert.equal(await increment(second, 'r', 1), 'new value: 42');
+});
+
+test('kill -9 after the snapshot interval keeps the value (the native counter example with its hooks)', async (t) => {
+  const dir = stateDir();
+  const first = await startServing(serveArgs(COUNTER, dir, '--snapshot-interval', '0.2'), t.after.bind(t));
+  assert.equal(await increment(first, 'k', 5), 'new value: 5');
+  const saved = async (): Promise<boolean> => {
+    const status = (await (await fetch(`http://127.0.0.1:${first.port}/status?format=json`)).json()) as { oldestUnsavedChangeSeconds?: number };
+    return status.oldestUnsavedChangeSeconds === 0 && readdirSync(dir).some((f) => !f.startsWith('.'));
+  };
+  await until(saved, 'the periodic save');
+  await stop(first, 'SIGKILL');
+  const second = await startServing(serveArgs(COUNTER, dir), t.after.bind(t));
+  assert.equal(await increment(second, 'k', 1), 'new value: 6');
+});
+
+test('a module changed between runs: the room starts fresh, and the warning names both hashes', async (t) => {
+  const dir = stateDir();
+  const first = await startServing(serveArgs(RUST_GUEST, dir), t.after.bind(t));
+  assert.equal(await increment(first, 'm', 3), 'new value: 3');
+  assert.equal(await stop(first, 'SIGTERM'), 0);
+  const second = await startServing(serveArgs('test/fixtures/wasm/counter.wat', dir), t.after.bind(t));
+  // The other module answers with its own count, as 4 bytes: 1, a fresh room.
+  const c = await client(second.ws('/ws/m'));
+  c.ws.send('increment');
+  const answer = await c.next();
+  assert.equal((answer.data as Buffer).readUInt32LE(0), 1);
+  c.ws.close();
+  await second.printed(/starts fresh: its saved state .* comes from module sha256 [0-9a-f]{64}, and this server runs module sha256 [0-9a-f]{64}/, 'the module-changed warning');
+});
+
+test('--workers 2: rooms in both workers are saved on SIGTERM and found after the restart', async (t) => {
+  const dir = stateDir();
+  const args = (): string[] => serveArgs(COUNTER, dir).map((a) => (a === '1' ? '2' : a));
+  const first = await startServing(args(), t.after.bind(t));
+  const rooms = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (const [i, room] of rooms.entries()) assert.equal(await increment(first, room, i + 1), `new value: ${i + 1}`);
+  assert.equal(await stop(first, 'SIGTERM'), 0);
+  assert.equal(readdirSync(dir).filter((f) => !f.startsWith('.')).length, rooms.length);
+  const second = await startServing(args(), t.after.bind(t));
+  for (const [i, room] of rooms.entries()) assert.equal(await increment(second, room, 1), `new value: ${i + 2}`);
+});
