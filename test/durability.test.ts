@@ -205,3 +205,19 @@ test('a service without snapshot()/restore() is said once at start-up and runs a
   t.after(() => server.close());
   await logs.waitFor((e) => /has no snapshot\(\)\/restore\(\) hooks/.test(String(e.msg)), 'the start-up line');
 });
+
+test('hibernation with clients: a WASM room with no event frees its instance, keeps its sockets, and answers the next message as before', async (t) => {
+  const { startWasm } = await import('./helpers/wasm.js');
+  for (const isolation of ['pool', 'inline'] as const) {
+    const dir = stateDir();
+    const { server, join } = await startWasm(t, 'counter', { isolation }, { stateDir: dir, hibernateAfterMs: 100 });
+    const c = await join(`sleepy-${isolation}`);
+    c.ws.send('one');
+    assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 1);
+    await until(async () => (await status(server)).hibernatedRooms === 1, `the ${isolation} room to hibernate`);
+    assert.equal(server.roomCount, 1, 'the room itself stays, with its client');
+    c.ws.send('two');
+    assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 2);
+    assert.equal((await status(server)).hibernatedRooms, 0);
+  }
+});
