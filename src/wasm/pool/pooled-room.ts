@@ -126,6 +126,9 @@ export class PooledRoom implements ServiceAdapter, Tenant {
    */
   snapshot(): Promise<Uint8Array> {
     if (this.dead !== undefined) return Promise.reject(this.dead);
+    if (this.inflight !== undefined) {
+      return Promise.reject(new StateroomError(ErrorCode.NOT_DURABLE, `no snapshot while a call runs (room "${this.roomId}", ${this.module.name})`, this.where()));
+    }
     return new Promise((resolve, reject) => {
       this.inflight = {
         resolve: (image) => {
