@@ -4,7 +4,7 @@
 // snapshot()/restore() hooks) and --workers 2.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
@@ -104,4 +104,37 @@ test('--workers 2: rooms in both workers are saved on SIGTERM and found after th
   assert.equal(readdirSync(dir).filter((f) => !f.startsWith('.')).length, rooms.length);
   const second = await startServing(args(), t.after.bind(t));
   for (const [i, room] of rooms.entries()) assert.equal(await increment(second, room, 1), `new value: ${i + 2}`);
+});
+
+test('stateroom dev keeps rooms in .stateroom/ across a reload (the new build restores them) and does not rebuild when they are saved', async (t) => {
+  const dir = stateDir();
+  const service = (step: number): string => `export default class {
+  value = 0;
+  message(_c: number, p: unknown, ctx: any) { if (p === 'increment') { this.value += ${step}; ctx.sendMessage('broadcast', 'new value: ' + this.value); } }
+  snapshot() { return String(this.value); }
+  restore(data: string) { this.value = Number(data); }
+}
+`;
+  writeFileSync(path.join(dir, 'service.ts'), service(1));
+  const server = await startServing(['dev', '0', '--host', '127.0.0.1', '--dir', dir, '--log-level', 'debug'], t.after.bind(t));
+  await server.printed(/watching .* for changes/, 'the watcher ready');
+  assert.equal(await increment(server, 'd', 3), 'new value: 3');
+  writeFileSync(path.join(dir, 'service.ts'), service(10));
+  await server.printed(/rebuilt in .*; reloaded/, 'the reload');
+  assert.equal(await increment(server, 'd', 1), 'new value: 13', 'the new build starts from the saved room');
+  assert.ok(readdirSync(path.join(dir, '.stateroom')).some((f) => f.endsWith('.room')), 'saved in .stateroom/');
+  assert.equal(server.output().match(/rebuilt in/g)?.length, 1, 'saving rooms is not a change to rebuild for');
+});
+
+test('an unusable --state-dir stops the server at start-up with one line, exit non-zero', async () => {
+  const dir = stateDir();
+  const file = path.join(dir, 'a-file');
+  writeFileSync(file, 'not a directory');
+  const { run } = await import('./helpers/cli.js');
+  for (const workers of ['1', '2']) {
+    const result = await run(serveArgs(COUNTER, path.join(file, 'state')).map((a) => (a === '1' ? workers : a)));
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /state directory .*a-file\/state .*choose another --state-dir/);
+    assert.equal(result.stderr.trim().split('\n').length, 1, `one line with --workers ${workers}: ${result.stderr}`);
+  }
 });

@@ -18,15 +18,19 @@ import { stopOnSignals } from './signals.js';
 
 interface DevFlags {
   host: string;
+  /** A folder, or false for `--no-state-dir`. */
+  stateDir?: string | false;
   entry?: string;
   dir: string;
   logLevel: LogLevel;
 }
 
+/** Where `dev` saves rooms when nothing says otherwise, inside the service folder. */
+const DEFAULT_STATE_DIR = '.stateroom';
 /** Changes closer together than this make one rebuild (editors write files in bursts). */
 const SETTLE_MS = 100;
-/** Never watched when the whole folder is: build output (cargo's target/ too) and dependencies. */
-const IGNORED = new Set(['node_modules', '.git', 'dist', 'target', 'client-pkg']);
+/** Never watched when the whole folder is: build output (cargo's target/ too), dependencies, saved rooms. */
+const IGNORED = new Set(['node_modules', '.git', 'dist', 'target', 'client-pkg', DEFAULT_STATE_DIR]);
 
 /** Adds the `dev` command to `program`. */
 export function addDevCommand(program: Command): void {
@@ -37,6 +41,8 @@ export function addDevCommand(program: Command): void {
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('--dir <folder>', 'the service folder (with an optional stateroom.toml)', '.')
     .option('--entry <file>', "the entry file, instead of stateroom.toml's [service] entry or the usual places")
+    .option('--state-dir <dir>', `save rooms here, so a reload or restart keeps them (default: stateroom.toml's state_dir, else ${DEFAULT_STATE_DIR}/ in the service folder)`)
+    .option('--no-state-dir', 'rooms start fresh after every reload')
     .option('--log-level <level>', 'quietest level logged', parseLogLevel, 'info' as LogLevel)
     .action(async (port: number, flags: DevFlags) => {
       const config = await loadProjectConfig(flags.dir, flags.entry);
@@ -55,20 +61,22 @@ export function addDevCommand(program: Command): void {
       // The client's folder exists from the start, so a client that builds later is served too.
       const clientDir = first.ok ? first.clientDir : builder.clientDir;
       if (clientDir !== undefined) await mkdir(clientDir, { recursive: true });
+      const stateDir = flags.stateDir === false ? undefined : path.resolve(flags.stateDir ?? config.stateDir ?? path.join(config.root, DEFAULT_STATE_DIR));
       const server = await serve(first.ok ? first.service : noBuildYet(config), {
         port,
         host: flags.host,
         logLevel: flags.logLevel,
         staticDir: config.staticFiles,
         clientDir,
+        stateDir,
       });
-      watchAndReload(config, builder, first.ok ? first.watch : [], server, say);
+      watchAndReload(config, builder, first.ok ? first.watch : [], server, say, stateDir);
       stopOnSignals(server);
     });
 }
 
 /** Rebuilds after each burst of changes; one build at a time, and one more if changes came meanwhile. */
-function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void): void {
+function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void, stateDir?: string): void {
   let timer: NodeJS.Timeout | undefined;
   let building = false;
   let again = false;
@@ -104,7 +112,8 @@ function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonl
   const configInside = paths.some((p) => configFile.startsWith(p + path.sep));
   const watcher = watch([...paths, ...(configInside || !existsSync(configFile) ? [] : [configFile])], {
     ignoreInitial: true,
-    ignored: (file: string) => path.relative(config.root, file).split(path.sep).some((part) => IGNORED.has(part)),
+    // Saving rooms must not look like a change to the service.
+    ignored: (file: string) => path.relative(config.root, file).split(path.sep).some((part) => IGNORED.has(part)) || (stateDir !== undefined && isWithin(file, stateDir)),
   });
   watcher.on('all', (_event, file) => {
     if (path.basename(file) === CONFIG_FILE) {
@@ -133,4 +142,5 @@ function noBuildYet(config: ProjectConfig): AdapterSource {
 }
 
 const shown = (file: string): string => path.relative(process.cwd(), file) || file;
+const isWithin = (file: string, dir: string): boolean => file === dir || file.startsWith(dir + path.sep);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

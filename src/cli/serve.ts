@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import { workerOf } from '../cluster/affinity.js';
 import { Primary, forkSelf } from '../cluster/primary.js';
 import { runWorker, workerIndex } from '../cluster/worker.js';
+import { DirectoryStore } from '../durability/dir-store.js';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { createLogger, type LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
@@ -145,6 +146,8 @@ export function addServeCommand(program: Command): void {
       // Loaded in the primary too: a service that cannot load fails once, with one line.
       const loaded = await loadService(file, toWasmHostOptions(flags, shareBudget));
       const worker = workerIndex();
+      // Likewise a state directory that cannot be used: one line, before any worker starts.
+      if (worker === undefined && flags.stateDir !== undefined && flags.workers > 1) await DirectoryStore.open(flags.stateDir);
       if (worker !== undefined) await serveAsWorker(loaded, flags, worker);
       else if (flags.workers > 1) await serveAsPrimary(flags);
       else stopOnSignals(await serve(loaded.service, serverOptions(flags, loaded)));

@@ -30,6 +30,8 @@ export interface ProjectConfig {
   readonly clientPackage?: string;
   /** The static files directory, absolute, when configured. */
   readonly staticFiles?: string;
+  /** `state_dir`: where `stateroom dev` saves rooms, absolute, when configured (default `.stateroom/`). */
+  readonly stateDir?: string;
   /** Keys of upstream's file this tool reads but does not use (`service_id`, `client.optimization_level`). */
   readonly ignoredKeys: readonly string[];
 }
@@ -37,7 +39,7 @@ export interface ProjectConfig {
 /** Upstream's keys that mean nothing here: its deploy id, and an option upstream itself never used. */
 const IGNORED_TOP = new Set(['service_id']);
 const IGNORED_CLIENT = new Set(['optimization_level']);
-const KNOWN = 'static_files, service_id, [service] package, [service] entry, [service] language, [client] package';
+const KNOWN = 'static_files, state_dir, service_id, [service] package, [service] entry, [service] language, [client] package';
 
 /**
  * Reads the service folder `root`.
@@ -51,7 +53,7 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   const service = subTable(configPath, 'service', table.service);
   const client = table.client === undefined ? undefined : subTable(configPath, 'client', table.client);
   const unknown = [
-    ...Object.keys(table).filter((k) => !['static_files', 'service', 'client'].includes(k) && !IGNORED_TOP.has(k)),
+    ...Object.keys(table).filter((k) => !['static_files', 'state_dir', 'service', 'client'].includes(k) && !IGNORED_TOP.has(k)),
     ...Object.keys(service).filter((k) => !['entry', 'language', 'package'].includes(k)).map((k) => `service.${k}`),
     ...Object.keys(client ?? {}).filter((k) => k !== 'package' && !IGNORED_CLIENT.has(k)).map((k) => `client.${k}`),
   ];
@@ -81,9 +83,11 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
     // build empties dist/static and copies static_files into it: the two must not overlap.
     throw invalid(configPath, `static_files = "${staticText}" overlaps dist/, which build rewrites; keep static files outside dist/`);
   }
+  const stateText = optionalString(configPath, 'state_dir', table.state_dir);
   return {
     root: absoluteRoot,
     entry: detected.entry,
+    ...optional('stateDir', stateText === undefined ? undefined : path.resolve(absoluteRoot, stateText)),
     kind: detected.kind,
     ...optional('servicePackage', servicePackage),
     ...optional('clientPackage', clientPackage),
