@@ -4,7 +4,9 @@
  * @module
  */
 export type { ClientId, Context, MaybePromise, Payload, Recipient, Service, ServiceClass, ServiceFactory, ServiceSource } from './service/types.js';
-export type { AdapterFactory, AdapterFailed, AdapterSource, ServiceAdapter } from './service/adapter.js';
+export type { AdapterFactory, AdapterFailed, AdapterSource, ImageKind, ServiceAdapter, SourceDurability } from './service/adapter.js';
+export type { RoomStore } from './room-store.js';
+export { DirectoryStore } from './durability/dir-store.js';
 export { serve, type RunningServer } from './serve.js';
 export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type Admitted, type Authorize, type Refusal, type ResolvedServerOptions, type ServerOptions } from './options.js';
 export { ErrorCode, StateroomError, type ErrorContext } from './errors.js';

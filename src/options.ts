@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode, StateroomError } from './errors.js';
 import { LOG_LEVELS, type LogLevel, type Logger } from './logger.js';
+import type { RoomStore } from './room-store.js';
 
 /** Options for {@link serve}; every one is optional. */
 export interface ServerOptions {
@@ -125,6 +126,11 @@ export interface ServerOptions {
    */
   stateDir?: string | undefined;
   /**
+   * Durable rooms in a store of your own instead of a directory (any {@link RoomStore}: bytes
+   * by room id); everything `stateDir` does, elsewhere. Give one or the other.
+   */
+  store?: RoomStore | undefined;
+  /**
    * Durable rooms: how soon after a change a room is saved again, in ms — what a crash
    * (`kill -9`) can lose at most. Saves of different rooms are spread over the interval.
    * Default 5 000.
@@ -156,7 +162,7 @@ export interface Admitted {
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
 export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
 
-type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir';
+type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir' | 'store';
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
 
 /** Every default, in one place; `stateroom serve --help` shows the same values. */
@@ -182,6 +188,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   authorize: undefined,
   shutdownTimeoutMs: 10_000,
   stateDir: undefined,
+  store: undefined,
   snapshotIntervalMs: 5_000,
   hibernateAfterMs: 60_000,
   staticDir: undefined,
@@ -229,6 +236,10 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
   checkInteger('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, MAX_TIMER_MS);
   if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || o.stateDir === '')) throw invalid('stateDir', 'stateDir must be a directory path');
+  if (o.store !== undefined && (typeof o.store !== 'object' || o.store === null || typeof o.store.get !== 'function' || typeof o.store.put !== 'function')) {
+    throw invalid('store', 'store must be a RoomStore (get, put, delete, list, setAside, where)');
+  }
+  if (o.store !== undefined && o.stateDir !== undefined) throw invalid('store', 'give stateDir or store, not both');
   checkInteger('snapshotIntervalMs', o.snapshotIntervalMs, 1, MAX_TIMER_MS);
   checkInteger('hibernateAfterMs', o.hibernateAfterMs, 0, MAX_TIMER_MS);
   if (typeof o.staticDotfiles !== 'boolean') throw invalid('staticDotfiles', 'staticDotfiles must be true or false');

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
+import { serve, type Context, type Payload, type RoomStore, type RunningServer, type ServerOptions } from '../src/index.js';
 import { createLogger } from '../src/logger.js';
 import { LogLines } from './helpers/json-logs.js';
 import { client, closed } from './helpers/sockets.js';
@@ -220,4 +220,26 @@ test('hibernation with clients: a WASM room with no event frees its instance, ke
     assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 2);
     assert.equal((await status(server)).hibernatedRooms, 0);
   }
+});
+
+test('a store of your own (serve({ store })): a room moves from one server to another through it', async (t) => {
+  const { StateroomError } = await import('../src/index.js');
+  const bytes = new Map<string, Uint8Array>();
+  const store: RoomStore = {
+    description: 'a map in this test',
+    get: (roomId) => Promise.resolve(bytes.get(roomId)),
+    put: (roomId, data) => Promise.resolve(void bytes.set(roomId, data)),
+    delete: (roomId) => Promise.resolve(bytes.delete(roomId)),
+    list: () => Promise.resolve([...bytes.keys()].sort()),
+    setAside: (roomId) => Promise.resolve(bytes.delete(roomId) ? `aside/${roomId}` : undefined),
+    where: (roomId) => `map[${roomId}]`,
+  };
+  const first = await serve(DurableCounter, { port: 0, host: '127.0.0.1', store, logLevel: 'silent' });
+  t.after(() => first.close());
+  const second = await serve(DurableCounter, { port: 0, host: '127.0.0.1', store, logLevel: 'silent' });
+  t.after(() => second.close());
+  for (let i = 0; i < 7; i++) await ask(`ws://127.0.0.1:${first.port}/ws/moving`, 'increment');
+  await first.close(); // saved into the store as it goes
+  assert.equal(await ask(`ws://127.0.0.1:${second.port}/ws/moving`, 'increment'), 'new value: 8');
+  await assert.rejects(serve(DurableCounter, { port: 0, store, stateDir: stateDir() }), (err: unknown) => err instanceof StateroomError && /not both/.test(err.message));
 });

@@ -22,7 +22,7 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type F
 import path from 'node:path';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader } from './image.js';
-import type { RoomStore } from './store.js';
+import type { RoomStore } from '../room-store.js';
 
 /** One image file of the directory, as a listing sees it: its header, or why it has none. */
 export type ImageFile =

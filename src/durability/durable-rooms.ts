@@ -26,7 +26,7 @@ import type { RoomState } from '../room/state.js';
 import type { SourceDurability } from '../service/adapter.js';
 import { decodeImage, encodeImage, readImageHeader } from './image.js';
 import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
-import type { RoomStore } from './store.js';
+import type { RoomStore } from '../room-store.js';
 
 /** Saves (encode and write) running at once, across all rooms. */
 const MAX_CONCURRENT_SAVES = 4;

@@ -39,13 +39,13 @@ export async function durableRooms(
   log: Logger,
   ownsRoom?: (roomId: string) => boolean,
 ): Promise<Durable | undefined> {
-  if (o.stateDir === undefined) return undefined;
+  if (o.stateDir === undefined && o.store === undefined) return undefined;
   let durability = durabilityOf(service, log);
   if (durability === undefined) return undefined;
-  const store = await DirectoryStore.open(o.stateDir);
+  const store = o.store ?? (await DirectoryStore.open(o.stateDir ?? ''));
   const keeper = new DurableRooms(store, durability, { snapshotIntervalMs: o.snapshotIntervalMs, ownsRoom }, log);
   const sleepers = new Sleepers();
-  log.info({ stateDir: store.dir, snapshotIntervalMs: o.snapshotIntervalMs }, `rooms are saved in ${store.dir} (a change within ${o.snapshotIntervalMs / 1000} s)`);
+  log.info({ store: store.description, snapshotIntervalMs: o.snapshotIntervalMs }, `rooms are saved in ${store.description} (a change within ${o.snapshotIntervalMs / 1000} s)`);
   return {
     keeper,
     wrap: (factory) => (durability?.kind === 'wasm' && o.hibernateAfterMs > 0 ? hibernating(factory, o.hibernateAfterMs, sleepers) : factory),
