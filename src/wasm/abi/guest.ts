@@ -1,8 +1,10 @@
 /**
  * One guest instance and the ABI calls into it: an event is copied into guest memory
  * (malloc, write, recv, free), and whatever the guest hands to `stateroom_send` meanwhile
- * goes to its {@link GuestOutput} as raw bytes. The guest knows nothing of rooms or threads;
- * the inline adapter (host.ts) and the worker thread (thread-main.ts) both drive one of these.
+ * goes to its {@link GuestOutput} as raw bytes. Between calls its state can be captured as an
+ * image and a fresh instance started from one (snapshot.ts). The guest knows nothing of rooms
+ * or threads; the inline adapter (host.ts) and the worker thread (thread-main.ts) both drive
+ * one of these.
  * @module
  */
 import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
