@@ -36,4 +36,10 @@ export interface RoomStore {
   setAside(roomId: string, why: string): Promise<string | undefined>;
   /** Where the bytes of `roomId` live, for messages (a file path). */
   where(roomId: string): string;
+  /**
+   * Optional: every saved room with the due time of its pending timer (epoch ms; `undefined`
+   * for none), read cheaply (image headers only). Without it, a server starting reads each
+   * image whole to find the timers it must wake.
+   */
+  timers?(): Promise<ReadonlyArray<{ readonly roomId: string; readonly timerDueAt: number | undefined }>>;
 }

@@ -226,6 +226,12 @@ export class DirectoryStore implements RoomStore {
     return { images: found.filter((image) => image !== undefined), setAside };
   }
 
+  /** {@link RoomStore.timers}: from the headers; unreadable images are left out (said when loaded). */
+  async timers(): Promise<Array<{ roomId: string; timerDueAt: number | undefined }>> {
+    const { images } = await this.scan();
+    return images.flatMap((image) => (image.ok ? [{ roomId: image.header.roomId, timerDueAt: image.header.timerDueAt }] : []));
+  }
+
   /** The image file of `roomId` as a listing sees it, or `undefined` when there is none. */
   async inspect(roomId: string): Promise<ImageFile | undefined> {
     return inspectFile(this.where(roomId));

@@ -88,14 +88,12 @@ export class DurableRooms implements RoomKeeper {
   async start(placement: KeptPlacement, metrics?: DurabilityMetrics): Promise<void> {
     this.placement = placement;
     this.metrics = metrics;
-    const ids = await this.store.list();
-    for (const roomId of ids) {
+    const saved = (await this.store.timers?.()) ?? (await this.readTimers());
+    for (const { roomId, timerDueAt } of saved) {
       this.stored.add(roomId);
-      if (this.options.ownsRoom?.(roomId) === false) continue;
-      const due = await this.pendingTimer(roomId);
-      if (due !== undefined) this.scheduleWake(roomId, due);
+      if (timerDueAt !== undefined) this.scheduleWake(roomId, timerDueAt);
     }
-    if (ids.length > 0) this.log.info({ rooms: ids.length, store: this.store.description }, `${ids.length} saved room(s) in ${this.store.description}`);
+    if (saved.length > 0) this.log.info({ rooms: saved.length, store: this.store.description }, `${saved.length} saved room(s) in ${this.store.description}`);
   }
 
   /** Another source from now on (a dev reload): its images must match it. */
@@ -312,14 +310,20 @@ export class DurableRooms implements RoomKeeper {
     }
   }
 
-  /** When a saved room's timer comes due, from its image's header; `undefined` when none or unreadable. */
-  private async pendingTimer(roomId: string): Promise<number | undefined> {
-    try {
-      const bytes = await this.store.get(roomId);
-      return bytes === undefined ? undefined : readImageHeader(bytes, this.store.where(roomId)).timerDueAt;
-    } catch {
-      return undefined; // said when the room is loaded
+  /** Every saved room's pending timer, from each image read whole (a store without `timers()`). */
+  private async readTimers(): Promise<Array<{ roomId: string; timerDueAt: number | undefined }>> {
+    const found = [];
+    for (const roomId of await this.store.list()) {
+      let timerDueAt: number | undefined;
+      try {
+        const bytes = await this.store.get(roomId);
+        timerDueAt = bytes === undefined ? undefined : readImageHeader(bytes, this.store.where(roomId)).timerDueAt;
+      } catch {
+        // said when the room is loaded
+      }
+      found.push({ roomId, timerDueAt });
     }
+    return found;
   }
 
   private scheduleWake(roomId: string, dueAt: number): void {
