@@ -243,3 +243,40 @@ test('a store of your own (serve({ store })): a room moves from one server to an
   assert.equal(await ask(`ws://127.0.0.1:${second.port}/ws/moving`, 'increment'), 'new value: 8');
   await assert.rejects(serve(DurableCounter, { port: 0, store, stateDir: stateDir() }), (err: unknown) => err instanceof StateroomError && /not both/.test(err.message));
 });
+
+test('a store that fails: logged once per room, the room goes on, and the save succeeds once the store is back', async (t) => {
+  const bytes = new Map<string, Uint8Array>();
+  let broken = true;
+  let refusals = 0;
+  const store: RoomStore = {
+    description: 'a flaky store',
+    get: (roomId) => Promise.resolve(bytes.get(roomId)),
+    put: (roomId, data) => {
+      if (broken) {
+        refusals += 1;
+        return Promise.reject(new Error('ENOSPC: no space left on device'));
+      }
+      bytes.set(roomId, data);
+      return Promise.resolve();
+    },
+    delete: (roomId) => Promise.resolve(bytes.delete(roomId)),
+    list: () => Promise.resolve([...bytes.keys()]),
+    setAside: () => Promise.resolve(undefined),
+    where: (roomId) => `flaky[${roomId}]`,
+  };
+  const logs = new LogLines();
+  const server = await serve(DurableCounter, { port: 0, host: '127.0.0.1', store, snapshotIntervalMs: 50, logger: createLogger('info', logs) });
+  t.after(() => server.close());
+  const c = await client(`ws://127.0.0.1:${server.port}/ws/flaky`);
+  for (let i = 1; i <= 3; i++) {
+    c.ws.send('increment');
+    assert.equal(await c.nextText(), `new value: ${i}`, 'the room goes on');
+    await until(() => refusals >= i * 2, `save attempt ${i * 2}`);
+  }
+  const failures = logs.entries().filter((e) => e.code === 'SR_ERR_SAVE_FAILED');
+  assert.equal(failures.length, 1, 'one line for the room, not one per attempt');
+  assert.match(String(failures[0]?.msg), /room "flaky" could not be saved to flaky\[flaky\].*ENOSPC/);
+  broken = false;
+  await logs.waitFor((e) => e.msg === 'room "flaky" is saved again', 'the recovery line');
+  assert.ok(bytes.has('flaky'));
+});

@@ -383,3 +383,34 @@ test('a token keeps its client id while the room lives, and ever new tokens do n
   room.leave(kept, keeper);
   void room.dispose();
 });
+
+test('a snapshot asked for during an async callback waits for it: never half an event', async () => {
+  let release = (): void => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const room = roomOf(
+    class implements Service {
+      steps: string[] = [];
+      async message(_client: ClientId, payload: Payload): Promise<void> {
+        this.steps.push(`begin ${String(payload)}`);
+        await gate;
+        this.steps.push(`end ${String(payload)}`);
+      }
+      snapshot(): string {
+        return this.steps.join(',');
+      }
+    },
+  );
+  const sink = new Sink();
+  const client = join(room, sink);
+  room.message(client, 'a', sink);
+  const taken = room.snapshot();
+  let settled = false;
+  void taken.then(() => (settled = true));
+  await turns(3);
+  assert.equal(settled, false, 'the snapshot waits for the callback in flight');
+  release();
+  const state = await within(taken, 'the snapshot');
+  assert.equal(Buffer.from(state?.body ?? []).subarray(1).toString(), 'begin a,end a');
+  assert.deepEqual(state?.clients, [client]);
+  assert.equal(state?.lastClientId, client);
+});
