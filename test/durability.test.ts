@@ -280,3 +280,24 @@ test('a store that fails: logged once per room, the room goes on, and the save s
   await logs.waitFor((e) => e.msg === 'room "flaky" is saved again', 'the recovery line');
   assert.ok(bytes.has('flaky'));
 });
+
+test('a WASM module that changes a table at run time: one warning at start-up naming the instruction, and it runs as without a state directory', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { loadWasmFile } = await import('../src/wasm/abi/load.js');
+  const { wasmAdapterSource } = await import('../src/wasm/source.js');
+  const dir = stateDir();
+  const counter = readFileSync('test/fixtures/wasm/counter.wat', 'utf8').trimEnd();
+  const file = path.join(dir, 'tables.wat');
+  writeFileSync(file, `${counter.slice(0, -1)}\n  (table 1 funcref)\n  (func (export "swap") (table.set 0 (i32.const 0) (ref.null func)))\n)\n`);
+  const source = wasmAdapterSource(await loadWasmFile(file), { isolation: 'inline' });
+  const logs = new LogLines();
+  const server = await serve(source, { port: 0, host: '127.0.0.1', stateDir: path.join(dir, 'state'), logger: createLogger('info', logs) });
+  t.after(() => server.close());
+  const warning = await logs.waitFor((e) => e.code === 'SR_ERR_NOT_DURABLE', 'the refusal line');
+  assert.match(String(warning.msg), /table\.set/);
+  assert.equal(logs.entries().filter((e) => e.code === 'SR_ERR_NOT_DURABLE').length, 1);
+  const c = await client(`ws://127.0.0.1:${server.port}/ws/t`);
+  c.ws.send('x');
+  assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 1, 'it runs');
+  assert.equal((await status(server)).hibernatedRooms, undefined, 'not durable: no durability in its status');
+});
