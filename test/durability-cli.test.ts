@@ -65,6 +65,21 @@ test('a Rust guest, unchanged, keeps its counter across a SIGTERM restart (saved
   assert.equal(await increment(second, 'r', 1), 'new value: 42');
 });
 
+test('an AssemblyScript guest (the counter example, built with stateroom build) keeps its counter across a SIGTERM restart', async (t) => {
+  const { cpSync } = await import('node:fs');
+  const { run } = await import('./helpers/cli.js');
+  const dir = stateDir();
+  cpSync('examples/counter/assembly', path.join(dir, 'assembly'), { recursive: true });
+  const built = await run(['build', dir], { ms: 60_000 });
+  assert.equal(built.code, 0, built.stderr);
+  const state = path.join(dir, 'state');
+  const first = await startServing(serveArgs(path.join(dir, 'dist'), state), t.after.bind(t));
+  assert.equal(await increment(first, 'as', 41), 'new value: 41');
+  assert.equal(await stop(first, 'SIGTERM'), 0);
+  const second = await startServing(serveArgs(path.join(dir, 'dist'), state), t.after.bind(t));
+  assert.equal(await increment(second, 'as', 1), 'new value: 42');
+});
+
 test('kill -9 after the snapshot interval keeps the value (the native counter example with its hooks)', async (t) => {
   const dir = stateDir();
   const first = await startServing(serveArgs(COUNTER, dir, '--snapshot-interval', '0.2'), t.after.bind(t));
