@@ -109,7 +109,8 @@ function durabilityMetrics(registry: Registry, sources: MetricSources): Durabili
     new Gauge({ name: 'stateroom_hibernated_rooms', help: 'Rooms saved whose instance is freed.', registers: [registry], collect() { this.set(hibernatedRooms()); } });
   }
   if (oldestUnsavedSeconds !== undefined) {
-    new Gauge({ name: 'stateroom_oldest_unsaved_change_seconds', help: 'Age of the oldest room change not saved yet.', registers: [registry], collect() { this.set(oldestUnsavedSeconds()); } });
+    // With --workers N the primary merges workers' gauges: the oldest of all, not their sum.
+    new Gauge({ name: 'stateroom_oldest_unsaved_change_seconds', help: 'Age of the oldest room change not saved yet.', aggregator: 'max', registers: [registry], collect() { this.set(oldestUnsavedSeconds()); } });
   }
   const saves = new Counter({ name: 'stateroom_room_saves_total', help: 'Room saves, by result.', labelNames: ['result'], registers: [registry] });
   const restores = new Counter({ name: 'stateroom_room_restores_total', help: 'Room restores from a saved image, by result.', labelNames: ['result'], registers: [registry] });

@@ -6,9 +6,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { serve, type Context, type Payload, type RoomStore, type RunningServer, type ServerOptions } from '../src/index.js';
+import { serve, type Context, type MaybePromise, type Payload, type RoomStore, type RunningServer, type ServerOptions } from '../src/index.js';
 import { createLogger } from '../src/logger.js';
 import { LogLines } from './helpers/json-logs.js';
+import { within } from './helpers/deadline.js';
 import { client, closed } from './helpers/sockets.js';
 
 /** A counter that keeps its value, its alarms and who it saw, through snapshot()/restore(). */
@@ -37,7 +38,7 @@ class DurableCounter {
   timer(): void {
     this.fired += 1;
   }
-  snapshot(): string {
+  snapshot(): MaybePromise<string> {
     return JSON.stringify({ value: this.value, fired: this.fired, seen: this.seen });
   }
   restore(data: Payload): void {
@@ -300,4 +301,47 @@ test('a WASM module that changes a table at run time: one warning at start-up na
   c.ws.send('x');
   assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 1, 'it runs');
   assert.equal((await status(server)).hibernatedRooms, undefined, 'not durable: no durability in its status');
+});
+
+test('a room being let go: its next instance reads the state it was left in, never an older save', async () => {
+  const { DurableRooms } = await import('../src/durability/durable-rooms.js');
+  const { Room } = await import('../src/room/room.js');
+  const { nativeAdapterFactory } = await import('../src/service/native.js');
+  const { MemoryLogger } = await import('./helpers/logs.js');
+  const bytes = new Map<string, Uint8Array>();
+  const store: RoomStore = {
+    description: 'a map',
+    get: (roomId) => Promise.resolve(bytes.get(roomId)),
+    put: (roomId, data) => Promise.resolve(void bytes.set(roomId, data)),
+    delete: (roomId) => Promise.resolve(bytes.delete(roomId)),
+    list: () => Promise.resolve([...bytes.keys()]),
+    setAside: () => Promise.resolve(undefined),
+    where: (roomId) => `map[${roomId}]`,
+  };
+  const log = new MemoryLogger();
+  const keeper = new DurableRooms(store, { kind: 'native', moduleHash: '' }, { snapshotIntervalMs: 60_000 }, log);
+  await keeper.start({ wake: () => false, isLive: () => false });
+  let release = (): void => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  class SlowToSave extends DurableCounter {
+    override async snapshot(): Promise<string> {
+      await gate;
+      return JSON.stringify({ value: this.value, fired: this.fired, seen: this.seen });
+    }
+  }
+  const hooks = { onEmpty: () => {}, onFailed: () => {}, load: keeper.load };
+  const room = new Room('back', nativeAdapterFactory(SlowToSave), hooks, log);
+  const sink = { send: () => {}, close: () => {} };
+  const { client: id } = room.join(sink);
+  room.message(id, 'increment', sink);
+  room.leave(id, sink);
+  const retired = keeper.retire(room);
+  let loaded: unknown = 'not yet';
+  const next = keeper.load('back').then((state) => (loaded = state));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(loaded, 'not yet', 'the next instance waits for the last save');
+  release();
+  await within(retired, 'the room let go');
+  const state = await within(next, 'the load');
+  assert.equal((JSON.parse(Buffer.from(state?.body ?? []).subarray(1).toString()) as { value: number }).value, 1);
 });

@@ -45,6 +45,7 @@ export class Reports {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       rooms: sum('rooms'),
       connections: sum('connections'),
+      ...durability(reports),
       workers: workers.length,
       workersAnswering: reports.length,
     };
@@ -88,4 +89,14 @@ export class Reports {
       });
     });
   }
+}
+
+/** Durable rooms' fields, when the workers report them: hibernated rooms add up, the oldest unsaved change is the oldest of all. */
+function durability(reports: readonly WorkerReport[]): { hibernatedRooms?: number; oldestUnsavedChangeSeconds?: number } {
+  const durable = reports.filter((r) => r.status.hibernatedRooms !== undefined);
+  if (durable.length === 0) return {};
+  return {
+    hibernatedRooms: durable.reduce((total, r) => total + (r.status.hibernatedRooms ?? 0), 0),
+    oldestUnsavedChangeSeconds: Math.max(...durable.map((r) => r.status.oldestUnsavedChangeSeconds ?? 0)),
+  };
 }

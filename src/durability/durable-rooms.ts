@@ -32,6 +32,8 @@ import type { RoomStore } from '../room-store.js';
 const MAX_CONCURRENT_SAVES = 4;
 /** How long a room let go retries a failed save of its last state (then the state is lost, loudly). */
 const RETIRE_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+/** How long the last snapshot of a room being let go may take (its events before it included). */
+const LAST_SNAPSHOT_TIMEOUT_MS = 10_000;
 /** States read ahead of a join held at once, and for how long at most. */
 const MAX_PRELOADED = 64;
 const PRELOAD_HOLD_MS = 10_000;
@@ -57,6 +59,12 @@ export class DurableRooms implements RoomKeeper {
   private readonly scheduled = new Map<Room, { readonly timer: NodeJS.Timeout; readonly since: number }>();
   /** Rooms whose periodic save is under way, and since when they had unsaved changes. */
   private readonly saving = new Map<Room, number>();
+  /**
+   * Rooms being let go, by id: from the moment the registry forgot the room until its last
+   * state is written. A client that comes back meanwhile starts a new room, whose load must
+   * wait for this, or it would read the state before the last one.
+   */
+  private readonly retiring = new Map<string, Promise<void>>();
   /** The write of each room id in progress, chained: a room's writes never overlap, and a load waits for them. */
   private readonly writing = new Map<string, Promise<boolean>>();
   /** Wake-ups of saved rooms whose timer is armed. */
@@ -90,10 +98,12 @@ export class DurableRooms implements RoomKeeper {
     this.metrics = metrics;
     const saved = (await this.store.timers?.()) ?? (await this.readTimers());
     for (const { roomId, timerDueAt } of saved) {
+      // With --workers N every worker reads the directory; each counts and wakes its own rooms.
+      if (this.options.ownsRoom?.(roomId) === false) continue;
       this.stored.add(roomId);
       if (timerDueAt !== undefined) this.scheduleWake(roomId, timerDueAt);
     }
-    if (saved.length > 0) this.log.info({ rooms: saved.length, store: this.store.description }, `${saved.length} saved room(s) in ${this.store.description}`);
+    if (this.stored.size > 0) this.log.info({ rooms: this.stored.size, store: this.store.description }, `${this.stored.size} saved room(s) in ${this.store.description}`);
   }
 
   /** Another source from now on (a dev reload): its images must match it. */
@@ -151,7 +161,9 @@ export class DurableRooms implements RoomKeeper {
 
   private async read(roomId: string): Promise<RoomState | undefined> {
     this.cancelWake(roomId);
-    await this.writing.get(roomId); // the last save of its previous instance comes first
+    // The last save of its previous instance comes first.
+    await this.retiring.get(roomId);
+    await this.writing.get(roomId);
     const started = performance.now();
     const where = this.store.where(roomId);
     let bytes: Uint8Array | undefined;
@@ -195,14 +207,35 @@ export class DurableRooms implements RoomKeeper {
   }
 
   /** {@link RoomKeeper.retire}: save what is worth keeping, then dispose. */
-  async retire(room: Room): Promise<void> {
+  retire(room: Room): Promise<void> {
     this.unschedule(room);
     room.releaseDetached();
-    const state = worthSaving(room) ? room.snapshot().catch((err: unknown) => this.snapshotFailed(room.id, err)) : Promise.resolve(undefined);
+    const state = worthSaving(room) ? this.lastSnapshot(room) : Promise.resolve(undefined);
     const disposed = room.dispose();
-    const taken = await state;
-    if (taken?.body !== undefined) await this.keep(room.id, { ...taken, body: taken.body });
-    await disposed;
+    const saved = state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body })));
+    this.retiring.set(room.id, saved);
+    void saved.finally(() => {
+      if (this.retiring.get(room.id) === saved) this.retiring.delete(room.id);
+    });
+    return Promise.all([saved, disposed]).then(() => undefined);
+  }
+
+  /**
+   * The snapshot of a room being let go, waited for at most {@link LAST_SNAPSHOT_TIMEOUT_MS}:
+   * a callback that never settles holds its room, but must not hold the next instance of the
+   * room (whose start waits for this save) for ever.
+   */
+  private lastSnapshot(room: Room): Promise<RoomState | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.error({ code: ErrorCode.SAVE_FAILED, roomId: room.id }, `room "${room.id}" was let go, and its service did not finish its events within ${LAST_SNAPSHOT_TIMEOUT_MS / 1000} s: its changes since the last save are lost`);
+        resolve(undefined);
+      }, LAST_SNAPSHOT_TIMEOUT_MS);
+      timer.unref();
+    });
+    const taken = room.snapshot().catch((err: unknown) => this.snapshotFailed(room.id, err));
+    return Promise.race([taken, late]).finally(() => clearTimeout(timer));
   }
 
   /** {@link RoomKeeper.failed}: a failure right after a restore sets the image aside. */
