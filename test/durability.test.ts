@@ -345,3 +345,40 @@ test('a room being let go: its next instance reads the state it was left in, nev
   const state = await within(next, 'the load');
   assert.equal((JSON.parse(Buffer.from(state?.body ?? []).subarray(1).toString()) as { value: number }).value, 1);
 });
+
+test('a guest that traps right after its restore: 1011, the image is set aside, and the next client starts fresh', async (t) => {
+  const { loadWasmFile } = await import('../src/wasm/abi/load.js');
+  const { wasmAdapterSource } = await import('../src/wasm/source.js');
+  const dir = stateDir();
+  const module = await loadWasmFile('test/fixtures/rust/guest.wasm');
+  const run = async () => {
+    const source = wasmAdapterSource(module, { isolation: 'pool', poolSize: 1 });
+    const logs = new LogLines();
+    const server = await serve(source, { port: 0, host: '127.0.0.1', stateDir: dir, logger: createLogger('info', logs) });
+    t.after(() => server.close().then(() => source.close()));
+    return { server, logs, url: `ws://127.0.0.1:${server.port}/ws/trap` };
+  };
+  const answer = async (c: Awaited<ReturnType<typeof client>>, message: string): Promise<string> => {
+    c.ws.send(message);
+    for (;;) {
+      const text = await c.nextText();
+      if (text.startsWith('new value')) return text;
+    }
+  };
+  const first = await run();
+  const a = await client(first.url);
+  assert.equal(await answer(a, 'increment'), 'new value: 1');
+  assert.equal(await answer(a, 'increment'), 'new value: 2');
+  a.ws.close();
+  await first.server.close();
+
+  const second = await run();
+  const b = await client(second.url);
+  b.ws.send('panic'); // the first event after the restore traps
+  assert.equal((await closed(b.ws, 5_000)).code, 1011);
+  const aside = await second.logs.waitFor((e) => e.code === 'SR_ERR_RESTORE_FAILED', 'the set-aside line');
+  assert.match(String(aside.file), /\.bad-/);
+  const c = await client(second.url);
+  assert.equal(await answer(c, 'increment'), 'new value: 1', 'a fresh room');
+  c.ws.close();
+});

@@ -331,9 +331,12 @@ export class Room {
     this.running = false;
   }
 
-  /** An event other than the start succeeded: a restored room has proven its saved state. */
+  /**
+   * A message or a timer succeeded: a restored room has proven its saved state. (A connect or
+   * disconnect touches little of it; a state that is broken shows when it is used.)
+   */
   private succeeded(event: RoomEvent): void {
-    if (event.kind !== 'init' && event.kind !== 'snapshot') this.unproven = false;
+    if (event.kind === 'message' || event.kind === 'timer') this.unproven = false;
   }
 
   private timed(event: RoomEvent, started: number): void {
