@@ -63,6 +63,12 @@ export const ErrorCode = {
   RESTORE_FAILED: 'SR_ERR_RESTORE_FAILED',
   /** A service's rooms cannot be saved (a WASM module that changes its tables or drops segments at run time); it runs as without a state directory. */
   NOT_DURABLE: 'SR_ERR_NOT_DURABLE',
+  /** Redis (`--redis`) cannot be reached, or refused a command; the message names the address. */
+  REDIS_UNAVAILABLE: 'SR_ERR_REDIS_UNAVAILABLE',
+  /** This node could no longer prove its lease on a room valid (renewals failed, or another node holds it): the room was stopped. */
+  LEASE_LOST: 'SR_ERR_LEASE_LOST',
+  /** A room image write was refused: its fencing token is older than the room's newest lease (another node owns the room now). */
+  FENCED: 'SR_ERR_FENCED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
