@@ -15,6 +15,7 @@ import type { Placement } from '../room/placement.js';
 import type { Identity } from '../room/seat.js';
 import { ConnectionRate } from './rate-limit.js';
 import { refuseUpgrade } from './reply.js';
+import type { Router } from './router.js';
 import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
 
 /** What an admitted upgrade asked for, kept from the checks until the socket opens. */
@@ -38,6 +39,8 @@ export interface AdmissionOptions {
    * never runs in two processes, however a connection got here. Default: every room.
    */
   readonly ownsRoom?: (roomId: string) => boolean;
+  /** Rooms served on other machines: their upgrades are forwarded, not admitted here. */
+  readonly router?: Router | undefined;
 }
 
 export class UpgradeAdmission {
@@ -55,9 +58,11 @@ export class UpgradeAdmission {
    * Checks an upgrade request; resolves with what it asked for, or with `undefined` once it
    * has been refused (the answer is written and the socket ended).
    */
-  async check(req: IncomingMessage, socket: Duplex): Promise<Target | undefined> {
+  async check(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<Target | undefined> {
     const checked = this.checkRequest(req, socket);
     if (checked === undefined) return undefined;
+    if (await this.forwarded(req, socket, head, checked.roomId)) return undefined;
+    if (this.checkOrigin(req, socket) === undefined) return undefined;
     const verdict = await this.authorized(req, socket, checked.roomId);
     if (verdict === false || socket.destroyed) return undefined;
     const { token } = checked.identity;
@@ -78,18 +83,35 @@ export class UpgradeAdmission {
     const room = parseRoomPath(pathname);
     if (room === undefined) return this.refused(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
     // Only asked for when limited: Node keeps the peer's address on the socket once read.
-    const ip = this.attempts.limited ? (req.socket.remoteAddress ?? '?') : '';
+    const ip = this.attempts.limited ? (this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '?') : '';
     if (!this.attempts.allow(ip, Date.now())) return this.refused(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
     if (!room.ok) return this.refused(socket, 400, room.reason);
     const identity = parseIdentity(query);
     if (!identity.ok) return this.refused(socket, 400, identity.reason);
-    const { ownsRoom, allowedOrigins } = this.options;
+    const { ownsRoom } = this.options;
     if (ownsRoom !== undefined && !ownsRoom(room.roomId)) {
       return this.refused(socket, 421, `room "${room.roomId}" is served by another worker process: connect again on a new connection`);
     }
+    return { roomId: room.roomId, identity };
+  }
+
+  /** The Origin check (403): the room's owner runs it, so it comes after forwarding. */
+  private checkOrigin(req: IncomingMessage, socket: Duplex): true | undefined {
+    const { allowedOrigins } = this.options;
     const origin = req.headers.origin;
     if (origin !== undefined && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) return this.refused(socket, 403, `origin ${origin} is not allowed`);
-    return { roomId: room.roomId, identity };
+    return true;
+  }
+
+  /** Hands the upgrade to the router's forwarder when the room is served elsewhere; true when it did. */
+  private async forwarded(req: IncomingMessage, socket: Duplex, head: Buffer, roomId: string): Promise<boolean> {
+    const { router } = this.options;
+    if (router === undefined) return false;
+    const answer = router.route(roomId);
+    const route = answer instanceof Promise ? await answer : answer;
+    if (route === 'here' || socket.destroyed) return socket.destroyed;
+    route(req, socket, head);
+    return true;
   }
 
   /**

@@ -181,7 +181,7 @@ export class Transport {
     // A method, not a closure: a closure here would share this call's scope, and the socket
     // would keep the request and its head alive for as long as the connection lives.
     socket.on('error', this.earlyError);
-    void this.admission.check(req, socket).then((target) => {
+    void this.admission.check(req, socket, head).then((target) => {
       if (target === undefined || socket.destroyed) return;
       if (this.closing) {
         refuseUpgrade(socket, 503, 'the server is shutting down');
