@@ -107,11 +107,9 @@ export class UpgradeAdmission {
   private async forwarded(req: IncomingMessage, socket: Duplex, head: Buffer, roomId: string): Promise<boolean> {
     const { router } = this.options;
     if (router === undefined) return false;
-    const answer = router.route(roomId);
+    const answer = router.route(roomId, req, socket, head);
     const route = answer instanceof Promise ? await answer : answer;
-    if (route === 'here' || socket.destroyed) return socket.destroyed;
-    route(req, socket, head);
-    return true;
+    return route === 'taken' || socket.destroyed;
   }
 
   /**

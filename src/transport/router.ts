@@ -1,26 +1,22 @@
 /**
  * The forwarding seam: for placements that span machines, a room may be served elsewhere, and
  * its upgrade is then handed, as it arrived, to whoever forwards it (src/nodes/). The
- * transport knows only "here" or "someone else takes this socket now".
+ * transport knows only "here" or "someone else took this socket".
  * @module
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-
-/**
- * Takes an upgrade for a room served elsewhere: from now on it owns the socket — it answers
- * the client, or pipes it to the room's owner.
- */
-export type Forward = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /** Where a room's clients are served: here, or forwarded. */
 export interface Router {
   /**
    * Asked for every upgrade that passed the checks needing nothing but the request (path,
    * connection rate), before Origin, `authorize` and the room limits — which the room's
-   * owner runs.
+   * owner runs. `'here'`: admit it here (the router made sure this process may run the room).
+   * `'taken'`: the router owns the socket from now on — it piped it to the room's owner or
+   * answered the client itself.
    */
-  route(roomId: string): 'here' | Forward | Promise<'here' | Forward>;
+  route(roomId: string, request: IncomingMessage, socket: Duplex, head: Buffer): 'here' | 'taken' | Promise<'here' | 'taken'>;
   /**
    * The client's address when `request` was forwarded by a node that proved it holds the
    * cluster secret; `undefined` for a request from anyone else (whose forwarded-address
