@@ -142,6 +142,19 @@ export interface ServerOptions {
    * restores it first. 0: never. Default 60 000.
    */
   hibernateAfterMs?: number;
+  /**
+   * Scale-out ([cluster.md](../docs/cluster.md)): the Redis that holds room leases and images,
+   * e.g. `redis://10.0.0.2:6379`. With it, every room runs on exactly one node of those sharing
+   * this Redis; a client that reaches another node is forwarded to the owner. Needs `nodeUrl`
+   * and `clusterSecret`. Default: none (a single node).
+   */
+  redis?: string | undefined;
+  /** Scale-out: how other nodes reach this one, e.g. `ws://10.0.0.5:8080`. */
+  nodeUrl?: string | undefined;
+  /** Scale-out: the secret every node of the cluster shares (≥ 32 characters); node-to-node requests prove they hold it. */
+  clusterSecret?: string | undefined;
+  /** Scale-out: how long a room's lease lasts without renewal, in ms: a dead owner's rooms move after at most this. Default 10 000. */
+  leaseTtlMs?: number;
   /** Quietest level logged. Default `info`. Ignored when `logger` is given. */
   logLevel?: LogLevel;
   /** A pino-compatible logger to use instead of the default (JSON lines on stdout). */
@@ -162,7 +175,7 @@ export interface Admitted {
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
 export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
 
-type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir' | 'store';
+type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir' | 'store' | 'redis' | 'nodeUrl' | 'clusterSecret';
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
 
 /** Every default, in one place; `stateroom serve --help` shows the same values. */
@@ -191,6 +204,10 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   store: undefined,
   snapshotIntervalMs: 5_000,
   hibernateAfterMs: 60_000,
+  redis: undefined,
+  nodeUrl: undefined,
+  clusterSecret: undefined,
+  leaseTtlMs: 10_000,
   staticDir: undefined,
   clientDir: undefined,
   staticDotfiles: false,
@@ -240,6 +257,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
     throw invalid('store', 'store must be a RoomStore (get, put, delete, list, setAside, where)');
   }
   if (o.store !== undefined && o.stateDir !== undefined) throw invalid('store', 'give stateDir or store, not both');
+  checkCluster(o);
   checkInteger('snapshotIntervalMs', o.snapshotIntervalMs, 1, MAX_TIMER_MS);
   checkInteger('hibernateAfterMs', o.hibernateAfterMs, 0, MAX_TIMER_MS);
   if (typeof o.staticDotfiles !== 'boolean') throw invalid('staticDotfiles', 'staticDotfiles must be true or false');
@@ -276,6 +294,24 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
     throw invalid('logLevel', `logLevel must be one of ${LOG_LEVELS.join(', ')}, not ${String(o.logLevel)}`);
   }
   return Object.freeze(o);
+}
+
+/** Scale-out options come together, and a node's rooms are kept in Redis, not elsewhere. */
+function checkCluster(o: ResolvedServerOptions): void {
+  checkInteger('leaseTtlMs', o.leaseTtlMs, 1_000, 600_000);
+  if (o.redis === undefined) {
+    if (o.nodeUrl !== undefined) throw invalid('nodeUrl', 'nodeUrl is for scale-out: give redis too');
+    if (o.clusterSecret !== undefined) throw invalid('clusterSecret', 'clusterSecret is for scale-out: give redis too');
+    return;
+  }
+  if (typeof o.redis !== 'string' || !/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//.test(o.redis)) {
+    throw invalid('redis', 'redis must be a URL such as redis://127.0.0.1:6379');
+  }
+  if (typeof o.nodeUrl !== 'string' || !/^wss?:\/\/[^/]+/.test(o.nodeUrl)) throw invalid('nodeUrl', 'with redis, nodeUrl must say how other nodes reach this one, e.g. ws://10.0.0.5:8080');
+  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.trim().length < 32) {
+    throw invalid('clusterSecret', 'with redis, clusterSecret must be a shared secret of at least 32 characters (e.g. from --cluster-secret-file)');
+  }
+  if (o.stateDir !== undefined || o.store !== undefined) throw invalid('redis', 'with redis, rooms are saved in Redis: leave out stateDir and store');
 }
 
 function checkInteger(option: string, value: unknown, min: number, max: number): void {
