@@ -119,6 +119,17 @@ export class RoomRegistry implements Placement {
     return true;
   }
 
+  /**
+   * Stops room `roomId` at once without saving it (see {@link Room.abandon}): its clients are
+   * closed with `code` to reconnect — elsewhere. Resolves when its service is released.
+   */
+  evict(roomId: string, code: number, reason: string): Promise<void> {
+    const room = this.rooms.get(roomId);
+    if (room === undefined) return Promise.resolve();
+    this.forget(room);
+    return room.abandon(code, reason);
+  }
+
   /** Disposes a room — through the keeper, which saves it first, when rooms are durable. */
   private letGo(room: Room): Promise<void> {
     return this.keeper === undefined ? room.dispose() : this.keeper.retire(room);

@@ -277,6 +277,20 @@ export class Room {
     }
   }
 
+  /**
+   * Stops the room at once, running nothing more and saving nothing: its clients are closed
+   * with `code` and the service released. For a room this process may no longer run (its
+   * lease in a cluster was lost): anything it did from now on could clash with its new owner.
+   */
+  abandon(code: number, reason: string): Promise<void> {
+    if (this.state !== 'live') return Promise.resolve();
+    this.stop('disposed');
+    this.seats.closeAll(code, reason);
+    return Promise.resolve()
+      .then(() => this.adapter?.dispose?.())
+      .catch(() => {});
+  }
+
   /** Gives up the seats held for a resume now (their `disconnect`s are queued). */
   releaseDetached(): void {
     if (this.state === 'live') this.seats.giveUpDetached();
