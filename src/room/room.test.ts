@@ -414,3 +414,29 @@ test('a snapshot asked for during an async callback waits for it: never half an 
   assert.deepEqual(state?.clients, [client]);
   assert.equal(state?.lastClientId, client);
 });
+
+test('abandon stops the room at once: clients closed with the code, nothing more runs, no snapshot', async () => {
+  const events: string[] = [];
+  const room = roomOf(
+    class implements Service {
+      message(): void {
+        events.push('message');
+      }
+      disconnect(): void {
+        events.push('disconnect');
+      }
+      snapshot(): string {
+        events.push('snapshot');
+        return '';
+      }
+    },
+  );
+  const sink = new Sink();
+  const client = join(room, sink);
+  await room.abandon(1012, 'room moved');
+  room.message(client, 'late', sink);
+  assert.deepEqual(sink.closedWith, [1012, 'room moved']);
+  assert.equal(room.live, false);
+  assert.equal(await room.snapshot(), undefined);
+  assert.deepEqual(events, []);
+});
