@@ -22,11 +22,17 @@ export const BASELINE: Target = { key: 'raw-ws', name: 'raw ws', server: 'bench/
 export const TARGETS: readonly Target[] = [
   BASELINE,
   { key: 'stateroom', name: 'stateroom', server: 'bench/servers/stateroom.mjs', protocol: 'ws' },
+  // The same with durable rooms: a temporary --state-dir, the default 5 s snapshot interval
+  // (`-1s`: a 1 s interval, five times the saves, to see what the cost scales with).
+  { key: 'durable', name: 'stateroom durable', server: 'bench/servers/stateroom.mjs', args: ['durable'], protocol: 'ws' },
+  { key: 'durable-1s', name: 'durable 1s', server: 'bench/servers/stateroom.mjs', args: ['durable=1000'], protocol: 'ws' },
   // `stateroom serve --workers 2`: rooms spread over forked worker processes (argv[2] = how many).
   { key: 'workers', name: 'stateroom x2', server: 'bench/servers/stateroom-workers.mjs', args: ['2'], protocol: 'ws' },
   { key: 'wasm-worker', name: 'stateroom wasm', server: 'bench/servers/stateroom-wasm.mjs', args: ['worker'], protocol: 'ws' },
   { key: 'wasm-inline', name: 'wasm inline', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline'], protocol: 'ws' },
   { key: 'wasm-pool', name: 'wasm pool', server: 'bench/servers/stateroom-wasm.mjs', args: ['pool'], protocol: 'ws' },
+  { key: 'wasm-pool-durable', name: 'wasm pool durable', server: 'bench/servers/stateroom-wasm.mjs', args: ['pool', 'durable'], protocol: 'ws' },
+  { key: 'wasm-inline-durable', name: 'wasm inline durable', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline', 'durable'], protocol: 'ws' },
   { key: 'socketio', name: 'socket.io', server: 'bench/servers/socketio.mjs', protocol: 'socketio' },
   {
     key: 'colyseus',
