@@ -194,7 +194,8 @@ test('backpressure: a client through the front that does not read is closed by t
     }),
     { maxBufferedBytes: 1024 * 1024 },
   );
-  const front = await startFront(t, () => [owner.target], { stallTimeoutMs: 1_000 });
+  // Longer than the owner's own 2 s rule, so that the owner (not the front) is what closes the client.
+  const front = await startFront(t, () => [owner.target], { stallTimeoutMs: 3_000 });
   const reader = await client(owner.url('/ws/slow'), 'reader');
   const stalled = await open(front.url('/ws/slow'));
   t.after(() => [reader.ws, stalled].forEach((s) => s.terminate()));
@@ -217,7 +218,7 @@ test('backpressure: a client through the front that does not read is closed by t
   assert.deepEqual(left, [2], 'the room saw the stalled client leave');
   assert.ok(most > 0 && most < 256 * 1024, `the front held at most ${most} bytes for the stalled client`);
   // The owner's close sits behind what the front has not yet passed on: the stall timeout ends the pair.
-  await until(() => front.counts.open === 0, 'the front let both sockets go', 5_000);
+  await until(() => front.counts.open === 0, 'the front let both sockets go', 8_000);
 });
 
 test('421 from the target → misdirected, the client socket untouched: the same socket and head then reach the owner', async (t) => {
@@ -286,10 +287,23 @@ test('an owner that never answers → unreachable within the timeout; a client t
   await within(upstreamClosed, 'the upstream of a client that left to close');
 });
 
+test('an owner answering a head past maxHeadBytes, or not HTTP: the client gets 502, outcome answered', async (t) => {
+  const answers = ['HTTP/1.1 101 Switching Protocols\r\n' + `X-Pad: ${'p'.repeat(2048)}\r\n\r\n`, 'SSH-2.0-OpenSSH_9.2\r\n\r\n'];
+  const odd = createServer();
+  odd.on('upgrade', (_req, socket: Duplex) => void socket.end(answers.shift()));
+  const oddPort = await listening(odd);
+  t.after(() => odd.close());
+  const front = await startFront(t, () => [`ws://127.0.0.1:${oddPort}`], { maxHeadBytes: 1024 });
+  assert.equal(await refusal(front.url('/ws/x')), '502 the owner node answered with an oversized head');
+  assert.equal(await refusal(front.url('/ws/x')), '502 the owner node answered something that is not HTTP');
+  assert.deepEqual(await front.outcomes(2), ['answered', 'answered']);
+});
+
 test("the owner gets the client's request as sent, minus hop-by-hop and smuggled headers, plus a verifiable signature", async (t) => {
   // A bare owner that shows what it was sent: headers, and what verifyForwarded makes of them.
   const seen: IncomingMessage[] = [];
   const wss = new WebSocketServer({ noServer: true });
+  wss.on('headers', (headers) => headers.push('x-Owner-Said:   odd  Spacing\t', 'X-Empty:'));
   const bare = createServer();
   bare.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     seen.push(req);
@@ -326,15 +340,25 @@ test("the owner gets the client's request as sent, minus hop-by-hop and smuggled
   assert.equal(req.headers['x-secret-hop'], 'drop me', 'not declared hop-by-hop, so kept');
   assert.equal(req.headers.connection, 'Upgrade');
 
-  // A header the client declares hop-by-hop in Connection goes; the rest of the head arrives in order.
-  const raw = tcpConnect(front.port, '127.0.0.1');
-  raw.on('error', () => {});
-  t.after(() => raw.destroy());
-  raw.write(
+  // A header the client declares hop-by-hop in Connection goes; the rest of the head arrives in order;
+  // the owner's 101 reaches the client byte for byte (the same bytes a direct client gets).
+  const rawRequest =
     'GET /ws/raw HTTP/1.1\r\nHost: front\r\nUpgrade: websocket\r\nConnection: Upgrade, X-Secret-Hop\r\nX-Secret-Hop: drop me\r\n' +
-      `${FORWARDED_HEADER.toUpperCase()}: v1.forged\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Last: z\r\n\r\n`,
-  );
+    `${FORWARDED_HEADER.toUpperCase()}: v1.forged\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Last: z\r\n\r\n`;
+  const answerHead = async (port: number): Promise<string> => {
+    const raw = tcpConnect(port, '127.0.0.1');
+    raw.on('error', () => {});
+    t.after(() => raw.destroy());
+    raw.write(rawRequest);
+    let text = '';
+    raw.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    await until(() => text.includes('\r\n\r\n'), `the answer head from port ${port}`);
+    return text.slice(0, text.indexOf('\r\n\r\n') + 4);
+  };
+  const throughFront = await answerHead(front.port);
   await until(() => seen.length === 2, 'the raw request at the owner');
+  assert.match(throughFront, /^HTTP\/1\.1 101 [^]*x-Owner-Said: {3}odd {2}Spacing\t\r\n/);
+  assert.equal(throughFront, await answerHead(barePort), 'the 101 head byte for byte');
   assert.deepEqual(seen[1]!.rawHeaders.slice(0, 14), [
     'Host', 'front', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version', '13', 'X-Last', 'z',
     'Connection', 'Upgrade', FORWARDED_HEADER, seen[1]!.headers[FORWARDED_HEADER],

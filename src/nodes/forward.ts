@@ -166,7 +166,7 @@ function forward(request: IncomingMessage, client: Duplex, head: Buffer, target:
   // A target another node published badly cannot be reached; saying so is the caller's cue to re-check the lease.
   if (address === undefined) return Promise.resolve('unreachable');
   const clientAddress = request.socket.remoteAddress;
-  if (client.destroyed || clientAddress === undefined) {
+  if (client.destroyed || client.readableEnded || clientAddress === undefined) {
     client.destroy();
     return Promise.resolve('abandoned');
   }
