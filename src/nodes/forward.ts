@@ -147,7 +147,11 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
  * On 101 the answer head goes to the client byte for byte, and the sockets are spliced with
  * `pipe` both ways; from then on both live and die together: an error or an abort of either
  * destroys both, a clean end is passed on as a FIN, and the other direction then has a few
- * seconds to end too. A client that goes away while this waits destroys the upstream.
+ * seconds to end too; a side that takes nothing for `stallTimeoutMs` ends both. A client that
+ * goes away (or sends its FIN) while this waits destroys the upstream.
+ *
+ * The caller keeps an error listener on `socket` (node:http takes its own off an upgraded
+ * socket) and answers the client itself after `misdirected` or `unreachable` if it gives up.
  *
  * Never rejects: every failure is an outcome (see {@link ForwardOutcome}). On `misdirected`
  * and `unreachable` the client's socket has been neither written nor read, so the caller may
