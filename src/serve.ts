@@ -175,7 +175,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       maxClientsPerRoom: o.maxClientsPerRoom,
       maxRooms: o.maxRooms,
       // `source`, not `service`: a reload swaps the source whose budget counts.
-      newRoomRefusal: () => (typeof source === 'object' ? source.newRoomRefusal?.() : undefined),
+      // Rooms asleep with their clients keep their place: they wake on their next event.
+      newRoomRefusal: () => (typeof source === 'object' ? source.newRoomRefusal?.(durable?.sleeping ?? 0) : undefined),
     },
     log,
     { onCall: metrics.call, onError: metrics.error },
@@ -226,13 +227,15 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       const previous = source;
       createAdapter = durable?.wrap(adapterFactoryOf(next)) ?? adapterFactoryOf(next);
       source = next;
+      registry.prepareClose();
       transport.disconnectAll(CLOSE_SERVICE_RESTART, 'service reloaded');
       await registry.close(); // saved as the previous service's rooms
       durable?.reloaded(next);
       await closeSource(previous, log);
     },
     close: () =>
-      (closing ??= shutDown(transport, registry, log, o.shutdownTimeoutMs)
+      (closing ??= Promise.resolve(durable?.stopWakes())
+        .then(() => shutDown(transport, registry, log, o.shutdownTimeoutMs))
         .then(() => durable?.close())
         .then(() => closeSource(source, log))),
   });
@@ -292,6 +295,7 @@ async function listen(transport: Transport, port: number, host: string) {
 
 async function shutDown(transport: Transport, registry: RoomRegistry, log: Logger, deadlineMs: number): Promise<void> {
   const rooms = registry.size;
+  registry.prepareClose();
   await transport.close();
   // Rooms finish their queued events first; a callback that never settles must not hold
   // the server open for ever.

@@ -16,7 +16,7 @@
  *   random room ids must not fill the disk.
  * @module
  */
-import { ErrorCode, describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { throttleOf, type Logger } from '../logger.js';
 import type { DurabilityMetrics } from '../metrics.js';
 import { MAX_TIMEOUT_MS } from '../protocol.js';
@@ -35,8 +35,9 @@ const RETIRE_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 /** How long the last snapshot of a room being let go may take (its events before it included). */
 const LAST_SNAPSHOT_TIMEOUT_MS = 10_000;
 /** States read ahead of a join held at once, and for how long at most. */
-const MAX_PRELOADED = 64;
-const PRELOAD_HOLD_MS = 10_000;
+const MAX_PRELOADED = 16;
+const MAX_PRELOADED_IDS = 10_000;
+const PRELOAD_HOLD_MS = 2_000;
 /** A wake-up the room limit refused is tried again after this long. */
 const WAKE_RETRY_MS = 1_000;
 
@@ -76,8 +77,17 @@ export class DurableRooms implements RoomKeeper {
   private readonly waiting: Array<() => void> = [];
   private running = 0;
   private closed = false;
+  private wakesStopped = false;
   /** States read at admission for rooms about to start, taken by their load (a few at a time). */
-  private readonly preloaded = new Map<string, Promise<RoomState | undefined>>();
+  private readonly preloaded = new Map<string, { readonly state: Promise<RoomState | undefined>; readonly durability: SourceDurability }>();
+  /** The source each started room belongs to (its images are written as that source's). */
+  private readonly roomDurability = new Map<string, SourceDurability>();
+  /** Each room's source, pinned (see durabilityOf). */
+  private readonly pinned = new WeakMap<Room, SourceDurability>();
+  /** Rooms let go: a periodic save of one that resolves after it was let go is dropped. */
+  private readonly letGo = new WeakSet<Room>();
+  /** Set-asides in progress, by room id: the next start waits for them. */
+  private readonly asides = new Map<string, Promise<void>>();
   /** The last client id of each preloaded state that was read. */
   private readonly preloadedIds = new Map<string, number>();
   private metrics: DurabilityMetrics | undefined;
@@ -128,20 +138,24 @@ export class DurableRooms implements RoomKeeper {
 
   /** {@link RoomKeeper.preload}: reads the state now; the room's load takes it. */
   async preload(roomId: string): Promise<void> {
-    if (this.preloaded.has(roomId)) {
-      await this.preloaded.get(roomId);
+    const pending = this.preloaded.get(roomId);
+    if (pending !== undefined) {
+      await pending.state;
       return;
     }
-    // Held only from admission to join (the same turn, mostly): a few are plenty, and a flood
-    // of admissions must not hold many images; past it, a room reads its state itself.
-    if (this.preloaded.size >= MAX_PRELOADED) return;
-    const loading = this.read(roomId);
-    this.preloaded.set(roomId, loading);
-    const state = await loading;
-    if (state !== undefined) this.preloadedIds.set(roomId, state.lastClientId);
+    const durability = this.durability;
+    const state = this.read(roomId, durability);
+    // Held only from admission to join (the same turn, mostly): a few states are plenty, and a
+    // flood of admissions must not hold many images. Past that, only the last client id is
+    // kept (the room reads its state again itself), so ids still go on after a restore.
+    const entry = { state, durability };
+    const keep = this.preloaded.size < MAX_PRELOADED;
+    if (keep) this.preloaded.set(roomId, entry);
+    const read = await state;
+    if (read !== undefined && this.preloadedIds.size < MAX_PRELOADED_IDS) this.preloadedIds.set(roomId, read.lastClientId);
     // Not taken soon (the client went away before it joined): let it go.
     setTimeout(() => {
-      if (this.preloaded.get(roomId) === loading) this.preloaded.delete(roomId);
+      if (this.preloaded.get(roomId) === entry) this.preloaded.delete(roomId);
       this.preloadedIds.delete(roomId);
     }, PRELOAD_HOLD_MS).unref();
   }
@@ -153,30 +167,36 @@ export class DurableRooms implements RoomKeeper {
 
   /** {@link RoomKeeper.load}: the saved state of a room about to start. */
   readonly load = (roomId: string): Promise<RoomState | undefined> => {
+    // Called in the same turn as the room's service is made: the room is of this source.
+    const durability = this.durability;
+    this.roomDurability.set(roomId, durability);
+    this.cancelWake(roomId); // the room starts: its own timer takes over
     const preloaded = this.preloaded.get(roomId);
     this.preloaded.delete(roomId);
     this.preloadedIds.delete(roomId);
-    return preloaded ?? this.read(roomId);
+    // A state read for another source (a reload came between admission and join) is read again.
+    return preloaded !== undefined && preloaded.durability === durability ? preloaded.state : this.read(roomId, durability);
   };
 
-  private async read(roomId: string): Promise<RoomState | undefined> {
-    this.cancelWake(roomId);
-    // The last save of its previous instance comes first.
+  private async read(roomId: string, durability: SourceDurability): Promise<RoomState | undefined> {
+    // The last save of its previous instance comes first, and a set-aside of a bad image.
     await this.retiring.get(roomId);
     await this.writing.get(roomId);
+    await this.asides.get(roomId);
     const started = performance.now();
     const where = this.store.where(roomId);
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.store.get(roomId);
     } catch (err) {
-      this.unusable(roomId, `room "${roomId}" starts fresh: its saved state in ${where} cannot be read: ${describeThrown(err)}`, ErrorCode.STATE_DIR);
+      const code = err instanceof StateroomError ? err.code : ErrorCode.STATE_DIR;
+      this.unusable(roomId, `room "${roomId}" starts fresh: its saved state in ${where} cannot be read: ${describeThrown(err)}`, code);
       return undefined;
     }
     if (bytes === undefined) return undefined;
     try {
       const image = await decodeImage(bytes, where);
-      const { kind, moduleHash } = this.durability;
+      const { kind, moduleHash } = durability;
       if (image.kind !== kind || image.moduleHash !== moduleHash) {
         const saved = image.kind === 'wasm' ? `module sha256 ${image.moduleHash}` : 'a native service';
         const now = kind === 'wasm' ? `module sha256 ${moduleHash}` : 'a native service';
@@ -195,6 +215,7 @@ export class DurableRooms implements RoomKeeper {
   /** {@link RoomKeeper.dirty}: saves the room at a random point within the interval. */
   dirty(room: Room): void {
     if (this.closed || this.scheduled.has(room)) return;
+    this.durabilityOf(room);
     const interval = this.options.snapshotIntervalMs;
     const since = performance.now();
     const timer = setTimeout(() => {
@@ -209,10 +230,12 @@ export class DurableRooms implements RoomKeeper {
   /** {@link RoomKeeper.retire}: save what is worth keeping, then dispose. */
   retire(room: Room): Promise<void> {
     this.unschedule(room);
+    const durability = this.durabilityOf(room);
+    this.letGo.add(room);
     room.releaseDetached();
     const state = worthSaving(room) ? this.lastSnapshot(room) : Promise.resolve(undefined);
     const disposed = room.dispose();
-    const saved = state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body })));
+    const saved = state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body }, durability)));
     this.retiring.set(room.id, saved);
     void saved.finally(() => {
       if (this.retiring.get(room.id) === saved) this.retiring.delete(room.id);
@@ -241,14 +264,42 @@ export class DurableRooms implements RoomKeeper {
   /** {@link RoomKeeper.failed}: a failure right after a restore sets the image aside. */
   failed(room: Room): void {
     this.unschedule(room);
+    this.durabilityOf(room);
     if (!room.failedFromSaved) return;
     this.metrics?.restoreFailed();
-    void this.setAside(room.id);
+    const aside = this.setAside(room.id);
+    this.asides.set(room.id, aside);
+    void aside.finally(() => {
+      if (this.asides.get(room.id) === aside) this.asides.delete(room.id);
+    });
+  }
+
+  /**
+   * The source a room belongs to, pinned the first time the keeper sees the room after its
+   * start (its load recorded it): its images are written as that source's, even if a reload
+   * swapped the source since.
+   */
+  private durabilityOf(room: Room): SourceDurability {
+    let durability = this.pinned.get(room);
+    if (durability === undefined) {
+      durability = this.roomDurability.get(room.id) ?? this.durability;
+      this.pinned.set(room, durability);
+      this.roomDurability.delete(room.id); // pinned now: the map holds only rooms just started
+    }
+    return durability;
+  }
+
+  /** No saved room is woken from now on (the server is closing). */
+  stopWakes(): void {
+    this.wakesStopped = true;
+    for (const timer of this.wakeups.values()) clearTimeout(timer);
+    this.wakeups.clear();
   }
 
   /** Stops scheduling: the rooms still live are saved by {@link retire} as they are let go. */
   close(): void {
     this.closed = true;
+    this.wakesStopped = true;
     for (const room of [...this.scheduled.keys()]) this.unschedule(room);
     for (const timer of this.wakeups.values()) clearTimeout(timer);
     this.wakeups.clear();
@@ -261,20 +312,23 @@ export class DurableRooms implements RoomKeeper {
       room.skipSave();
       return;
     }
+    const durability = this.durabilityOf(room);
     await this.slot();
     try {
       const state = await room.snapshot().catch((err: unknown) => this.snapshotFailed(room.id, err));
-      if (state?.body === undefined) return;
-      if (!(await this.write(room.id, { ...state, body: state.body }))) room.markDirty();
+      // A room let go meanwhile (its snapshot waited behind a long callback) was saved by its
+      // retire, and a newer instance may have saved since: this older state must not land.
+      if (state?.body === undefined || this.letGo.has(room)) return;
+      if (!(await this.write(room.id, { ...state, body: state.body }, durability))) room.markDirty();
     } finally {
       this.release();
     }
   }
 
   /** Writes the last state of a room let go, retrying a while: nothing else holds it. */
-  private async keep(roomId: string, state: RoomState & { body: Uint8Array }): Promise<void> {
+  private async keep(roomId: string, state: RoomState & { body: Uint8Array }, durability: SourceDurability): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      if (await this.write(roomId, state)) break;
+      if (await this.write(roomId, state, durability)) break;
       const wait = RETIRE_RETRY_MS[attempt];
       if (wait === undefined || this.closed) {
         this.log.error({ code: ErrorCode.SAVE_FAILED, roomId }, `room "${roomId}" was let go and its last state could not be saved (${attempt + 1} attempts): its changes since the last save are lost`);
@@ -282,13 +336,13 @@ export class DurableRooms implements RoomKeeper {
       }
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
     }
-    if (state.timerDueAt !== undefined && !this.closed) this.scheduleWake(roomId, state.timerDueAt);
+    if (state.timerDueAt !== undefined) this.scheduleWake(roomId, state.timerDueAt);
   }
 
   /** Encodes and writes one state of a room, after any write of it in progress. True when written. */
-  private write(roomId: string, state: RoomState & { body: Uint8Array }): Promise<boolean> {
+  private write(roomId: string, state: RoomState & { body: Uint8Array }, durability: SourceDurability): Promise<boolean> {
     const previous = this.writing.get(roomId) ?? Promise.resolve(true);
-    const next = previous.then(() => this.put(roomId, state));
+    const next = previous.then(() => this.put(roomId, state, durability));
     this.writing.set(roomId, next);
     void next.finally(() => {
       if (this.writing.get(roomId) === next) this.writing.delete(roomId);
@@ -296,10 +350,9 @@ export class DurableRooms implements RoomKeeper {
     return next;
   }
 
-  private async put(roomId: string, state: RoomState & { body: Uint8Array }): Promise<boolean> {
+  private async put(roomId: string, state: RoomState & { body: Uint8Array }, { kind, moduleHash }: SourceDurability): Promise<boolean> {
     const started = performance.now();
     try {
-      const { kind, moduleHash } = this.durability;
       const bytes = await encodeImage({ roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) });
       await this.store.put(roomId, bytes);
       this.stored.add(roomId);
@@ -360,12 +413,12 @@ export class DurableRooms implements RoomKeeper {
   }
 
   private scheduleWake(roomId: string, dueAt: number): void {
-    if (this.options.ownsRoom?.(roomId) === false) return;
+    if (this.wakesStopped || this.options.ownsRoom?.(roomId) === false) return;
     this.cancelWake(roomId);
     const delay = Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMEOUT_MS);
     const timer = setTimeout(() => {
       this.wakeups.delete(roomId);
-      if (this.closed) return;
+      if (this.wakesStopped) return;
       if (Date.now() < dueAt) this.scheduleWake(roomId, dueAt); // a delay past setTimeout's limit
       else void this.wake(roomId);
     }, delay);
@@ -377,7 +430,7 @@ export class DurableRooms implements RoomKeeper {
   private async wake(roomId: string): Promise<void> {
     if (this.placement.isLive(roomId)) return;
     await this.preload(roomId);
-    if (!this.closed && !this.placement.wake(roomId)) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
+    if (!this.wakesStopped && !this.placement.wake(roomId)) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
   }
 
   private cancelWake(roomId: string): void {

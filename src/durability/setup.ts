@@ -24,7 +24,11 @@ export interface Durable {
   /** `stateroom dev` swapped the service: images must match the new one from now on. */
   reloaded(next: ServiceSource | AdapterSource): void;
   readonly hibernatedRooms: number;
+  /** Rooms hibernating with their clients (their instance freed, their place in the budget kept). */
+  readonly sleeping: number;
   readonly oldestUnsavedSeconds: number;
+  /** The server begins to close: no saved room is woken from now on. */
+  stopWakes(): void;
   close(): void;
 }
 
@@ -57,9 +61,13 @@ export async function durableRooms(
     get hibernatedRooms() {
       return keeper.hibernatedCount + sleepers.count;
     },
+    get sleeping() {
+      return sleepers.count;
+    },
     get oldestUnsavedSeconds() {
       return keeper.oldestUnsavedSeconds;
     },
+    stopWakes: () => keeper.stopWakes(),
     close: () => keeper.close(),
   };
 }

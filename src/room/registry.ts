@@ -46,6 +46,8 @@ export const UNTOUCHED_ROOM_IDLE_MS = 5_000;
 export class RoomRegistry implements Placement {
   private readonly rooms = new Map<string, Room>();
   private readonly idle = new Map<Room, NodeJS.Timeout>();
+  /** Set once closing began: no room is woken (a saved timer) after it. */
+  private closing = false;
   /** Rooms being disposed after their idle timeout; `close()` waits for them too. */
   private readonly disposing = new Set<Promise<void>>();
 
@@ -99,10 +101,23 @@ export class RoomRegistry implements Placement {
     return { ok: true, resumes };
   }
 
+  /**
+   * The registry is about to close: no room is woken from now on, and every room is told it
+   * will be let go (a sleeping one is then saved asleep, not woken to hear its clients leave).
+   * Called before the clients' connections are closed.
+   */
+  prepareClose(): void {
+    this.closing = true;
+    for (const room of this.rooms.values()) room.expectRetire();
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     const rooms = [...this.rooms.values()];
     for (const room of rooms) this.forget(room);
     await Promise.all([...rooms.map((room) => this.letGo(room)), ...this.disposing]);
+    // Open again: after a reload (`stateroom dev`) the registry goes on with the new service.
+    this.closing = false;
   }
 
   /**
@@ -112,8 +127,10 @@ export class RoomRegistry implements Placement {
    */
   wake(roomId: string): boolean {
     if (this.rooms.has(roomId)) return true;
+    if (this.closing) return false;
     const { maxRooms } = this.options;
     if (maxRooms > 0 && this.rooms.size >= maxRooms) return false;
+    if (this.options.newRoomRefusal?.() !== undefined) return false;
     const room = this.create(roomId);
     if (room.live) this.scheduleIdle(room);
     return true;

@@ -73,6 +73,9 @@ type QueuedMessageEvent = Extract<RoomEvent, { kind: 'message' }>;
 const MAX_BATCHED_MESSAGES = 256;
 const MAX_BATCHED_BYTES = 1024 * 1024;
 
+/** Failures of a guest itself (as opposed to its thread or the clock) — after a restore, its saved state's doing. */
+const GUEST_FAULTS: ReadonlySet<string> = new Set([ErrorCode.WASM_TRAP, ErrorCode.WASM_MEMORY, ErrorCode.WASM_BAD_OUTPUT, ErrorCode.WASM_EXIT]);
+
 
 export class Room {
   /** The context handed to the service; valid for the room's whole life. */
@@ -93,8 +96,12 @@ export class Room {
   private spoken = false;
   /** Whether the room started from a saved state. */
   private fromSaved = false;
-  /** Restored, and no event has succeeded since: a failure now is blamed on the saved state. */
+  /** Restored, and no message or timer has succeeded since: a guest fault now may be the saved state's. */
   private unproven = false;
+  /** See {@link failedFromSaved}. */
+  private blameSaved = false;
+  /** The room is about to be let go (the server closes): a sleeping service is not woken for disconnects. */
+  private retiring = false;
   /** The clients the service has seen connect and not yet disconnect (what a snapshot lists). */
   private readonly known = new Set<ClientId>();
 
@@ -138,11 +145,14 @@ export class Room {
   }
 
   /**
-   * Whether the room started from a saved state and failed before any event after it
-   * succeeded: the saved state is the likely culprit (set it aside, start fresh next time).
+   * Whether the room failed because of its saved state (set it aside, start fresh next time):
+   * its restore failed, or the guest broke (trapped, ran out of memory, sent garbage, exited)
+   * in an event before any message or timer ran after the restore. Not when a client's message
+   * made it fail — a client must not be able to wipe a room's history — nor when it was lost
+   * with its thread or timed out, which says nothing about its state.
    */
   get failedFromSaved(): boolean {
-    return this.state === 'failed' && this.unproven;
+    return this.state === 'failed' && this.blameSaved;
   }
 
   /**
@@ -291,6 +301,15 @@ export class Room {
       .catch(() => {});
   }
 
+  /**
+   * The room will be let go soon, saved (the server is closing): from now on a sleeping
+   * service is not woken to hear its clients leave — they stay in its saved state, and the
+   * restore delivers their `disconnect`s.
+   */
+  expectRetire(): void {
+    this.retiring = true;
+  }
+
   /** Gives up the seats held for a resume now (their `disconnect`s are queued). */
   releaseDetached(): void {
     if (this.state === 'live') this.seats.giveUpDetached();
@@ -367,6 +386,7 @@ export class Room {
         this.known.add(event.client);
         return this.adapter?.connect(event.client);
       case 'disconnect':
+        if (this.retiring && this.adapter?.asleep === true) return undefined;
         this.known.delete(event.client);
         return this.adapter?.disconnect(event.client);
       case 'message':
@@ -387,7 +407,9 @@ export class Room {
    */
   private capture(taken: (state: RoomState | undefined) => void, failed: (thrown: unknown) => void): unknown {
     this.dirty = false;
-    const room = { timerDueAt: this.timer.dueAt, lastClientId: this.seats.lastId, clients: [...this.known] };
+    // A timer that came due but whose event still waits in the queue is pending too: saved as due now.
+    const fired = this.queue.some((e) => e.kind === 'timer' && e.generation === this.timerGeneration);
+    const room = { timerDueAt: this.timer.dueAt ?? (fired ? Date.now() : undefined), lastClientId: this.seats.lastId, clients: [...this.known] };
     const fail = (thrown: unknown): void => {
       this.markDirty();
       failed(thrown);
@@ -430,15 +452,17 @@ export class Room {
 
   private start(): unknown {
     const { load } = this.hooks;
-    // A durable room reads its saved state first; the rest of the queue waits, as for any call.
-    if (load !== undefined) return load(this.id).then((saved) => this.create(saved));
-    return this.create(undefined);
-  }
-
-  private create(saved: RoomState | undefined): unknown {
+    if (load === undefined) {
+      const made = this.createAdapter(this.id, this.context, this.log, this.adapterFailed);
+      if (made instanceof Promise) return made.then((adapter) => this.started(adapter, undefined));
+      return this.started(made, undefined);
+    }
+    // A durable room reads its saved state while its service is made; the rest of the queue
+    // waits, as for any call. Both are asked in this same turn, so both belong to the same
+    // service even while `stateroom dev` swaps it.
+    const loading = load(this.id);
     const made = this.createAdapter(this.id, this.context, this.log, this.adapterFailed);
-    if (made instanceof Promise) return made.then((adapter) => this.started(adapter, saved));
-    return this.started(made, saved);
+    return Promise.all([made, loading]).then(([adapter, saved]) => this.started(adapter, saved));
   }
 
   private started(adapter: ServiceAdapter, saved: RoomState | undefined): unknown {
@@ -501,7 +525,7 @@ export class Room {
       return;
     }
     if (fatalCloseReason(thrown) !== undefined) {
-      this.fail(thrown as StateroomError, client);
+      this.fail(thrown as StateroomError, client, event.kind);
       return;
     }
     const callback = event.kind;
@@ -520,7 +544,8 @@ export class Room {
   }
 
   /** The service cannot go on: close every client with 1011 and let the owner forget the room. */
-  private fail(error: StateroomError, client = error.context.clientId): void {
+  private fail(error: StateroomError, client = error.context.clientId, during?: RoomEvent['kind']): void {
+    this.blameSaved = this.unproven && (error.code === ErrorCode.RESTORE_FAILED || (GUEST_FAULTS.has(error.code) && during !== undefined && during !== 'message'));
     this.stop('failed');
     this.failReason = fatalCloseReason(error) ?? 'room service failed';
     // A guest that trapped, exited or timed out is an expected condition, told in one line;

@@ -37,6 +37,12 @@ export interface ServiceAdapter {
   restore?(image: Uint8Array): MaybePromise<void>;
   /** Releases what the adapter holds (a WASM instance, a worker); called once, last. */
   dispose?(): MaybePromise<void>;
+  /**
+   * Optional: whether the service's instance is freed right now (hibernating with its clients);
+   * a room being let go then saves it as it sleeps rather than waking it for its clients'
+   * `disconnect`s (a restore delivers them).
+   */
+  readonly asleep?: boolean;
 }
 
 /** What kind of adapter made an image: an image is restored only by its own kind. */
@@ -84,9 +90,10 @@ export interface AdapterSource {
    * Optional: why a new room cannot start now (the source's budget of instances or memory is
    * spent), or `undefined` when it can. Asked at admission, before a client's upgrade, for a
    * room that does not exist yet: a reason refuses the upgrade with HTTP 503 and is its body,
-   * so the rooms already running are never the ones to pay.
+   * so the rooms already running are never the ones to pay. `reserved`: instances not running
+   * now but owed a place (rooms hibernating with their clients, which wake on their next event).
    */
-  newRoomRefusal?(): string | undefined;
+  newRoomRefusal?(reserved?: number): string | undefined;
   /** Releases what the source holds for all its rooms (a WASM thread pool); called after every room is disposed. */
   close?(): Promise<void>;
   /**

@@ -106,7 +106,7 @@ export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOpt
           throw err;
         }
       },
-      newRoomRefusal: () => refusal({ instances, memoryBytes: tally.bytes }),
+      newRoomRefusal: (reserved = 0) => refusal({ instances: instances + reserved, memoryBytes: tally.bytes }),
       close: () => Promise.resolve(),
       durability,
     };
@@ -120,7 +120,7 @@ export function wasmAdapterSource(checked: StateroomModule, options: WasmHostOpt
   return {
     name: module.name,
     createAdapter: (roomId, ctx, log, failed) => PooledRoom.start(pool, module, roomId, ctx, log, failed, o.startTimeoutMs),
-    newRoomRefusal: () => refusal(pool),
+    newRoomRefusal: (reserved = 0) => refusal({ instances: pool.instances + reserved, memoryBytes: pool.memoryBytes }),
     close: () => pool.close(),
     durability,
   };

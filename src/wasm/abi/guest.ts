@@ -204,6 +204,10 @@ export class Guest {
     this.accounted = 0;
     this.wasi.flush();
     this.failure ??= new StateroomError(ErrorCode.WASM_EXIT, `room "${this.roomId}": instance disposed`, this.where());
+    // Let the instance and its memory go, even while something still holds this Guest.
+    this.heap = new Uint8Array(0);
+    this.exports = undefined as unknown as GuestExports;
+    this.all = {};
   }
 
   private enter(): void {

@@ -260,7 +260,9 @@ export class PoolWorker {
   restore(instance: number, image: Uint8Array): void {
     const tenant = this.tenants.get(instance);
     if (tenant === undefined || this.gone) return;
-    this.attachments.push(image.slice());
+    // A copy with a buffer of its own: a Buffer's slice() is a view, and transferring it would
+    // detach the caller's memory (or Node's shared pool of small Buffers).
+    this.attachments.push(new Uint8Array(image));
     writeRestore(this.requests, instance, this.attachments.length - 1);
     this.expect({ tenant, instance, what: 'restore', clients: undefined, left: 1 });
   }
