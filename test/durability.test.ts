@@ -20,7 +20,7 @@ class DurableCounter {
   connect(client: number): void {
     this.seen.push(client);
   }
-  disconnect(client: number): void {
+  disconnect(client: number): MaybePromise<void> {
     this.seen = this.seen.filter((c) => c !== client);
   }
   message(client: number, payload: Payload, ctx: Context): void {
