@@ -386,7 +386,7 @@ test('a timer that comes due while the last events before a shutdown still run i
   class SlowGoodbye extends DurableCounter {
     override async disconnect(client: number): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 300));
-      super.disconnect(client);
+      void super.disconnect(client);
     }
   }
   const dir = stateDir();
