@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { roomKeys } from '../src/nodes/keys.js';
 import { Leases, type LeaseAnswer, type NodeIdentity } from '../src/nodes/leases.js';
-import { commands, connectRedis, type RedisClient } from '../src/nodes/redis.js';
+import { commands, connectRedis, parseRedisUrl, redactUrl, type RedisClient } from '../src/nodes/redis.js';
 import { ErrorCode, StateroomError } from '../src/errors.js';
 import { within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
@@ -316,4 +316,26 @@ test('leases, cost: one command (one request) per acquire; renewals of 1,000 roo
   t.diagnostic(`renewals at ttl ${ttlMs} ms: ${perSecond.toFixed(0)}/s for 1,001 rooms (expected ${expected.toFixed(0)}/s), ${cpuPerRenewalUs.toFixed(1)} µs of this process's CPU and ${redisPerRenewalUs.toFixed(1)} µs of Redis's each; at the default ttl 10 s: ${(1_000 / (10 / 3)).toFixed(0)} renewals/s per 1,000 rooms ≈ ${((1_000 / (10 / 3)) * cpuPerRenewalUs / 1e4).toFixed(2)}% of one core`);
   assert.equal(lost, 0);
   assert.ok(perSecond > expected * 0.7, `${perSecond.toFixed(0)} renewals/s, expected about ${expected.toFixed(0)}`);
+});
+
+test('parseRedisUrl: the URL forms of docs/cluster.md; a bad one is one OPTIONS_INVALID line without the password', () => {
+  assert.deepEqual(parseRedisUrl('redis://127.0.0.1:6380/2'), { mode: 'single', tls: false, hosts: [{ host: '127.0.0.1', port: 6380 }], db: 2, address: 'redis://127.0.0.1:6380/2' });
+  assert.deepEqual(parseRedisUrl('rediss://:p%40ss@cache.example'), { mode: 'single', tls: true, hosts: [{ host: 'cache.example', port: 6379 }], password: 'p@ss', address: 'rediss://cache.example:6379' });
+  assert.deepEqual(parseRedisUrl('redis://app:pw@[::1]:7000'), { mode: 'single', tls: false, hosts: [{ host: '::1', port: 7000 }], username: 'app', password: 'pw', address: 'redis://[::1]:7000' });
+  assert.deepEqual(parseRedisUrl('redis+sentinel://s1,s2:26380/mymaster/1'), {
+    mode: 'sentinel', tls: false, hosts: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }], name: 'mymaster', db: 1, address: 'redis+sentinel://s1:26379,s2:26380/mymaster/1',
+  });
+  assert.deepEqual(parseRedisUrl('redis+cluster://10.0.0.1:7000,10.0.0.2'), { mode: 'cluster', tls: false, hosts: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }], address: 'redis+cluster://10.0.0.1:7000,10.0.0.2:6379' });
+  for (const [url, why] of [
+    ['http://host', /unknown scheme "http"/],
+    ['redis://a,b', /a single Redis takes one host/],
+    ['redis+sentinel://s1', /master's name/],
+    ['redis://:secret@host:99999', /port is not a number/],
+    ['redis://:secret@host/x', /"x" is not a database number/],
+    ['redis+cluster://:secret@a,b/3', /only database 0/],
+    ['not a url', /not a Redis URL/],
+  ] as const) {
+    assert.throws(() => parseRedisUrl(url), (err: unknown) => err instanceof StateroomError && err.code === ErrorCode.OPTIONS_INVALID && why.test(err.message) && !err.message.includes('secret'), url);
+  }
+  assert.equal(redactUrl('redis://user:secret@h:1'), 'redis://user:***@h:1');
 });
