@@ -7,9 +7,10 @@
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
-import { CLOSE_SERVICE_RESTART } from './protocol.js';
+import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from './protocol.js';
 import { clientModuleHandler, consoleHandler } from './console/index.js';
 import { durableRooms, type Durable } from './durability/setup.js';
+import { joinCluster, type Node } from './nodes/setup.js';
 import { createLogger, flushThrottle, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
@@ -141,7 +142,8 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let source = service;
-  const durable: Durable | undefined = await durableRooms(o, service, log, ownsRoom);
+  const node: Node | undefined = await joinCluster(o, log);
+  const durable: Durable | undefined = await durableRooms(o, service, log, ownsRoom, node?.store);
   let createAdapter = durable?.wrap(adapterFactoryOf(service)) ?? adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
     directory('staticDir', o.staticDir, o.staticDotfiles),
@@ -163,6 +165,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     rooms: registry.size,
     connections: transport.clientCount,
     ...(durable === undefined ? {} : { hibernatedRooms: durable.hibernatedRooms, oldestUnsavedChangeSeconds: Math.round(durable.oldestUnsavedSeconds * 10) / 10 }),
+    ...(node === undefined ? {} : { node: { id: node.id, url: node.url, redis: node.redis, leasesHeld: node.leases.held, forwardedConnections: node.counts.open } }),
   });
   const registry = new RoomRegistry(
     (...args) => createAdapter(...args),
@@ -180,9 +183,17 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     },
     log,
     { onCall: metrics.call, onError: metrics.error },
-    durable?.keeper,
+    node === undefined ? durable?.keeper : node.keeper(durable?.keeper),
   );
-  await durable?.start(registry, metrics.durability);
+  node?.rooms.attach({ isLive: (roomId) => registry.get(roomId) !== undefined, evict: (roomId, code, reason) => registry.evict(roomId, code, reason) });
+  const wakeHere = (roomId: string): boolean => registry.wake(roomId);
+  await durable?.start(
+    {
+      wake: (roomId) => (node === undefined ? wakeHere(roomId) : node.rooms.wake(roomId, () => wakeHere(roomId))),
+      isLive: (roomId) => registry.get(roomId) !== undefined,
+    },
+    metrics.durability,
+  );
   const transport: Transport = new Transport(
     registry,
     {
@@ -209,6 +220,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       metricsElsewhere: o.metricsPort !== undefined,
       oneRequestPerConnection: ownsRoom !== undefined,
       ownsRoom,
+      router: node?.rooms,
     },
     log,
   );
@@ -235,8 +247,10 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     },
     close: () =>
       (closing ??= Promise.resolve(durable?.stopWakes())
-        .then(() => shutDown(transport, registry, log, o.shutdownTimeoutMs))
+        // A node of a cluster hands its rooms over: its clients come back (1012), to another node.
+        .then(() => shutDown(transport, registry, log, o.shutdownTimeoutMs, node === undefined ? CLOSE_GOING_AWAY : CLOSE_SERVICE_RESTART))
         .then(() => durable?.close())
+        .then(() => node?.close())
         .then(() => closeSource(source, log))),
   });
   return { transport, running, log, o, status, metrics };
@@ -293,10 +307,10 @@ async function listen(transport: Transport, port: number, host: string) {
   }
 }
 
-async function shutDown(transport: Transport, registry: RoomRegistry, log: Logger, deadlineMs: number): Promise<void> {
+async function shutDown(transport: Transport, registry: RoomRegistry, log: Logger, deadlineMs: number, code: number): Promise<void> {
   const rooms = registry.size;
   registry.prepareClose();
-  await transport.close();
+  await transport.close(code, code === CLOSE_GOING_AWAY ? 'server shutting down' : 'server shutting down; reconnect');
   // Rooms finish their queued events first; a callback that never settles must not hold
   // the server open for ever.
   let timer: NodeJS.Timeout | undefined;

@@ -50,7 +50,8 @@ export interface DurableRoomsOptions {
 
 /** What the keeper asks of the placement: start a saved room without a client; is a room live. */
 export interface KeptPlacement {
-  wake(roomId: string): boolean;
+  /** Starts the room without a client; false when there is no place for it now (asked again later). */
+  wake(roomId: string): boolean | Promise<boolean>;
   isLive(roomId: string): boolean;
 }
 
@@ -430,7 +431,8 @@ export class DurableRooms implements RoomKeeper {
   private async wake(roomId: string): Promise<void> {
     if (this.placement.isLive(roomId)) return;
     await this.preload(roomId);
-    if (!this.wakesStopped && !this.placement.wake(roomId)) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
+    if (this.wakesStopped) return;
+    if (!(await this.placement.wake(roomId))) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
   }
 
   private cancelWake(roomId: string): void {

@@ -11,7 +11,8 @@ import type { AdapterFactory, AdapterSource, SourceDurability } from '../service
 import { hasDurabilityHooks } from '../service/native.js';
 import type { ServiceSource } from '../service/types.js';
 import { DirectoryStore } from './dir-store.js';
-import { DurableRooms } from './durable-rooms.js';
+import { DurableRooms, type KeptPlacement } from './durable-rooms.js';
+import type { RoomStore } from '../room-store.js';
 import { Sleepers, hibernating } from './hibernation.js';
 
 /** Durable rooms, wired for one server. */
@@ -20,7 +21,7 @@ export interface Durable {
   /** The adapter factory with hibernation (WebAssembly rooms with clients), when it applies. */
   wrap(factory: AdapterFactory): AdapterFactory;
   /** Reads what is saved and arms the wake-ups of saved timers; once the registry exists. */
-  start(registry: { wake(roomId: string): boolean; get(roomId: string): unknown }, metrics: DurabilityMetrics): Promise<void>;
+  start(placement: KeptPlacement, metrics: DurabilityMetrics): Promise<void>;
   /** `stateroom dev` swapped the service: images must match the new one from now on. */
   reloaded(next: ServiceSource | AdapterSource): void;
   readonly hibernatedRooms: number;
@@ -42,18 +43,19 @@ export async function durableRooms(
   service: ServiceSource | AdapterSource,
   log: Logger,
   ownsRoom?: (roomId: string) => boolean,
+  clusterStore?: RoomStore,
 ): Promise<Durable | undefined> {
-  if (o.stateDir === undefined && o.store === undefined) return undefined;
+  if (o.stateDir === undefined && o.store === undefined && clusterStore === undefined) return undefined;
   let durability = durabilityOf(service, log);
   if (durability === undefined) return undefined;
-  const store = o.store ?? (await DirectoryStore.open(o.stateDir ?? ''));
+  const store = clusterStore ?? o.store ?? (await DirectoryStore.open(o.stateDir ?? ''));
   const keeper = new DurableRooms(store, durability, { snapshotIntervalMs: o.snapshotIntervalMs, ownsRoom }, log);
   const sleepers = new Sleepers();
   log.info({ store: store.description, snapshotIntervalMs: o.snapshotIntervalMs }, `rooms are saved in ${store.description} (a change within ${o.snapshotIntervalMs / 1000} s)`);
   return {
     keeper,
     wrap: (factory) => (durability?.kind === 'wasm' && o.hibernateAfterMs > 0 ? hibernating(factory, o.hibernateAfterMs, sleepers) : factory),
-    start: (registry, metrics) => keeper.start({ wake: (roomId) => registry.wake(roomId), isLive: (roomId) => registry.get(roomId) !== undefined }, metrics),
+    start: (placement, metrics) => keeper.start(placement, metrics),
     reloaded: (next) => {
       durability = durabilityOf(next, log) ?? { kind: 'native', moduleHash: '' };
       keeper.setDurability(durability);

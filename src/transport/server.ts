@@ -131,16 +131,17 @@ export class Transport {
 
   /**
    * Stops accepting, tells every room its clients left, and closes their sockets with
-   * 1001; sockets that do not answer within a grace period are cut.
+   * `code` (1001, going away; a node of a cluster handing its rooms over says 1012, come
+   * back); sockets that do not answer within a grace period are cut.
    */
-  async close(): Promise<void> {
+  async close(code = CLOSE_GOING_AWAY, reason = 'server shutting down'): Promise<void> {
     this.closing = true;
     this.heartbeat.stop();
     this.shared.backlog.stop();
     this.metricsServer?.close();
     this.metricsServer?.closeAllConnections();
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    const sockets = [...this.open].map((connection) => this.shutDown(connection));
+    const sockets = [...this.open].map((connection) => this.shutDown(connection, code, reason));
     await Promise.all(sockets);
     this.http.closeAllConnections();
     await closed;
@@ -281,7 +282,7 @@ export class Transport {
     this.gone(connection);
   }
 
-  private shutDown(connection: Connection): Promise<void> {
+  private shutDown(connection: Connection, code: number, reason: string): Promise<void> {
     this.gone(connection);
     const ws = connection.socket;
     return new Promise((resolve) => {
@@ -290,7 +291,7 @@ export class Transport {
         clearTimeout(cut);
         resolve();
       });
-      connection.close(CLOSE_GOING_AWAY, 'server shutting down');
+      connection.close(code, reason);
     });
   }
 }

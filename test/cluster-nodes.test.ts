@@ -1,0 +1,100 @@
+// Scale-out on Redis, several nodes in this process sharing one real redis-server: a client may
+// connect to any node for any room and lands in the one instance of that room; a drained node
+// hands its rooms over with their state.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import test from 'node:test';
+import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
+import { needRedis, startRedis } from './helpers/redis.js';
+import { client, closed, type Inbox } from './helpers/sockets.js';
+
+const redis = await needRedis();
+const SECRET = 'a-cluster-secret-of-at-least-32-characters';
+
+let instances = 0;
+/** A counter that says which instance it is: two instances of one room would show. */
+class Counter {
+  readonly instance = ++instances;
+  value = 0;
+  connect(client: number, ctx: Context): void {
+    ctx.sendMessage(client, `instance ${this.instance}`);
+  }
+  message(_client: number, payload: Payload, ctx: Context): void {
+    if (payload !== 'increment') return;
+    this.value += 1;
+    ctx.sendMessage('broadcast', `new value: ${this.value}`);
+  }
+  snapshot(): string {
+    return String(this.value);
+  }
+  restore(data: Payload): void {
+    this.value = Number(data);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function node(t: test.TestContext, redisUrl: string, options: ServerOptions = {}): Promise<RunningServer & { ws(room: string): string }> {
+  const port = await freePort();
+  const server = await serve(Counter, { port, host: '127.0.0.1', redis: redisUrl, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: SECRET, logLevel: 'silent', ...options });
+  t.after(() => server.close());
+  return Object.assign(server, { ws: (room: string) => `ws://127.0.0.1:${port}/ws/${room}` });
+}
+
+/** The first message a client gets: which instance of the room it landed in. */
+async function instanceOf(c: Inbox): Promise<string> {
+  return c.nextText(5_000);
+}
+
+test('clients of one room on two nodes land in one instance, and see each other\'s messages', redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const a = await node(t, url);
+  const b = await node(t, url);
+  const onA = await client(a.ws('lobby'), 'on a');
+  const onB = await client(b.ws('lobby'), 'on b');
+  t.after(() => {
+    onA.ws.terminate();
+    onB.ws.terminate();
+  });
+  assert.equal(await instanceOf(onA), await instanceOf(onB), 'one instance');
+  onB.ws.send('increment');
+  assert.equal(await onA.nextText(), 'new value: 1');
+  assert.equal(await onB.nextText(), 'new value: 1');
+  onA.ws.send('increment');
+  assert.equal(await onB.nextText(), 'new value: 2');
+  assert.equal(a.roomCount + b.roomCount, 1, 'the room runs on one node');
+});
+
+test('many simultaneous first connections to one room across nodes: exactly one instance', redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const nodes = [await node(t, url), await node(t, url), await node(t, url)];
+  const clients = await Promise.all(Array.from({ length: 30 }, (_, i) => client(nodes[i % nodes.length]!.ws('race'), `c${i}`)));
+  t.after(() => clients.forEach((c) => c.ws.terminate()));
+  const seen = new Set(await Promise.all(clients.map(instanceOf)));
+  assert.equal(seen.size, 1, `instances: ${[...seen].join(', ')}`);
+  assert.equal(nodes.reduce((n, s) => n + s.roomCount, 0), 1);
+});
+
+test('a drained node hands its rooms over with their state: clients get 1012, reconnect elsewhere, and find the counter where it was', redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const a = await node(t, url);
+  const b = await node(t, url);
+  const c = await client(a.ws('moving'));
+  await instanceOf(c);
+  for (let i = 0; i < 41; i++) c.ws.send('increment');
+  assert.equal((await c.texts(42)).at(-1), 'new value: 41');
+  const gone = closed(c.ws, 10_000);
+  await a.close();
+  assert.equal((await gone).code, 1012, 'told to come back');
+  const again = await client(b.ws('moving'));
+  t.after(() => again.ws.terminate());
+  await instanceOf(again);
+  again.ws.send('increment');
+  assert.equal(await again.nextText(), 'new value: 42');
+});
