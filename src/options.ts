@@ -307,7 +307,8 @@ function checkCluster(o: ResolvedServerOptions): void {
   if (typeof o.redis !== 'string' || !/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//.test(o.redis)) {
     throw invalid('redis', 'redis must be a URL such as redis://127.0.0.1:6379');
   }
-  if (typeof o.nodeUrl !== 'string' || !/^wss?:\/\/[^/]+/.test(o.nodeUrl)) throw invalid('nodeUrl', 'with redis, nodeUrl must say how other nodes reach this one, e.g. ws://10.0.0.5:8080');
+  // Nodes forward to each other in plain ws:// (on a private network: see docs/cluster.md).
+  if (typeof o.nodeUrl !== 'string' || !/^ws:\/\/[^/]+/.test(o.nodeUrl)) throw invalid('nodeUrl', 'with redis, nodeUrl must say how other nodes reach this one, e.g. ws://10.0.0.5:8080 (ws:// only: nodes talk on a private network)');
   if (typeof o.clusterSecret !== 'string' || o.clusterSecret.trim().length < 32) {
     throw invalid('clusterSecret', 'with redis, clusterSecret must be a shared secret of at least 32 characters (e.g. from --cluster-secret-file)');
   }

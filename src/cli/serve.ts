@@ -55,6 +55,10 @@ interface ServeFlags {
   stateDir?: string;
   snapshotInterval: number;
   hibernateAfter: number;
+  redis?: string;
+  nodeUrl?: string;
+  clusterSecretFile?: string;
+  leaseTtl: number;
 }
 
 const d = DEFAULT_SERVER_OPTIONS;
@@ -133,6 +137,10 @@ export function addServeCommand(program: Command): void {
     .option('--state-dir <dir>', 'durable rooms: save rooms in <dir> (on shutdown, after changes, when idle) and restore them from it; see docs/durability.md')
     .addOption(seconds('--snapshot-interval <seconds>', 'with --state-dir: save a changed room again within this long (what a crash can lose)', d.snapshotIntervalMs))
     .addOption(seconds('--hibernate-after <seconds>', 'with --state-dir: free the instance of a WASM room with no event for this long, keeping its clients (0: never)', d.hibernateAfterMs))
+    .option('--redis <url>', 'scale out: the Redis that holds room leases and images (redis://host:port, redis+sentinel://…, redis+cluster://…); see docs/cluster.md')
+    .option('--node-url <url>', 'with --redis: how other nodes reach this one, e.g. ws://10.0.0.5:8080')
+    .option('--cluster-secret-file <file>', 'with --redis: a file holding the secret every node shares (at least 32 characters)')
+    .addOption(seconds('--lease-ttl <seconds>', "with --redis: a room's lease lasts this long without renewal (a dead node's rooms move after at most this)", d.leaseTtlMs))
     .addOption(
       new Option('--workers <n>', 'server processes; each room lives in exactly one, chosen from its id (1: a single process)')
         .argParser(parseSize)
@@ -225,7 +233,21 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     stateDir: flags.stateDir,
     snapshotIntervalMs: flags.snapshotInterval,
     hibernateAfterMs: flags.hibernateAfter,
+    redis: flags.redis,
+    nodeUrl: flags.nodeUrl,
+    clusterSecret: clusterSecret(flags),
+    leaseTtlMs: flags.leaseTtl,
   };
+}
+
+/** The cluster secret, read from --cluster-secret-file (never a flag: it would show in ps). */
+function clusterSecret(flags: ServeFlags): string | undefined {
+  if (flags.clusterSecretFile === undefined) return undefined;
+  try {
+    return readFileSync(flags.clusterSecretFile, 'utf8').trim();
+  } catch (cause) {
+    throw new StateroomError(ErrorCode.OPTIONS_INVALID, `--cluster-secret-file ${flags.clusterSecretFile} cannot be read: ${describeThrown(cause)}`, { option: 'clusterSecret', file: flags.clusterSecretFile }, { cause });
+  }
 }
 
 /** The metrics token, from --metrics-token or the file --metrics-token-file names. */
