@@ -1,0 +1,98 @@
+// Scale-out as it fails in life: stateroom nodes as real processes on one real redis-server,
+// an owner killed with SIGKILL, an owner paused with SIGSTOP past its lease and resumed.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+import { startServing, type Serving } from './helpers/cli.js';
+import { within } from './helpers/deadline.js';
+import { needRedis, startRedis } from './helpers/redis.js';
+import { client, closed, type Inbox } from './helpers/sockets.js';
+
+const redis = await needRedis();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-cluster-'));
+const secretFile = path.join(dir, 'secret.txt');
+writeFileSync(secretFile, 'a-cluster-secret-of-at-least-32-characters\n');
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A node: `stateroom serve` of the counter example (snapshot()/restore()), one process. */
+async function node(t: test.TestContext, redisUrl: string, ...more: string[]): Promise<Serving> {
+  const port = await freePort();
+  const args = ['serve', 'examples/counter/service.ts', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'];
+  return startServing([...args, '--redis', redisUrl, '--node-url', `ws://127.0.0.1:${port}`, '--cluster-secret-file', secretFile, '--lease-ttl', '1', '--snapshot-interval', '0.1', ...more], t.after.bind(t));
+}
+
+async function increments(c: Inbox, times: number, from: number): Promise<string> {
+  for (let i = 0; i < times; i++) c.ws.send('increment');
+  let last = '';
+  for (let i = 0; i < times; i++) last = await c.nextText(10_000);
+  assert.equal(last, `new value: ${from + times}`);
+  return last;
+}
+
+/** The room's image in Redis has been written since `count` saves: waits on the node's own metric. */
+async function saved(server: Serving, atLeast: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+    const found = /stateroom_room_saves_total\{result="ok"\} (\d+)/.exec(text);
+    if (Number(found?.[1] ?? 0) >= atLeast) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${atLeast} saves`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('kill -9 of an owner: within the lease the room moves to a live node, restored from Redis', redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const a = await node(t, url);
+  const b = await node(t, url);
+  const onA = await client(a.ws('/ws/k'));
+  await increments(onA, 5, 0);
+  await saved(a, 1);
+  const exited = once(a.child, 'exit');
+  a.child.kill('SIGKILL');
+  await within(exited, 'the owner to die');
+  // The client library would reconnect through the load balancer; here: straight to b.
+  const started = Date.now();
+  const onB = await client(b.ws('/ws/k'), 'on b', { handshakeTimeout: 10_000 });
+  t.after(() => onB.ws.terminate());
+  await increments(onB, 1, 5);
+  assert.ok(Date.now() - started < 8_000, 'placed within the lease and the forwarding bounds');
+});
+
+test('SIGSTOP of an owner past its lease: another node takes the room; on SIGCONT the old owner stops it and sends nothing more', redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const a = await node(t, url);
+  const b = await node(t, url);
+  const onA = await client(a.ws('/ws/s'), 'on a');
+  await increments(onA, 5, 0);
+  await saved(a, 1);
+  a.child.kill('SIGSTOP');
+  t.after(() => a.child.kill('SIGCONT'));
+  onA.ws.send('increment'); // waits in a's socket: a stopped owner must never apply it
+  // b can take the room once a's lease has expired in Redis (1 s); until then it forwards to a,
+  // which does not answer, and asks again.
+  const onB = await client(b.ws('/ws/s'), 'on b', { handshakeTimeout: 15_000 });
+  t.after(() => onB.ws.terminate());
+  await increments(onB, 1, 5);
+  const aClosed = closed(onA.ws, 10_000);
+  a.child.kill('SIGCONT');
+  assert.equal((await aClosed).code, 1012, 'the old owner stopped the room');
+  assert.deepEqual(onA.messages.slice(5).map((m) => String(m.data)), [], 'nothing more from the old owner');
+  // Whatever the old owner still had in mind, the room's state is the new owner's.
+  await increments(onB, 1, 6);
+  const later = await client(b.ws('/ws/s'), 'later');
+  t.after(() => later.ws.terminate());
+  await increments(later, 1, 7);
+});
