@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import test from 'node:test';
 import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
-import { needRedis, startRedis } from './helpers/redis.js';
+import { needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
 
 const redis = await needRedis();
@@ -40,11 +40,22 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function node(t: test.TestContext, redisUrl: string, options: ServerOptions = {}): Promise<RunningServer & { ws(room: string): string }> {
-  const port = await freePort();
-  const server = await serve(Counter, { port, host: '127.0.0.1', redis: redisUrl, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: SECRET, logLevel: 'silent', ...options });
-  t.after(() => server.close());
-  return Object.assign(server, { ws: (room: string) => `ws://127.0.0.1:${port}/ws/${room}` });
+type Node = RunningServer & { ws(room: string): string };
+
+/**
+ * Nodes for one test, closed when it ends — before its Redis stops (after hooks run in the
+ * order they were added, so this one is added before the Redis is started).
+ */
+function nodes(t: test.TestContext): (redisUrl: string, options?: ServerOptions) => Promise<Node> {
+  const started: Node[] = [];
+  t.after(() => Promise.all(started.map((n) => n.close())));
+  return async (redisUrl, options = {}) => {
+    const port = await freePort();
+    const server = await serve(Counter, { port, host: '127.0.0.1', redis: redisUrl, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: SECRET, logLevel: 'silent', ...options });
+    const made = Object.assign(server, { ws: (room: string) => `ws://127.0.0.1:${port}/ws/${room}` });
+    started.push(made);
+    return made;
+  };
 }
 
 /** The first message a client gets: which instance of the room it landed in. */
@@ -53,9 +64,10 @@ async function instanceOf(c: Inbox): Promise<string> {
 }
 
 test('clients of one room on two nodes land in one instance, and see each other\'s messages', redis.options, async (t) => {
+  const node = nodes(t);
   const { url } = await startRedis(t);
-  const a = await node(t, url);
-  const b = await node(t, url);
+  const a = await node(url);
+  const b = await node(url);
   const onA = await client(a.ws('lobby'), 'on a');
   const onB = await client(b.ws('lobby'), 'on b');
   t.after(() => {
@@ -72,19 +84,21 @@ test('clients of one room on two nodes land in one instance, and see each other\
 });
 
 test('many simultaneous first connections to one room across nodes: exactly one instance', redis.options, async (t) => {
+  const node = nodes(t);
   const { url } = await startRedis(t);
-  const nodes = [await node(t, url), await node(t, url), await node(t, url)];
-  const clients = await Promise.all(Array.from({ length: 30 }, (_, i) => client(nodes[i % nodes.length]!.ws('race'), `c${i}`)));
+  const three = [await node(url), await node(url), await node(url)];
+  const clients = await Promise.all(Array.from({ length: 30 }, (_, i) => client(three[i % three.length]!.ws('race'), `c${i}`)));
   t.after(() => clients.forEach((c) => c.ws.terminate()));
   const seen = new Set(await Promise.all(clients.map(instanceOf)));
   assert.equal(seen.size, 1, `instances: ${[...seen].join(', ')}`);
-  assert.equal(nodes.reduce((n, s) => n + s.roomCount, 0), 1);
+  assert.equal(three.reduce((n, s) => n + s.roomCount, 0), 1);
 });
 
 test('a drained node hands its rooms over with their state: clients get 1012, reconnect elsewhere, and find the counter where it was', redis.options, async (t) => {
+  const node = nodes(t);
   const { url } = await startRedis(t);
-  const a = await node(t, url);
-  const b = await node(t, url);
+  const a = await node(url);
+  const b = await node(url);
   const c = await client(a.ws('moving'));
   await instanceOf(c);
   for (let i = 0; i < 41; i++) c.ws.send('increment');
@@ -97,4 +111,31 @@ test('a drained node hands its rooms over with their state: clients get 1012, re
   await instanceOf(again);
   again.ws.send('increment');
   assert.equal(await again.nextText(), 'new value: 42');
+});
+
+test('on a three-shard Redis Cluster: rooms spread over the shards, one instance each, state handed over on drain', redis.options, async (t) => {
+  const node = nodes(t);
+  const { url } = await startRedisCluster(t);
+  const a = await node(url);
+  const b = await node(url);
+  const rooms = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
+  for (const room of rooms) {
+    const onA = await client(a.ws(room), `${room} on a`);
+    const onB = await client(b.ws(room), `${room} on b`);
+    assert.equal(await instanceOf(onA), await instanceOf(onB), `one instance of ${room}`);
+    onA.ws.send('increment');
+    assert.equal(await onB.nextText(), 'new value: 1');
+    onA.ws.terminate();
+    onB.ws.terminate();
+  }
+  await a.close();
+  await b.close();
+  const c = await node(url);
+  for (const room of rooms) {
+    const again = await client(c.ws(room));
+    await instanceOf(again);
+    again.ws.send('increment');
+    assert.equal(await again.nextText(), 'new value: 2', `${room} kept its state`);
+    again.ws.terminate();
+  }
 });
