@@ -2,11 +2,11 @@
 // connect to any node for any room and lands in the one instance of that room; a drained node
 // hands its rooms over with their state.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import test from 'node:test';
 import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
 import { needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
+import { freePort } from './helpers/ports.js';
 
 const redis = await needRedis();
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
@@ -32,13 +32,6 @@ class Counter {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 type Node = RunningServer & { ws(room: string): string };
 

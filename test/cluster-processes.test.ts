@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
@@ -11,6 +10,7 @@ import { startServing, type Serving } from './helpers/cli.js';
 import { within } from './helpers/deadline.js';
 import { needRedis, startRedis } from './helpers/redis.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
+import { freePort } from './helpers/ports.js';
 
 const redis = await needRedis();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-cluster-'));
@@ -18,13 +18,6 @@ const secretFile = path.join(dir, 'secret.txt');
 writeFileSync(secretFile, 'a-cluster-secret-of-at-least-32-characters\n');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A node: `stateroom serve` of the counter example (snapshot()/restore()), one process. */
 async function node(t: test.TestContext, redisUrl: string, ...more: string[]): Promise<Serving> {

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader } from './image.js';
 import type { RoomStore } from '../room-store.js';
+import { KeyQueue } from './key-queue.js';
 
 /** One image file of the directory, as a listing sees it: its header, or why it has none. */
 export type ImageFile =
@@ -59,7 +60,7 @@ let written = 0;
 export class DirectoryStore implements RoomStore {
   readonly description: string;
   /** The tail of each room's queue of writes: a room's put/delete/setAside run one at a time. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyQueue();
 
   private constructor(readonly dir: string) {
     this.description = `directory ${dir}`;
@@ -153,7 +154,7 @@ export class DirectoryStore implements RoomStore {
       throw new TypeError(`DirectoryStore.put: the bytes for room "${roomId}" are not a room image (${err instanceof Error ? err.message : String(err)})`);
     }
     if (header.roomId !== roomId) throw new TypeError(`DirectoryStore.put: an image of room "${header.roomId}" put as room "${roomId}"`);
-    return this.serial(roomId, async () => {
+    return this.queues.run(roomId, async () => {
       const temporary = `${file}.tmp-${process.pid}-${PROCESS_TOKEN}-${++written}`;
       try {
         await writeDurably(temporary, bytes);
@@ -169,7 +170,7 @@ export class DirectoryStore implements RoomStore {
   /** Removes the image of `roomId`; resolves to whether there was one. */
   async delete(roomId: string): Promise<boolean> {
     const file = this.where(roomId);
-    return this.serial(roomId, async () => {
+    return this.queues.run(roomId, async () => {
       try {
         await unlink(file);
       } catch (err) {
@@ -193,7 +194,7 @@ export class DirectoryStore implements RoomStore {
    */
   async setAside(roomId: string, why: string): Promise<string | undefined> {
     const file = this.where(roomId);
-    return this.serial(roomId, async () => {
+    return this.queues.run(roomId, async () => {
       const stamp = new Date().toISOString().replace(/[-:.]/g, '');
       const aside = `${file}.bad-${stamp}-${randomBytes(3).toString('hex')}`;
       try {
@@ -272,17 +273,6 @@ export class DirectoryStore implements RoomStore {
       }
       await unlink(file).catch(() => {}); // another process's open may have removed it first
     }
-  }
-
-  private serial<T>(roomId: string, operation: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(roomId) ?? Promise.resolve();
-    const result = previous.then(operation, operation);
-    const tail = result.catch(() => {});
-    this.queues.set(roomId, tail);
-    void tail.then(() => {
-      if (this.queues.get(roomId) === tail) this.queues.delete(roomId);
-    });
-    return result;
   }
 }
 

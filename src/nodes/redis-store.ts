@@ -22,6 +22,7 @@ import type { Logger } from '../logger.js';
 import type { RoomStore } from '../room-store.js';
 import { ROOMS_KEY, TIMERS_KEY, asideKey, decodeRoomId, encodeRoomId, keysOfTag, roomKeys } from './keys.js';
 import { RedisScript, commands, describeRedis, redisError, type RedisClient } from './redis.js';
+import { KeyQueue } from '../durability/key-queue.js';
 
 /** Where a store gets the fencing token a write carries: this node's lease on the room, if any. */
 export interface Fences {
@@ -62,7 +63,7 @@ return {1, 1}
 export class RedisRoomStore implements RoomStore {
   readonly description: string;
   /** The tail of each room's queue of writes: a room's writes run one at a time, in call order. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queues = new KeyQueue();
 
   constructor(
     private readonly redis: RedisClient,
@@ -116,7 +117,7 @@ export class RedisRoomStore implements RoomStore {
       throw new TypeError(`RedisRoomStore.put: the bytes for room "${roomId}" are not a room image (${err instanceof Error ? err.message : String(err)})`);
     }
     if (header.roomId !== roomId) throw new TypeError(`RedisRoomStore.put: an image of room "${header.roomId}" put as room "${roomId}"`);
-    return this.serial(roomId, async () => {
+    return this.queues.run(roomId, async () => {
       const keys = roomKeys(roomId);
       const fence = this.writerFence(roomId, 'saving');
       await this.fenced(roomId, 'saving', fence, PUT, [keys.fence, keys.image, keys.id], [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), encodeRoomId(roomId)]);
@@ -132,7 +133,7 @@ export class RedisRoomStore implements RoomStore {
    * @throws {@link StateroomError} `SR_ERR_FENCED`, `SR_ERR_REDIS_UNAVAILABLE`.
    */
   async delete(roomId: string): Promise<boolean> {
-    return this.serial(roomId, async () => {
+    return this.queues.run(roomId, async () => {
       const keys = roomKeys(roomId);
       const fence = this.writerFence(roomId, 'deleting');
       const [, existed] = await this.fenced(roomId, 'deleting', fence, DELETE, [keys.fence, keys.image, keys.id], []);
@@ -146,7 +147,7 @@ export class RedisRoomStore implements RoomStore {
    * bytes (fenced like {@link put}); resolves to where it went, or `undefined` when there was none.
    */
   async setAside(roomId: string, why: string): Promise<string | undefined> {
-    return this.serial(roomId, async () => {
+    return this.queues.run(roomId, async () => {
       const keys = roomKeys(roomId);
       const fence = this.writerFence(roomId, 'setting aside');
       const aside = asideKey(keys.tag, `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`);
@@ -230,16 +231,5 @@ export class RedisRoomStore implements RoomStore {
 
   private unindex(roomId: string, tag: string): Promise<void> {
     return this.index(roomId, (r) => Promise.all([r.srem(ROOMS_KEY, tag), r.zrem(TIMERS_KEY, tag)]));
-  }
-
-  private serial<T>(roomId: string, operation: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(roomId) ?? Promise.resolve();
-    const result = previous.then(operation, operation);
-    const tail = result.catch(() => {});
-    this.queues.set(roomId, tail);
-    void tail.then(() => {
-      if (this.queues.get(roomId) === tail) this.queues.delete(roomId);
-    });
-    return result;
   }
 }

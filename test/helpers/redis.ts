@@ -4,12 +4,12 @@
 // package (test/helpers/programs.ts); under CI it fails.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { executable, need } from './programs.js';
+import { freePort } from './ports.js';
 
 const run = promisify(execFile);
 const INSTALL = 'apt-get install redis-server';
@@ -35,14 +35,6 @@ export interface RedisProcess {
   restart(): Promise<void>;
 }
 
-/** A free loopback port, as the kernel hands one out (released again before redis binds it: retried on a clash). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Starts redis-server with `args` on `port` and resolves once it logs that it accepts connections. */
 async function spawnServer(program: string, port: number, dir: string, args: readonly string[], ms = 10_000): Promise<ChildProcess> {
