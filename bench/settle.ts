@@ -43,7 +43,7 @@ export async function settledKiB(read: () => number, options: SettleOptions): Pr
     recent.push(read());
     if (recent.length > readings) recent.shift();
     const agree = recent.length === readings && Math.max(...recent) - Math.min(...recent) <= toleranceKiB;
-    if ((agree && waitedMs >= minMs) || waitedMs >= maxMs) return { kib: recent.at(-1)!, settled: agree, waitedMs };
+    if ((agree && waitedMs >= minMs) || waitedMs >= maxMs) return { kib: recent.at(-1), settled: agree, waitedMs };
     await sleep(intervalMs);
   }
 }

@@ -34,7 +34,7 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
     target,
     measured: runs.length,
     failures: failures.length,
-    ...(failures.length > 0 ? { error: failures.at(-1)!.error } : {}),
+    ...(failures.length > 0 ? { error: failures.at(-1).error } : {}),
     delivered: of('delivered'),
     expected: of('expected'),
     deliveriesPerSecond: of('deliveriesPerSecond'),
