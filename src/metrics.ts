@@ -23,6 +23,29 @@ export interface MetricSources {
   readonly hibernatedRooms?: () => number;
   /** Durable rooms: seconds since the oldest change not saved yet (0 when all is saved). */
   readonly oldestUnsavedSeconds?: () => number;
+  /** Scale-out: this node's forwarding and leases, read when scraped. */
+  readonly cluster?: ClusterSources;
+}
+
+/** What a node of a cluster reports when scraped (`src/nodes/`). */
+export interface ClusterSources {
+  leasesHeld(): number;
+  /** Forwarded connections open now. */
+  forwardedOpen(): number;
+  /** Bytes forwarded so far, both ways. */
+  forwardedBytes(): { readonly toOwner: number; readonly toClient: number };
+  /** How many forwards ended each way (piped, misdirected, unreachable, answered, abandoned). */
+  forwardOutcomes(): Readonly<Record<string, number>>;
+}
+
+/** What a node of a cluster reports as it happens. */
+export interface ClusterMetrics {
+  /** A lease this node held could no longer be proven valid: its room was stopped. */
+  leaseLost(): void;
+  /** A Redis command of this node failed. */
+  redisError(): void;
+  /** An upgrade forwarded to its room's owner was piped after `seconds` (from the upgrade's arrival). */
+  forwarded(seconds: number): void;
 }
 
 /** What durability reports (saves, restores), for `/metrics`. */
@@ -58,6 +81,7 @@ export interface ServerMetrics {
   /** An error with `code` was logged. */
   readonly error: (code: string) => void;
   readonly durability: DurabilityMetrics;
+  readonly cluster: ClusterMetrics;
 }
 
 export function createMetrics(sources: MetricSources): ServerMetrics {
@@ -98,6 +122,48 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
     call: (callback, seconds) => (byCallback[callback] ??= calls.labels(callback)).observe(seconds),
     error: (code) => errors.inc({ code }),
     durability: durabilityMetrics(registry, sources),
+    cluster: clusterMetrics(registry, sources.cluster),
+  };
+}
+
+function clusterMetrics(registry: Registry, sources: ClusterSources | undefined): ClusterMetrics {
+  if (sources !== undefined) {
+    new Gauge({ name: 'stateroom_leases_held', help: 'Room leases this node holds.', registers: [registry], collect() { this.set(sources.leasesHeld()); } });
+    new Gauge({ name: 'stateroom_forwarded_connections', help: 'Connections forwarded to their room\'s owner node, open now.', registers: [registry], collect() { this.set(sources.forwardedOpen()); } });
+    const bytes = { toOwner: 0, toClient: 0 };
+    new Counter({
+      name: 'stateroom_forwarded_bytes_total',
+      help: 'Bytes forwarded between clients and their room\'s owner node, by direction.',
+      labelNames: ['direction'],
+      registers: [registry],
+      collect() {
+        const now = sources.forwardedBytes();
+        this.inc({ direction: 'to_owner' }, now.toOwner - bytes.toOwner);
+        this.inc({ direction: 'to_client' }, now.toClient - bytes.toClient);
+        Object.assign(bytes, now);
+      },
+    });
+    const outcomes: Record<string, number> = {};
+    new Counter({
+      name: 'stateroom_forwards_total',
+      help: 'Upgrades forwarded to another node, by outcome.',
+      labelNames: ['outcome'],
+      registers: [registry],
+      collect() {
+        for (const [outcome, count] of Object.entries(sources.forwardOutcomes())) {
+          this.inc({ outcome }, count - (outcomes[outcome] ?? 0));
+          outcomes[outcome] = count;
+        }
+      },
+    });
+  }
+  const lost = new Counter({ name: 'stateroom_leases_lost_total', help: 'Leases this node could no longer prove valid (their rooms were stopped).', registers: [registry] });
+  const redisErrors = new Counter({ name: 'stateroom_redis_errors_total', help: 'Redis commands of this node that failed.', registers: [registry] });
+  const forwardSeconds = new Histogram({ name: 'stateroom_forward_seconds', help: 'Time from an upgrade\'s arrival to its connection piped to the owner node.', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+  return {
+    leaseLost: () => lost.inc(),
+    redisError: () => redisErrors.inc(),
+    forwarded: (seconds) => forwardSeconds.observe(seconds),
   };
 }
 

@@ -155,6 +155,16 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     rooms: () => registry.size,
     connections: () => transport.clientCount,
     ...(durable === undefined ? {} : { hibernatedRooms: () => durable.hibernatedRooms, oldestUnsavedSeconds: () => durable.oldestUnsavedSeconds }),
+    ...(node === undefined
+      ? {}
+      : {
+          cluster: {
+            leasesHeld: () => node.leases.held,
+            forwardedOpen: () => node.counts.open,
+            forwardedBytes: () => node.counts.bytes(),
+            forwardOutcomes: () => node.counts.outcomes,
+          },
+        }),
   };
   const metrics = createMetrics(sources);
   const startedAt = Date.now();
@@ -185,7 +195,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     { onCall: metrics.call, onError: metrics.error },
     node === undefined ? durable?.keeper : node.keeper(durable?.keeper),
   );
-  node?.rooms.attach({ isLive: (roomId) => registry.get(roomId) !== undefined, evict: (roomId, code, reason) => registry.evict(roomId, code, reason) });
+  node?.rooms.attach({ isLive: (roomId) => registry.get(roomId) !== undefined, evict: (roomId, code, reason) => registry.evict(roomId, code, reason) }, metrics.cluster);
   const wakeHere = (roomId: string): boolean => registry.wake(roomId);
   await durable?.start(
     {

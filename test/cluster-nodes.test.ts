@@ -74,6 +74,19 @@ test('clients of one room on two nodes land in one instance, and see each other\
   onA.ws.send('increment');
   assert.equal(await onB.nextText(), 'new value: 2');
   assert.equal(a.roomCount + b.roomCount, 1, 'the room runs on one node');
+  // What each node says of it: the owner holds one lease, the other forwards one connection.
+  const [owner, forwarder] = a.roomCount === 1 ? [a, b] : [b, a];
+  const metricsOf = async (n: Node): Promise<string> => (await fetch(`http://127.0.0.1:${n.port}/metrics`)).text();
+  const ownerMetrics = await metricsOf(owner);
+  assert.match(ownerMetrics, /^stateroom_leases_held 1$/m);
+  const forwarderMetrics = await metricsOf(forwarder);
+  assert.match(forwarderMetrics, /^stateroom_forwards_total\{outcome="piped"\} 1$/m);
+  assert.match(forwarderMetrics, /^stateroom_forwarded_connections 1$/m);
+  assert.match(forwarderMetrics, /^stateroom_forward_seconds_count 1$/m);
+  assert.match(forwarderMetrics, /^stateroom_forwarded_bytes_total\{direction="to_owner"\} [1-9]\d*$/m);
+  const status = (await (await fetch(`http://127.0.0.1:${forwarder.port}/status?format=json`)).json()) as { node?: { forwardedConnections: number; leasesHeld: number } };
+  assert.equal(status.node?.forwardedConnections, 1);
+  assert.equal(status.node?.leasesHeld, 0);
 });
 
 test('many simultaneous first connections to one room across nodes: exactly one instance', redis.options, async (t) => {

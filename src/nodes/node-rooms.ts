@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ErrorCode, describeThrown } from '../errors.js';
 import { throttleOf, type Logger } from '../logger.js';
+import type { ClusterMetrics } from '../metrics.js';
 import { CLOSE_SERVICE_RESTART } from '../protocol.js';
 import type { RoomKeeper } from '../room/keeper.js';
 import type { Room } from '../room/room.js';
@@ -44,6 +45,7 @@ export class NodeRooms implements Router {
   private rooms: LocalRooms = { isLive: () => false, evict: () => Promise.resolve() };
   /** Whether Redis answered the last time it was asked (said once per change). */
   private redisUp = true;
+  private metrics: ClusterMetrics | undefined;
 
   constructor(
     private readonly leases: Leases,
@@ -53,15 +55,17 @@ export class NodeRooms implements Router {
     leases.onLost((roomId, why) => this.lost(roomId, why));
   }
 
-  /** Connects the placement to this process's rooms (once the registry exists). */
-  attach(rooms: LocalRooms): void {
+  /** Connects the placement to this process's rooms (once the registry exists), and to its metrics. */
+  attach(rooms: LocalRooms, metrics?: ClusterMetrics): void {
     this.rooms = rooms;
+    this.metrics = metrics;
   }
 
   /** {@link Router.route}: here when this node holds (or now takes) the lease, else forwarded to its holder. */
   async route(roomId: string, request: IncomingMessage, socket: Duplex, head: Buffer): Promise<'here' | 'taken'> {
     const forwarded = this.forwardedClient(request) !== undefined;
-    const deadline = performance.now() + this.options.placeTimeoutMs;
+    const arrived = performance.now();
+    const deadline = arrived + this.options.placeTimeoutMs;
     let wait = RETRY_FIRST_MS;
     for (let attempt = 0; attempt < MAX_FORWARD_ATTEMPTS && !socket.destroyed; attempt++) {
       if (this.rooms.isLive(roomId) && this.leases.valid(roomId)) return 'here';
@@ -82,6 +86,7 @@ export class NodeRooms implements Router {
         nodeId: this.leases.node.id,
         counts: this.options.counts,
       });
+      if (outcome === 'piped') this.metrics?.forwarded((performance.now() - arrived) / 1000);
       if (outcome !== 'misdirected' && outcome !== 'unreachable') return 'taken';
       // The lease names a node that does not run the room (it let it go, or died): ask again,
       // after a pause that grows — a dead owner's lease lasts until it expires.
@@ -139,6 +144,7 @@ export class NodeRooms implements Router {
       this.redisUp = true;
       return answer;
     } catch (err) {
+      this.metrics?.redisError();
       if (this.redisUp) this.log.error({ code: ErrorCode.REDIS_UNAVAILABLE }, `Redis does not answer, so new rooms cannot be placed (those whose leases this node can still prove go on): ${describeThrown(err)}`);
       this.redisUp = false;
       return undefined;
@@ -158,6 +164,7 @@ export class NodeRooms implements Router {
 
   /** This node can no longer prove it owns the room: stop it before its new owner runs it too. */
   private lost(roomId: string, why: string): void {
+    this.metrics?.leaseLost();
     if (!this.rooms.isLive(roomId)) return;
     throttleOf(this.log).write('warn', 'leases', `lost\0${roomId}`, { code: ErrorCode.LEASE_LOST, roomId }, `room "${roomId}" stopped: this node can no longer prove its lease (${why}); its clients reconnect to its new owner`);
     void this.rooms.evict(roomId, CLOSE_SERVICE_RESTART, 'room moved to another node; reconnect');
