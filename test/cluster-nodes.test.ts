@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
 import { needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
-import { client, closed, type Inbox } from './helpers/sockets.js';
+import { client, closed, refusal, type Inbox } from './helpers/sockets.js';
+import { LogLines } from './helpers/json-logs.js';
+import { createLogger } from '../src/logger.js';
 import { freePort } from './helpers/ports.js';
 
 const redis = await needRedis();
@@ -145,3 +147,59 @@ test('on a three-shard Redis Cluster: rooms spread over the shards, one instance
     again.ws.terminate();
   }
 });
+
+test('Redis stopped under load and started again: an owned room goes on while its lease can be proven, then stops (1012); new rooms get 503; said once; rooms are placed again once Redis is back', redis.options, async (t) => {
+  const node = nodes(t);
+  const server = await startRedis(t);
+  const logs = new LogLines();
+  const a = await node(server.url, { leaseTtlMs: 2_000, logger: createLogger('info', logs) });
+  const c = await client(a.ws('busy'), 'busy');
+  await instanceOf(c);
+  let sending = true;
+  t.after(() => (sending = false));
+  void (async () => {
+    while (sending && c.ws.readyState === c.ws.OPEN) {
+      c.ws.send('increment');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  await c.texts(10);
+  const stopped = closed(c.ws, 10_000);
+  await server.stop('SIGKILL');
+  const answeredWhileDown = c.messages.length;
+  // The room answers on while its lease holds by this node's clock, then it is stopped.
+  assert.equal((await stopped).code, 1012);
+  sending = false;
+  assert.ok(c.messages.length > answeredWhileDown, 'it went on answering while its lease could be proven');
+  assert.match(await refusal(a.ws('fresh')), /^503 .*Redis/);
+  assert.match(await refusal(a.ws('fresh2')), /^503 /);
+  // One line per change of state — the connection lost, renewals failing, rooms not placed —
+  // not one per refusal or renewal.
+  const redisLines = (): string[] => logs.entries().filter((e) => e.code === 'SR_ERR_REDIS_UNAVAILABLE').map((e) => String(e.msg));
+  const said = redisLines();
+  assert.ok(said.length <= 3, `a few lines while Redis is away: ${said.join(' | ')}`);
+  assert.equal(new Set(said.map((m) => m.slice(0, 30))).size, said.length, 'each said once');
+  for (let i = 0; i < 5; i++) assert.match(await refusal(a.ws(`more${i}`)), /^503 /);
+  assert.equal(redisLines().length, said.length, 'more refusals, no more lines');
+  await server.restart();
+  // ioredis reconnects by itself: rooms are placed again (the restarted Redis is empty: a fresh room).
+  await until(async () => {
+    try {
+      const again = await client(a.ws('busy'), 'again');
+      again.ws.terminate();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'a room placed again', 15_000);
+  await logs.waitFor((e) => /Redis answers again/.test(String(e.msg)), 'the recovery line');
+});
+
+/** Resolves once `check` holds, re-checking every 50 ms, or fails naming `what` after `ms`. */
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
