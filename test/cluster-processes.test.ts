@@ -21,8 +21,12 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A node: `stateroom serve` of the counter example (snapshot()/restore()), one process. */
 async function node(t: test.TestContext, redisUrl: string, ...more: string[]): Promise<Serving> {
+  return nodeOf(t, 'examples/counter/service.ts', redisUrl, ...more);
+}
+
+async function nodeOf(t: test.TestContext, service: string, redisUrl: string, ...more: string[]): Promise<Serving> {
   const port = await freePort();
-  const args = ['serve', 'examples/counter/service.ts', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'];
+  const args = ['serve', service, '--port', String(port), '--host', '127.0.0.1', '--workers', '1'];
   return startServing([...args, '--redis', redisUrl, '--node-url', `ws://127.0.0.1:${port}`, '--cluster-secret-file', secretFile, '--lease-ttl', '1', '--snapshot-interval', '0.1', ...more], t.after.bind(t));
 }
 
@@ -88,4 +92,33 @@ test('SIGSTOP of an owner past its lease: another node takes the room; on SIGCON
   const later = await client(b.ws('/ws/s'), 'later');
   t.after(() => later.ws.terminate());
   await increments(later, 1, 7);
+});
+
+test('SIGTERM drain of a node serving a WASM counter (the Rust guest, unchanged): exit 0, and the counter keeps its value on the new owner', redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const guest = 'test/fixtures/rust/guest.wasm';
+  const a = await nodeOf(t, guest, url, '--snapshot-interval', '60');
+  const b = await nodeOf(t, guest, url, '--snapshot-interval', '60');
+  const onA = await client(a.ws('/ws/w'), 'on a');
+  for (let i = 0; i < 41; i++) onA.ws.send('increment');
+  const answers = (): string[] => onA.messages.map((m) => String(m.data)).filter((m) => m.startsWith('new value'));
+  const deadline = Date.now() + 10_000;
+  while (answers().length < 41 && Date.now() < deadline) await onA.next(10_000).catch(() => undefined);
+  assert.equal(answers().at(-1), 'new value: 41');
+  const gone = closed(onA.ws, 15_000);
+  const exited = once(a.child, 'exit');
+  a.child.kill('SIGTERM');
+  assert.equal((await gone).code, 1012, 'told to reconnect');
+  const [code] = (await within(exited, 'the drained node to exit', 20_000)) as [number | null];
+  assert.equal(code, 0);
+  const onB = await client(b.ws('/ws/w'), 'on b');
+  t.after(() => onB.ws.terminate());
+  onB.ws.send('increment');
+  for (;;) {
+    const text = await onB.nextText(10_000);
+    if (text.startsWith('new value')) {
+      assert.equal(text, 'new value: 42');
+      break;
+    }
+  }
 });
