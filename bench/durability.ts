@@ -60,7 +60,7 @@ let rooms = 0;
 function context(): Context {
   const roomId = `bench-${(rooms += 1)}`;
   sent.set(roomId, []);
-  return { roomId, sendMessage: (_to, payload) => sent.get(roomId)!.push(payload), setTimer: () => {}, clearTimer: () => {} };
+  return { roomId, sendMessage: (_to, payload) => sent.get(roomId)!.push(payload), setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
 }
 const lastSent = (ctx: Context): Payload | undefined => sent.get(ctx.roomId)!.at(-1);
 /** An adapter call as a promise, whether it returns, throws or rejects. */

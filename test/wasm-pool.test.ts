@@ -121,7 +121,7 @@ test('the memory limit is per instance: rooms sharing one thread fail or go on b
 /** A room context that records what the guest sent, in order. */
 function recordingContext(roomId: string) {
   const sent: Array<[Recipient, Payload]> = [];
-  const ctx: Context = { roomId, sendMessage: (to, payload) => sent.push([to, payload]), setTimer: () => {}, clearTimer: () => {} };
+  const ctx: Context = { roomId, sendMessage: (to, payload) => sent.push([to, payload]), setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
   return { ctx, sent };
 }
 

@@ -58,7 +58,7 @@ function source(t: TestContext, module: StateroomModule, options: WasmHostOption
 /** A room of `from`, started fresh (`init`) or from `image`. */
 async function room(t: TestContext, from: WasmAdapterSource, image?: Uint8Array, roomId = 'r'): Promise<Room> {
   const sent: Sent[] = [];
-  const ctx: Context = { roomId, sendMessage: (to, payload) => sent.push({ to, payload }), setTimer: () => {}, clearTimer: () => {} };
+  const ctx: Context = { roomId, sendMessage: (to, payload) => sent.push({ to, payload }), setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
   const adapter = await within(Promise.resolve(from.createAdapter(roomId, ctx, new MemoryLogger(), () => {})), 'the adapter', CALL_MS);
   let disposed: Promise<void> | undefined;
   const dispose = (): Promise<void> => (disposed ??= Promise.resolve(adapter.dispose?.()));
@@ -287,7 +287,7 @@ describe('a guest holding 10 MiB', () => {
       const { image } = await grown(t, source(t, module, { isolation }));
       const small = source(t, module, { isolation, memoryLimitBytes: 8 * 2 ** 20 });
       const sent: Sent[] = [];
-      const ctx: Context = { roomId: 'r', sendMessage: (to, payload) => sent.push({ to, payload }), setTimer: () => {}, clearTimer: () => {} };
+      const ctx: Context = { roomId: 'r', sendMessage: (to, payload) => sent.push({ to, payload }), setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
       const adapter = await small.createAdapter('r', ctx, new MemoryLogger(), () => {});
       t.after(() => adapter.dispose?.());
       await assert.rejects(within(calling(() => adapter.restore!(image)), 'the refusal', CALL_MS), (err: Error & { code?: string }) => {
@@ -314,7 +314,7 @@ test('an image of another module, or a corrupt one, is refused (SR_ERR_RESTORE_F
     [Uint8Array.of(1, 2, 3), /not a stateroom WebAssembly image of format version 1 \(it starts 010203\)/],
   ];
   for (const [bytes, why] of attempts) {
-    const ctx: Context = { roomId: 'x', sendMessage: () => {}, setTimer: () => {}, clearTimer: () => {} };
+    const ctx: Context = { roomId: 'x', sendMessage: () => {}, setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
     const adapter = await from.createAdapter('x', ctx, new MemoryLogger(), () => {});
     t.after(() => adapter.dispose?.());
     await assert.rejects(within(calling(() => adapter.restore!(bytes)), 'the refusal', CALL_MS), (err: Error & { code?: string }) => {

@@ -78,7 +78,7 @@ for (const isolation of ['pool', 'worker'] as const) {
 /** A room context that records what the guest sent, in order. */
 function recordingContext(roomId: string) {
   const sent: Array<[Recipient, Payload]> = [];
-  const ctx: Context = { roomId, sendMessage: (to, payload) => sent.push([to, payload]), setTimer: () => {}, clearTimer: () => {} };
+  const ctx: Context = { roomId, sendMessage: (to, payload) => sent.push([to, payload]), setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
   return { ctx, sent };
 }
 

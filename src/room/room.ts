@@ -9,8 +9,9 @@ import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../
 import { throttleOf, type Logger } from '../logger.js';
 import { CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
-import { isDelay, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
-import type { ClientId, Context, Payload, Recipient } from '../service/types.js';
+import { isClientId, isDelay, whyNotAClose, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
+import type { NativeAdapter } from '../service/native.js';
+import type { ClientId, ClientInfo, Context, Payload, Recipient } from '../service/types.js';
 import { MESSAGE_OVERHEAD, type ClientSink, type Identity, type Seat } from './seat.js';
 import { Seats, type SeatOptions } from './seats.js';
 import type { LoadState, RoomState } from './state.js';
@@ -56,7 +57,7 @@ export interface RoomHooks {
 
 type RoomEvent =
   | { readonly kind: 'init' }
-  | { readonly kind: 'connect'; readonly client: ClientId; readonly seat: Seat }
+  | { readonly kind: 'connect'; readonly client: ClientId; readonly seat: Seat; readonly info: ClientInfo | undefined }
   | { readonly kind: 'disconnect'; readonly client: ClientId }
   | { readonly kind: 'message'; readonly client: ClientId; readonly payload: Payload; readonly seat: Seat }
   | { readonly kind: 'timer'; readonly generation: number }
@@ -80,7 +81,8 @@ const GUEST_FAULTS: ReadonlySet<string> = new Set([ErrorCode.WASM_TRAP, ErrorCod
 export class Room {
   /** The context handed to the service; valid for the room's whole life. */
   readonly context: Context;
-  private adapter: ServiceAdapter | undefined;
+  /** The service; a native one may have a `dispose` hook ({@link NativeAdapter.beforeDispose}). */
+  private adapter: NativeAdapter | undefined;
   private state: 'live' | 'failed' | 'disposed' = 'live';
   /** Why the room failed: the close reason its clients got. */
   private failReason = '';
@@ -102,8 +104,14 @@ export class Room {
   private blameSaved = false;
   /** The room is about to be let go (the server closes): a sleeping service is not woken for disconnects. */
   private retiring = false;
-  /** The clients the service has seen connect and not yet disconnect (what a snapshot lists). */
-  private readonly known = new Set<ClientId>();
+  /**
+   * The clients the service has seen connect and not yet disconnect (what a snapshot lists),
+   * with what their connection told of them ({@link Context.clientInfo}).
+   */
+  private readonly known = new Map<ClientId, ClientInfo | undefined>();
+  /** The client whose `disconnect` runs now, and its info: the service may still ask who it was. */
+  private leaving: ClientId = 0;
+  private leavingInfo: ClientInfo | undefined;
 
   constructor(
     readonly id: string,
@@ -120,6 +128,8 @@ export class Room {
       sendMessage: (recipient: Recipient, payload: Payload) => this.send(recipient, payload),
       setTimer: (ms: number) => this.setTimer(ms),
       clearTimer: () => this.clearTimer(),
+      close: (client: ClientId, code?: number, reason?: string) => this.closeClient(client, code, reason),
+      clientInfo: (client: ClientId) => this.clientInfo(client),
     });
     this.enqueue({ kind: 'init' });
   }
@@ -206,7 +216,7 @@ export class Room {
       return { client: 0, resumed: false };
     }
     const { seat, resumed } = this.seats.take(sink, identity);
-    if (!resumed) this.enqueue({ kind: 'connect', client: seat.client, seat });
+    if (!resumed) this.enqueue({ kind: 'connect', client: seat.client, seat, info: identity.info });
     return { client: seat.client, resumed };
   }
 
@@ -383,12 +393,11 @@ export class Room {
       case 'connect':
         // Only now does the client become a recipient (unless it already left).
         if (this.seats.get(event.client) === event.seat) event.seat.connected = true;
-        this.known.add(event.client);
+        this.known.set(event.client, event.info);
         return this.adapter?.connect(event.client);
       case 'disconnect':
         if (this.retiring && this.adapter?.asleep === true) return undefined;
-        this.known.delete(event.client);
-        return this.adapter?.disconnect(event.client);
+        return this.disconnect(event.client);
       case 'message':
         event.seat.queuedBytes -= event.payload.length + MESSAGE_OVERHEAD;
         return this.adapter?.message(event.client, event.payload);
@@ -401,6 +410,25 @@ export class Room {
     }
   }
 
+  /** Runs a client's `disconnect`; while it runs, the service may still ask who the client was. */
+  private disconnect(client: ClientId): unknown {
+    this.leaving = client;
+    this.leavingInfo = this.known.get(client);
+    this.known.delete(client);
+    let result: unknown;
+    try {
+      result = this.adapter?.disconnect(client);
+    } finally {
+      if (!(result instanceof Promise)) this.forgetLeaving();
+    }
+    return result instanceof Promise ? result.finally(this.forgetLeaving) : result;
+  }
+
+  private readonly forgetLeaving = (): void => {
+    this.leaving = 0;
+    this.leavingInfo = undefined;
+  };
+
   /**
    * Takes the snapshot an event asked for. It never fails the room: a snapshot that throws is
    * the caller's to report, and the room counts as changed, so the next save tries again.
@@ -409,7 +437,7 @@ export class Room {
     this.dirty = false;
     // A timer that came due but whose event still waits in the queue is pending too: saved as due now.
     const fired = this.queue.some((e) => e.kind === 'timer' && e.generation === this.timerGeneration);
-    const room = { timerDueAt: this.timer.dueAt ?? (fired ? Date.now() : undefined), lastClientId: this.seats.lastId, clients: [...this.known] };
+    const room = { timerDueAt: this.timer.dueAt ?? (fired ? Date.now() : undefined), lastClientId: this.seats.lastId, clients: [...this.known.keys()] };
     const fail = (thrown: unknown): void => {
       this.markDirty();
       failed(thrown);
@@ -508,11 +536,18 @@ export class Room {
     return new StateroomError(ErrorCode.RESTORE_FAILED, message, { roomId: this.id }, { cause: thrown });
   }
 
+  /**
+   * The room is disposed: the service's own `dispose` hook runs first (a native service's; after
+   * the room stopped, so nothing it does is queued or sent), then the adapter is released.
+   */
   private finish(done: () => void): unknown {
     this.stop('disposed');
+    const { adapter } = this;
     // Even an adapter whose dispose throws at once must not leave the disposer waiting.
     return Promise.resolve()
-      .then(() => this.adapter?.dispose?.())
+      .then(() => adapter?.beforeDispose?.())
+      .catch((thrown: unknown) => this.logThrown('dispose', undefined, thrown))
+      .then(() => adapter?.dispose?.())
       .finally(done);
   }
 
@@ -528,10 +563,15 @@ export class Room {
       this.fail(thrown as StateroomError, client, event.kind);
       return;
     }
-    const callback = event.kind;
+    this.logThrown(event.kind, client, thrown);
+  }
+
+  /** Logs what a service callback threw, as `SR_ERR_SERVICE_THREW`; the room goes on (or goes, for `dispose`). */
+  private logThrown(callback: string, client: ClientId | undefined, thrown: unknown): void {
+    const where = client === undefined ? `room "${this.id}"` : `room "${this.id}", client ${client}`;
     const error = new StateroomError(
       ErrorCode.SERVICE_THREW,
-      `service threw in ${callback}() (${where}); the room goes on: ${describeThrown(thrown)}`,
+      `service threw in ${callback}() (${where}); ${callback === 'dispose' ? 'the room is disposed all the same' : 'the room goes on'}: ${describeThrown(thrown)}`,
       { roomId: this.id, ...(client === undefined ? {} : { clientId: client }) },
       { cause: thrown },
     );
@@ -581,6 +621,26 @@ export class Room {
     for (const seat of this.seats.values()) {
       if (seat.connected && seat.client !== except) seat.send(owned);
     }
+  }
+
+  /** {@link Context.close}: closes a connected client's socket and gives up its seat at once. */
+  private closeClient(client: ClientId, code = 1000, reason = ''): void {
+    const problem = (isClientId(client) ? undefined : `${JSON.stringify(client) ?? String(client)} is not a client id`) ?? whyNotAClose(code, reason);
+    if (problem !== undefined) {
+      throw new StateroomError(ErrorCode.BAD_SEND, `close in room "${this.id}": ${problem}`, { roomId: this.id });
+    }
+    if (this.state !== 'live') return;
+    const seat = this.seats.get(client);
+    // Only a client the service has seen connect (a seat whose connect is still queued is not yet its to close).
+    if (seat === undefined || !seat.connected) return;
+    seat.close(code, reason);
+    // Not held for a resume: the service said goodbye. Its disconnect is queued.
+    this.seats.giveUp(seat);
+  }
+
+  /** {@link Context.clientInfo}: what a client's connection told of it, from its connect to its disconnect. */
+  private clientInfo(client: ClientId): ClientInfo | undefined {
+    return this.known.get(client) ?? (client === this.leaving && client !== 0 ? this.leavingInfo : undefined);
   }
 
   private setTimer(ms: number): void {

@@ -5,7 +5,7 @@
  * what it missed, in order — and the service never notices the drop.
  * @module
  */
-import type { ClientId, Payload } from '../service/types.js';
+import type { ClientId, ClientInfo, Payload } from '../service/types.js';
 
 /** Where a seat's messages go: one socket, as the transport implements it. */
 export interface ClientSink {
@@ -24,6 +24,12 @@ export interface Identity {
    * sent {@link seatFrame} (whether it resumed, and how many of its messages the seat has).
    */
   readonly exact?: boolean | undefined;
+  /**
+   * What the connection told of the client (its address, origin, user agent, user), for
+   * `ctx.clientInfo`: kept by the room from the client's `connect` to its `disconnect` (a
+   * resume keeps the first connection's).
+   */
+  readonly info?: ClientInfo | undefined;
 }
 
 /**

@@ -33,3 +33,25 @@ export function whyNotAPayload(payload: unknown): string | undefined {
 export function isDelay(ms: unknown): ms is number {
   return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0;
 }
+
+/** The longest close reason, in UTF-8 bytes: a close frame's body is at most 125 bytes, 2 of them the code. */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+/**
+ * Why `code` and `reason` cannot close a client from a service, or `undefined` when they can:
+ * a service may send 1000 (normal closure) or a code of the application range, 3000–4999; the
+ * others are the protocol's, or the server's to send.
+ */
+export function whyNotAClose(code: unknown, reason: unknown): string | undefined {
+  if (!(code === 1000 || (typeof code === 'number' && Number.isInteger(code) && code >= 3000 && code <= 4999))) {
+    return `the close code must be 1000 or from 3000 to 4999, not ${typeof code === 'number' ? String(code) : typeof code}`;
+  }
+  if (typeof reason !== 'string') return `the close reason must be a string, not ${reason === null ? 'null' : typeof reason}`;
+  // Cheap first: a reason of at most 41 UTF-16 units is at most 123 bytes (3 per unit at most).
+  const bytes = reason.length <= MAX_CLOSE_REASON_BYTES / 3 ? 0 : Buffer.byteLength(reason, 'utf8');
+  if (bytes > MAX_CLOSE_REASON_BYTES) return `the close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes in UTF-8, not ${bytes}`;
+  return undefined;
+}
+
+/** The longest string a `ClientInfo` keeps, in UTF-16 code units (longer ones are cut). */
+export const MAX_CLIENT_INFO_LENGTH = 256;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { isServiceClass, nativeAdapterFactory } from './native.js';
 import type { Context } from './types.js';
 
-const ctx: Context = { roomId: 'r', sendMessage: () => {}, setTimer: () => {}, clearTimer: () => {} };
+const ctx: Context = { roomId: 'r', sendMessage: () => {}, setTimer: () => {}, clearTimer: () => {}, close: () => {}, clientInfo: () => undefined };
 
 test('classes and factories are told apart', () => {
   assert.equal(isServiceClass(class {}), true);

@@ -5,7 +5,7 @@
 import type { ServiceAdapter } from './adapter.js';
 import type { Context, MaybePromise, Payload, Service, ServiceClass, ServiceSource } from './types.js';
 
-const CALLBACKS = ['init', 'connect', 'disconnect', 'message', 'timer', 'snapshot', 'restore'] as const;
+const CALLBACKS = ['init', 'connect', 'disconnect', 'message', 'timer', 'snapshot', 'restore', 'dispose'] as const;
 
 /**
  * Tells a service class from a factory function. Both are functions; a class either
@@ -33,9 +33,19 @@ export function whyNotAService(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A native service's adapter: a {@link ServiceAdapter} that may also run the service's own
+ * `dispose` hook when its room is disposed — not when the room failed, nor when it was
+ * abandoned, where the adapter's `dispose` (which releases it) runs alone.
+ */
+export interface NativeAdapter extends ServiceAdapter {
+  /** The service's `dispose(ctx)`: the room is going away, after its last `disconnect`. */
+  beforeDispose?(): MaybePromise<void>;
+}
+
 /** The adapter around one service object; missing callbacks do nothing. */
-export function adaptService(service: Service, ctx: Context): ServiceAdapter {
-  const adapter: ServiceAdapter = {
+export function adaptService(service: Service, ctx: Context): NativeAdapter {
+  const adapter: NativeAdapter = {
     init: () => service.init?.(ctx),
     connect: (client) => service.connect?.(client, ctx),
     disconnect: (client) => service.disconnect?.(client, ctx),
@@ -45,6 +55,7 @@ export function adaptService(service: Service, ctx: Context): ServiceAdapter {
   // Only a service with the hooks is saved and restored; without them a room starts fresh.
   if (typeof service.snapshot === 'function') adapter.snapshot = () => snapshotOf(service, ctx);
   if (typeof service.restore === 'function') adapter.restore = (image) => service.restore?.(decodeSaved(image), ctx);
+  if (typeof service.dispose === 'function') adapter.beforeDispose = () => service.dispose?.(ctx);
   return adapter;
 }
 
@@ -89,7 +100,7 @@ function decodeSaved(image: Uint8Array): Payload {
 }
 
 /** An `AdapterFactory` that constructs (or calls) `source` once per room. */
-export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ctx: Context) => MaybePromise<ServiceAdapter> {
+export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ctx: Context) => MaybePromise<NativeAdapter> {
   const make = isServiceClass(source)
     ? (roomId: string, ctx: Context) => new source(roomId, ctx)
     : (roomId: string, ctx: Context) => source(roomId, ctx);
@@ -99,7 +110,7 @@ export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ct
   };
 }
 
-function checked(service: Service, ctx: Context): ServiceAdapter {
+function checked(service: Service, ctx: Context): NativeAdapter {
   const why = whyNotAService(service);
   if (why !== undefined) throw new TypeError(`the service factory gave no service: ${why}`);
   return adaptService(service, ctx);

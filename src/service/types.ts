@@ -48,6 +48,63 @@ export interface Context {
   readonly setTimer: (ms: number) => void;
   /** Cancels the outstanding timer, if any. */
   readonly clearTimer: () => void;
+  /**
+   * Closes `client`'s connection with `code` (default 1000) and `reason` (default empty), after
+   * what was already sent to it. The client's seat is given up at once — a client with a resume
+   * token is not held for a resume — so nothing more is sent to it, and the service gets its
+   * `disconnect` as for any client that leaves, after the events already queued (messages it
+   * sent before it was closed included). Closing a client that is not connected (unknown,
+   * already gone, or closed before) does nothing. Works in any callback, `connect` included.
+   *
+   * `stateroom/client` does not reconnect after 1000 (nor after 4001, which the server uses for
+   * "replaced by a newer connection"); after any other code it does, so a code of your own
+   * (3000–4999) that should stop it must be in the client's `stopCodes`.
+   * @example
+   * ```ts
+   * message(client: ClientId, payload: Payload, ctx: Context) {
+   *   if (payload === 'leave') ctx.close(client, 4000, 'bye');
+   * }
+   * ```
+   * @throws {@link StateroomError} `SR_ERR_BAD_SEND` when `client` is not a client id, `code` is
+   *   not 1000 or 3000–4999 (the codes an application may send), or `reason` is not a string of
+   *   at most 123 bytes in UTF-8 (what a close frame carries).
+   */
+  readonly close: (client: ClientId, code?: number, reason?: string) => void;
+  /**
+   * Who `client` is, as its connection told when it joined: its address, its page's origin,
+   * its user agent and — when the server's `authorize` hook admitted it with `{ user }` — its
+   * user. `undefined` for a client that is not in the room (unknown, or gone) and for a room
+   * with no transport (a unit test driving it). The same object for every call; captured when
+   * the client took its seat, kept across resumes.
+   * @example
+   * ```ts
+   * connect(client: ClientId, ctx: Context) {
+   *   const who = ctx.clientInfo(client);
+   *   ctx.sendMessage('broadcast', `${who?.user ?? 'someone'} joined`);
+   * }
+   * ```
+   */
+  readonly clientInfo: (client: ClientId) => ClientInfo | undefined;
+}
+
+/**
+ * What a room knows of a client's connection, captured when it joined (see
+ * {@link Context.clientInfo}). Every string is capped at 256 UTF-16 code units (longer ones are cut),
+ * so that it costs each client little.
+ */
+export interface ClientInfo {
+  /**
+   * The client's IP address: the socket's peer, or — when the connection was forwarded by
+   * another node of a cluster that proved it holds the cluster secret — the address that node
+   * saw. Never read from a header anyone could send (`X-Forwarded-For` is not believed).
+   */
+  readonly address: string;
+  /** The `Origin` header of the upgrade (a browser page's origin); `''` when it had none. */
+  readonly origin: string;
+  /** The `User-Agent` header of the upgrade, when it had one. */
+  readonly userAgent?: string;
+  /** The user the server's `authorize` hook admitted the client as (`{ user }`), when it named one. */
+  readonly user?: string;
 }
 
 /**
@@ -78,6 +135,24 @@ export interface Service {
   message?(client: ClientId, payload: Payload, ctx: Context): MaybePromise<void>;
   /** The timer armed with {@link Context.setTimer} fired. */
   timer?(ctx: Context): MaybePromise<void>;
+  /**
+   * The room is going away: it was idle past its grace period, the server is closing, or
+   * `stateroom dev` reloads the service. Called once, after the room's last `disconnect` (and,
+   * in a durable room, after its last snapshot was taken: what this changes is not saved), and
+   * awaited — but at shutdown no longer than the server's shutdown deadline. Nothing can be
+   * sent from here (no client is left) and no timer is armed. For what the service keeps
+   * outside the room: flush it, close its handles. A throw is logged, as for any callback, and
+   * the room is disposed all the same.
+   *
+   * Not called for a room that failed (its service threw while starting or restoring, or a
+   * WebAssembly guest trapped), nor for one a cluster node stopped because it lost the room's
+   * lease (another node may run the room by then).
+   * @example
+   * ```ts
+   * async dispose() { await db.save(this.roomId, this.board); }
+   * ```
+   */
+  dispose?(ctx: Context): MaybePromise<void>;
   /**
    * Durable rooms (a server with a state directory): the room's state, to be saved. Called
    * between events — never while another callback of the room runs — periodically after a

@@ -15,6 +15,8 @@ import type { Logger } from '../logger.js';
 import type { TrafficCounts } from '../metrics.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_EXACT, PROTOCOL_FRESH, PROTOCOL_RESUMED } from '../protocol.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
+import { MAX_CLIENT_INFO_LENGTH } from '../service/checks.js';
+import type { ClientInfo } from '../service/types.js';
 import { UpgradeAdmission, type AdmissionOptions, type Target } from './admission.js';
 import { Connection, listen, type ConnectionShared } from './connection.js';
 import { BacklogWatch } from './backlog.js';
@@ -214,8 +216,9 @@ export class Transport {
     const connection = new Connection(ws, req.socket, this.shared);
     // An exact client is sent its seat frame first, by the seat (see Seats.take).
     const exact = ws.protocol === PROTOCOL_EXACT;
+    const info = this.clientInfoOf(req);
     try {
-      connection.seat = this.placement.join(roomId, connection, exact ? { ...identity, exact } : identity);
+      connection.seat = this.placement.join(roomId, connection, { ...identity, exact, info });
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
       // Without a listener, a bad frame during the close would be an uncaught 'error'.
@@ -229,6 +232,21 @@ export class Transport {
     this.heartbeat.add(connection);
     this.log.debug({ roomId, clientId: connection.seat.clientId, resumed: connection.seat.resumed }, 'client connected');
     listen(connection);
+  }
+
+  /**
+   * What the service may learn of a client (`ctx.clientInfo`): a few strings, capped, copied
+   * out of the request so that nothing keeps the request alive. The address is the socket's
+   * peer, or the one a node of the cluster that proved it holds the secret forwarded.
+   */
+  private clientInfoOf(req: IncomingMessage): ClientInfo {
+    const address = this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '';
+    const { origin, 'user-agent': userAgent } = req.headers;
+    return {
+      address: capped(address),
+      origin: origin === undefined ? '' : capped(origin),
+      ...(userAgent === undefined ? {} : { userAgent: capped(userAgent) }),
+    };
   }
 
   private received(connection: Connection, data: RawData, isBinary: boolean): void {
@@ -294,4 +312,9 @@ export class Transport {
       connection.close(code, reason);
     });
   }
+}
+
+/** `text` cut to {@link MAX_CLIENT_INFO_LENGTH}, so a client's info stays small whatever its headers. */
+function capped(text: string): string {
+  return text.length <= MAX_CLIENT_INFO_LENGTH ? text : text.slice(0, MAX_CLIENT_INFO_LENGTH);
 }
