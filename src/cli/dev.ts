@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import type { LogLevel } from '../logger.js';
 import { prepareBuild, type Builder } from '../project/build.js';
 import { CONFIG_FILE, loadProjectConfig, type ProjectConfig } from '../project/config.js';
+import { DEFAULT_STATE_DIR, ignoredBy } from '../project/dev-ignore.js';
 import { serve, type RunningServer } from '../serve.js';
 import type { AdapterSource } from '../service/adapter.js';
 import { parseLogLevel, parsePort } from './args.js';
@@ -18,6 +19,7 @@ import { stopOnSignals } from './signals.js';
 
 interface DevFlags {
   host: string;
+  port?: number;
   /** A folder, or false for `--no-state-dir`. */
   stateDir?: string | false;
   entry?: string;
@@ -25,12 +27,8 @@ interface DevFlags {
   logLevel: LogLevel;
 }
 
-/** Where `dev` saves rooms when nothing says otherwise, inside the service folder. */
-const DEFAULT_STATE_DIR = '.stateroom';
 /** Changes closer together than this make one rebuild (editors write files in bursts). */
 const SETTLE_MS = 100;
-/** Never watched when the whole folder is: build output (cargo's target/ too), dependencies, saved rooms. */
-const IGNORED = new Set(['node_modules', '.git', 'dist', 'target', 'client-pkg', DEFAULT_STATE_DIR]);
 
 /** Adds the `dev` command to `program`. */
 export function addDevCommand(program: Command): void {
@@ -38,13 +36,15 @@ export function addDevCommand(program: Command): void {
     .command('dev')
     .description('build and serve the service folder (a Rust crate, AssemblyScript or TypeScript), rebuilding and reloading on every change')
     .argument('[port]', 'TCP port to listen on', parsePort, 8080)
+    .option('-p, --port <port>', 'TCP port to listen on (as serve takes it; wins over [port])', parsePort)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('--dir <folder>', 'the service folder (with an optional stateroom.toml)', '.')
     .option('--entry <file>', "the entry file, instead of stateroom.toml's [service] entry or the usual places")
     .option('--state-dir <dir>', `save rooms here, so a reload or restart keeps them (default: stateroom.toml's state_dir, else ${DEFAULT_STATE_DIR}/ in the service folder)`)
     .option('--no-state-dir', 'rooms start fresh after every reload')
     .option('--log-level <level>', 'quietest level logged', parseLogLevel, 'info' as LogLevel)
-    .action(async (port: number, flags: DevFlags) => {
+    .action(async (positionalPort: number, flags: DevFlags) => {
+      const port = flags.port ?? positionalPort;
       const config = await loadProjectConfig(flags.dir, flags.entry);
       const say = (line: string): boolean => process.stdout.write(`stateroom dev: ${line}\n`);
       // cargo's progress and diagnostics (file and line) go to stderr as cargo prints them.
@@ -112,8 +112,7 @@ function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonl
   const configInside = paths.some((p) => configFile.startsWith(p + path.sep));
   const watcher = watch([...paths, ...(configInside || !existsSync(configFile) ? [] : [configFile])], {
     ignoreInitial: true,
-    // Saving rooms must not look like a change to the service.
-    ignored: (file: string) => path.relative(config.root, file).split(path.sep).some((part) => IGNORED.has(part)) || (stateDir !== undefined && isWithin(file, stateDir)),
+    ignored: ignoredBy(config, stateDir),
   });
   watcher.on('all', (_event, file) => {
     if (path.basename(file) === CONFIG_FILE) {
@@ -142,5 +141,4 @@ function noBuildYet(config: ProjectConfig): AdapterSource {
 }
 
 const shown = (file: string): string => path.relative(process.cwd(), file) || file;
-const isWithin = (file: string, dir: string): boolean => file === dir || file.startsWith(dir + path.sep);
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

@@ -5,7 +5,7 @@
  * compiler's own output (cargo's) line by line through {@link BuildOptions.onOutput}.
  * @module
  */
-import { access, cp, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { access, cp, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { loadModuleFresh } from './load-service.js';
 import type { ProjectConfig } from './config.js';
@@ -14,6 +14,7 @@ import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource } from '../wasm/source.js';
 import { loadWasmFile } from '../wasm/abi/load.js';
+import { compileStateroomModule, type StateroomModule } from '../wasm/abi/module.js';
 import { compileAssemblyScript } from './assemblyscript.js';
 import {
   CLIENT_PKG_DIR,
@@ -199,10 +200,10 @@ export async function buildService(config: ProjectConfig, options: BuildOptions 
     if (config.kind === 'module') {
       return { ok: true, service: await loadModuleFresh(config.entry), durationMs: performance.now() - started, notes: [], watch: [] };
     }
-    const wasmFile = config.kind === 'wasm' ? config.entry : await compileToDist(config);
-    if (typeof wasmFile !== 'string') return wasmFile;
-    const service = wasmAdapterSource(await loadWasmFile(wasmFile));
-    return { ok: true, service, wasmFile, durationMs: performance.now() - started, notes: [], watch: [] };
+    const compiled = config.kind === 'wasm' ? { wasmFile: config.entry, module: await loadWasmFile(config.entry) } : await compileToDist(config);
+    if ('ok' in compiled) return compiled;
+    const service = wasmAdapterSource(compiled.module);
+    return { ok: true, service, wasmFile: compiled.wasmFile, durationMs: performance.now() - started, notes: [], watch: [] };
   } catch (thrown) {
     return { ok: false, diagnostics: describeThrown(thrown) };
   }
@@ -258,11 +259,24 @@ export async function buildDist(
   };
 }
 
-async function compileToDist(config: ProjectConfig): Promise<string | { ok: false; diagnostics: string }> {
+/**
+ * Compiles an AssemblyScript service into `dist/server.wasm` — through a temporary file that
+ * replaces the last good build only once it compiled and loads as a Stateroom module, so a
+ * failed build never destroys what is being served.
+ */
+async function compileToDist(config: ProjectConfig): Promise<{ wasmFile: string; module: StateroomModule } | { ok: false; diagnostics: string }> {
   const outFile = path.join(config.root, OUTPUT_DIR, SERVER_WASM);
+  const building = path.join(config.root, OUTPUT_DIR, `.${SERVER_WASM}.building-${process.pid}`);
   await mkdir(path.dirname(outFile), { recursive: true });
-  const compiled = await compileAssemblyScript(config.entry, outFile);
-  return compiled.ok ? outFile : { ok: false, diagnostics: compiled.diagnostics };
+  try {
+    const compiled = await compileAssemblyScript(config.entry, building);
+    if (!compiled.ok) return { ok: false, diagnostics: compiled.diagnostics };
+    const module = await compileStateroomModule(await readFile(building), outFile);
+    await rename(building, outFile);
+    return { wasmFile: outFile, module };
+  } finally {
+    await rm(building, { force: true });
+  }
 }
 
 async function countFiles(dir: string): Promise<number> {

@@ -32,6 +32,8 @@ export interface ProjectConfig {
   readonly staticFiles?: string;
   /** `state_dir`: where `stateroom dev` saves rooms, absolute, when configured (default `.stateroom/`). */
   readonly stateDir?: string;
+  /** `ignore`: globs (relative to the service folder) whose changes `stateroom dev` does not rebuild for. */
+  readonly ignore: readonly string[];
   /** Keys of upstream's file this tool reads but does not use (`service_id`, `client.optimization_level`). */
   readonly ignoredKeys: readonly string[];
 }
@@ -39,7 +41,7 @@ export interface ProjectConfig {
 /** Upstream's keys that mean nothing here: its deploy id, and an option upstream itself never used. */
 const IGNORED_TOP = new Set(['service_id']);
 const IGNORED_CLIENT = new Set(['optimization_level']);
-const KNOWN = 'static_files, state_dir, service_id, [service] package, [service] entry, [service] language, [client] package';
+const KNOWN = 'static_files, state_dir, ignore, service_id, [service] package, [service] entry, [service] language, [client] package';
 
 /**
  * Reads the service folder `root`.
@@ -53,7 +55,7 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   const service = subTable(configPath, 'service', table.service);
   const client = table.client === undefined ? undefined : subTable(configPath, 'client', table.client);
   const unknown = [
-    ...Object.keys(table).filter((k) => !['static_files', 'state_dir', 'service', 'client'].includes(k) && !IGNORED_TOP.has(k)),
+    ...Object.keys(table).filter((k) => !['static_files', 'state_dir', 'ignore', 'service', 'client'].includes(k) && !IGNORED_TOP.has(k)),
     ...Object.keys(service).filter((k) => !['entry', 'language', 'package'].includes(k)).map((k) => `service.${k}`),
     ...Object.keys(client ?? {}).filter((k) => k !== 'package' && !IGNORED_CLIENT.has(k)).map((k) => `client.${k}`),
   ];
@@ -84,7 +86,12 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
     throw invalid(configPath, `static_files = "${staticText}" overlaps dist/, which build rewrites; keep static files outside dist/`);
   }
   const stateText = optionalString(configPath, 'state_dir', table.state_dir);
+  const ignore = table.ignore ?? [];
+  if (!Array.isArray(ignore) || ignore.some((g) => typeof g !== 'string' || g === '')) {
+    throw invalid(configPath, 'ignore must be a list of globs, e.g. ignore = ["notes/**", "*.log"]');
+  }
   return {
+    ignore: ignore as string[],
     root: absoluteRoot,
     entry: detected.entry,
     ...optional('stateDir', stateText === undefined ? undefined : path.resolve(absoluteRoot, stateText)),
