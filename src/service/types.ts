@@ -72,15 +72,16 @@ export interface Context {
   readonly close: (client: ClientId, code?: number, reason?: string) => void;
   /**
    * Who `client` is, as its connection told when it joined: its address, its page's origin,
-   * its user agent and — when the server's `authorize` hook admitted it with `{ user }` — its
-   * user. `undefined` for a client that is not in the room (unknown, or gone) and for a room
-   * with no transport (a unit test driving it). The same object for every call; captured when
-   * the client took its seat, kept across resumes.
+   * its user agent (and, to come, the user the server's `authorize` hook admitted it as).
+   * Answers from the client's `connect` to its `disconnect`, both included; `undefined` for
+   * any other client id, and for a client seated without a transport (a unit test driving a
+   * room). The same object for every call; captured when the client took its seat, kept
+   * across resumes.
    * @example
    * ```ts
    * connect(client: ClientId, ctx: Context) {
    *   const who = ctx.clientInfo(client);
-   *   ctx.sendMessage('broadcast', `${who?.user ?? 'someone'} joined`);
+   *   ctx.sendMessage('broadcast', `a client joined from ${who?.origin || 'outside a page'}`);
    * }
    * ```
    */
@@ -103,7 +104,10 @@ export interface ClientInfo {
   readonly origin: string;
   /** The `User-Agent` header of the upgrade, when it had one. */
   readonly userAgent?: string;
-  /** The user the server's `authorize` hook admitted the client as (`{ user }`), when it named one. */
+  /**
+   * The user the server's `authorize` hook admitted the client as (`{ user }`), when it named
+   * one. Not filled in yet: the admission does not hand the user on to the room so far.
+   */
   readonly user?: string;
 }
 
