@@ -9,7 +9,11 @@ import { Room, type ClientSink } from '../src/room/room.js';
 import type { ServiceAdapter } from '../src/service/adapter.js';
 import { within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
+import { freePort } from './helpers/ports.js';
+import { needRedis, startRedis } from './helpers/redis.js';
 import { Inbox, client, closed } from './helpers/sockets.js';
+
+const redis = await needRedis();
 
 async function start(t: TestContext, service: ServiceSource, options: ServerOptions = {}) {
   const logger = new MemoryLogger();
@@ -394,4 +398,32 @@ test('ctx.clientInfo tells the address, origin and user agent from connect to di
   assert.equal(await bob.nextText(), 'true', 'after its disconnect, a client has no info');
   bob.ws.send('424242');
   assert.equal(await bob.nextText(), 'true', 'an unknown client has none');
+});
+
+test('ctx.clientInfo behind a forwarding node: the address is the client’s, as the forwarder proved it', redis.options, async (t) => {
+  const nodes: Array<{ close(): Promise<void> }> = [];
+  t.after(() => Promise.all(nodes.map((n) => n.close())));
+  const { url } = await startRedis(t);
+  const Reporter: ServiceSource = (_roomId: string, ctx: Context) => ({
+    connect: (c: ClientId) => ctx.sendMessage(c, JSON.stringify(ctx.clientInfo(c))),
+  });
+  const node = async () => {
+    const port = await freePort();
+    const server = await serve(Reporter, { port, host: '127.0.0.1', redis: url, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: 'a-cluster-secret-of-at-least-32-characters', logLevel: 'silent' });
+    nodes.push(server);
+    return server;
+  };
+  const a = await node();
+  const b = await node();
+  // The owner is whichever node the first client reaches; the second comes through the other,
+  // from another loopback address than the forwarder's own.
+  const first = await client(`ws://127.0.0.1:${a.port}/ws/fwd`, 'first');
+  const owner = a.roomCount === 1 ? a : b;
+  const other = owner === a ? b : a;
+  const second = await client(`ws://127.0.0.1:${other.port}/ws/fwd`, 'second', { localAddress: '127.0.0.2', headers: { origin: 'https://via.example' } });
+  t.after(() => [first, second].forEach((c) => c.ws.terminate()));
+  assert.equal(owner.roomCount + other.roomCount, 1, 'one instance, on the owner');
+  const info = JSON.parse(await second.nextText(5_000)) as Record<string, string>;
+  assert.equal(info.address, '127.0.0.2', 'the client’s address, not the forwarding node’s (127.0.0.1)');
+  assert.equal(info.origin, 'https://via.example');
 });
