@@ -400,6 +400,19 @@ test('ctx.clientInfo tells the address, origin and user agent from connect to di
   assert.equal(await bob.nextText(), 'true', 'an unknown client has none');
 });
 
+test('ctx.clientInfo names the user authorize admitted the client as', async (t) => {
+  const { ws } = await start(
+    t,
+    (_roomId: string, ctx: Context) => ({ connect: (c: ClientId) => ctx.sendMessage(c, ctx.clientInfo(c)?.user ?? '(none)') }),
+    { authorize: (request) => (request.headers.authorization === 'Bearer alice-key' ? { user: 'alice' } : true) },
+  );
+  const alice = await client(ws('/ws/users'), 'alice', { headers: { authorization: 'Bearer alice-key' } });
+  const anonymous = await client(ws('/ws/users'), 'anonymous');
+  t.after(() => [alice, anonymous].forEach((c) => c.ws.terminate()));
+  assert.equal(await alice.nextText(), 'alice');
+  assert.equal(await anonymous.nextText(), '(none)');
+});
+
 test('ctx.clientInfo behind a forwarding node: the address is the client’s, as the forwarder proved it', redis.options, async (t) => {
   const nodes: Array<{ close(): Promise<void> }> = [];
   t.after(() => Promise.all(nodes.map((n) => n.close())));

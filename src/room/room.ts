@@ -10,7 +10,6 @@ import { throttleOf, type Logger } from '../logger.js';
 import { CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
 import { isClientId, isDelay, whyNotAClose, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
-import type { NativeAdapter } from '../service/native.js';
 import type { ClientId, ClientInfo, Context, Payload, Recipient } from '../service/types.js';
 import { MESSAGE_OVERHEAD, type ClientSink, type Identity, type Seat } from './seat.js';
 import { Seats, type SeatOptions } from './seats.js';
@@ -81,8 +80,8 @@ const GUEST_FAULTS: ReadonlySet<string> = new Set([ErrorCode.WASM_TRAP, ErrorCod
 export class Room {
   /** The context handed to the service; valid for the room's whole life. */
   readonly context: Context;
-  /** The service; a native one may have a `dispose` hook ({@link NativeAdapter.beforeDispose}). */
-  private adapter: NativeAdapter | undefined;
+  /** The service; a native one may have a `dispose` hook ({@link ServiceAdapter.beforeDispose}). */
+  private adapter: ServiceAdapter | undefined;
   private state: 'live' | 'failed' | 'disposed' = 'live';
   /** Why the room failed: the close reason its clients got. */
   private failReason = '';

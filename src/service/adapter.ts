@@ -35,6 +35,12 @@ export interface ServiceAdapter {
    * Throws (or rejects) when the image cannot be restored; the room then fails closed.
    */
   restore?(image: Uint8Array): MaybePromise<void>;
+  /**
+   * Optional: the service's own `dispose` hook — the room is going away, after its last
+   * `disconnect`. Not called for a room that failed, nor for one stopped at once (its lease
+   * lost), where only {@link dispose} runs.
+   */
+  beforeDispose?(): MaybePromise<void>;
   /** Releases what the adapter holds (a WASM instance, a worker); called once, last. */
   dispose?(): MaybePromise<void>;
   /**

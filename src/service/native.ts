@@ -33,19 +33,9 @@ export function whyNotAService(value: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * A native service's adapter: a {@link ServiceAdapter} that may also run the service's own
- * `dispose` hook when its room is disposed — not when the room failed, nor when it was
- * abandoned, where the adapter's `dispose` (which releases it) runs alone.
- */
-export interface NativeAdapter extends ServiceAdapter {
-  /** The service's `dispose(ctx)`: the room is going away, after its last `disconnect`. */
-  beforeDispose?(): MaybePromise<void>;
-}
-
 /** The adapter around one service object; missing callbacks do nothing. */
-export function adaptService(service: Service, ctx: Context): NativeAdapter {
-  const adapter: NativeAdapter = {
+export function adaptService(service: Service, ctx: Context): ServiceAdapter {
+  const adapter: ServiceAdapter = {
     init: () => service.init?.(ctx),
     connect: (client) => service.connect?.(client, ctx),
     disconnect: (client) => service.disconnect?.(client, ctx),
@@ -100,7 +90,7 @@ function decodeSaved(image: Uint8Array): Payload {
 }
 
 /** An `AdapterFactory` that constructs (or calls) `source` once per room. */
-export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ctx: Context) => MaybePromise<NativeAdapter> {
+export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ctx: Context) => MaybePromise<ServiceAdapter> {
   const make = isServiceClass(source)
     ? (roomId: string, ctx: Context) => new source(roomId, ctx)
     : (roomId: string, ctx: Context) => source(roomId, ctx);
@@ -110,7 +100,7 @@ export function nativeAdapterFactory(source: ServiceSource): (roomId: string, ct
   };
 }
 
-function checked(service: Service, ctx: Context): NativeAdapter {
+function checked(service: Service, ctx: Context): ServiceAdapter {
   const why = whyNotAService(service);
   if (why !== undefined) throw new TypeError(`the service factory gave no service: ${why}`);
   return adaptService(service, ctx);

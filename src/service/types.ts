@@ -106,7 +106,7 @@ export interface ClientInfo {
   readonly userAgent?: string;
   /**
    * The user the server's `authorize` hook admitted the client as (`{ user }`), when it named
-   * one. Not filled in yet: the admission does not hand the user on to the room so far.
+   * one.
    */
   readonly user?: string;
 }

@@ -24,6 +24,8 @@ export interface Target {
   readonly identity: Identity;
   /** Whether the client will resume a seat the room holds for it. */
   readonly resumes: boolean;
+  /** The user `authorize` admitted the client as, when it named one (`ctx.clientInfo`). */
+  readonly user?: string | undefined;
 }
 
 export interface AdmissionOptions {
@@ -74,7 +76,7 @@ export class UpgradeAdmission {
       this.refused(socket, admission.status, admission.reason);
       return undefined;
     }
-    return { ...target, resumes: admission.resumes };
+    return { ...target, resumes: admission.resumes, ...(verdict.user === undefined ? {} : { user: verdict.user }) };
   }
 
   /** The checks that need nothing but the request, in the order their answers make sense. */

@@ -216,7 +216,7 @@ export class Transport {
     const connection = new Connection(ws, req.socket, this.shared);
     // An exact client is sent its seat frame first, by the seat (see Seats.take).
     const exact = ws.protocol === PROTOCOL_EXACT;
-    const info = this.clientInfoOf(req);
+    const info = this.clientInfoOf(req, target.user);
     try {
       connection.seat = this.placement.join(roomId, connection, { ...identity, exact, info });
     } catch (err) {
@@ -239,13 +239,14 @@ export class Transport {
    * out of the request so that nothing keeps the request alive. The address is the socket's
    * peer, or the one a node of the cluster that proved it holds the secret forwarded.
    */
-  private clientInfoOf(req: IncomingMessage): ClientInfo {
+  private clientInfoOf(req: IncomingMessage, user: string | undefined): ClientInfo {
     const address = this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '';
     const { origin, 'user-agent': userAgent } = req.headers;
     return {
       address: capped(address),
       origin: origin === undefined ? '' : capped(origin),
       ...(userAgent === undefined ? {} : { userAgent: capped(userAgent) }),
+      ...(user === undefined ? {} : { user: capped(user) }),
     };
   }
 
