@@ -2,6 +2,7 @@
 // connect to any node for any room and lands in the one instance of that room; a drained node
 // hands its rooms over with their state.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import test from 'node:test';
 import { serve, type Context, type Payload, type RunningServer, type ServerOptions } from '../src/index.js';
 import { needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
@@ -203,3 +204,24 @@ async function until(check: () => boolean | Promise<boolean>, what: string, ms =
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+test('a lease taken for a client that left before joining is given back: nothing is renewed for nothing', redis.options, async (t) => {
+  const node = nodes(t);
+  const { url } = await startRedis(t);
+  const a = await node(url, { leaseTtlMs: 1_000 });
+  const leasesHeld = async (): Promise<number> => {
+    const status = (await (await fetch(`http://127.0.0.1:${a.port}/status?format=json`)).json()) as { node?: { leasesHeld: number } };
+    return status.node?.leasesHeld ?? -1;
+  };
+  // Upgrades for ten rooms, each abandoned right after it is sent.
+  for (let i = 0; i < 10; i++) {
+    const socket = net.connect(a.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.end(`GET /ws/gone${i} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    socket.destroy();
+  }
+  const live = await client(a.ws('kept'));
+  t.after(() => live.ws.terminate());
+  await instanceOf(live);
+  await until(async () => (await leasesHeld()) === 1, 'only the live room to hold a lease', 10_000);
+});

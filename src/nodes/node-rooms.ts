@@ -39,6 +39,12 @@ export interface NodeRoomsOptions {
   readonly counts: ForwardCounts;
   /** How long a client may wait in all for its room to be placed (an owner that died holds its lease until it expires). */
   readonly placeTimeoutMs: number;
+  /**
+   * How long a lease taken for a client may wait for its room to start (the client's upgrade
+   * goes on to join it) before it is given back: a client that leaves in between must not
+   * leave this node renewing a lease for nothing.
+   */
+  readonly unusedLeaseMs: number;
 }
 
 export class NodeRooms implements Router {
@@ -74,7 +80,10 @@ export class NodeRooms implements Router {
         refuseUpgrade(socket, 503, 'the cluster cannot place rooms now (its Redis does not answer); try again shortly');
         return 'taken';
       }
-      if (answer.granted) return 'here';
+      if (answer.granted) {
+        this.releaseIfUnused(roomId);
+        return 'here';
+      }
       // A node forwards only clients that came to it: one forwarded here for a room this node
       // does not hold is sent back (421), and its forwarder asks Redis again.
       if (forwarded) {
@@ -134,6 +143,15 @@ export class NodeRooms implements Router {
         void this.release(room);
       },
     };
+  }
+
+  /** Gives the lease back if the room has not started here by then (the client left before it joined). */
+  private releaseIfUnused(roomId: string): void {
+    setTimeout(() => {
+      if (!this.rooms.isLive(roomId) && this.leases.fenceOf(roomId) !== undefined) {
+        this.leases.release(roomId).catch(() => {}); // it expires by itself otherwise
+      }
+    }, this.options.unusedLeaseMs).unref();
   }
 
   /** Asks Redis for the lease; `undefined` when Redis does not answer (said once per change). */

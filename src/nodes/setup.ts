@@ -45,7 +45,7 @@ export async function joinCluster(o: ResolvedServerOptions, log: Logger): Promis
   const leases = new Leases(redis, { id, url: o.nodeUrl }, { ttlMs: o.leaseTtlMs }, log);
   const store = new RedisRoomStore(redis, leases, log);
   const counts = new ForwardCounts();
-  const rooms = new NodeRooms(leases, { secret, counts, placeTimeoutMs: o.leaseTtlMs + 5_000 }, log);
+  const rooms = new NodeRooms(leases, { secret, counts, placeTimeoutMs: o.leaseTtlMs + 5_000, unusedLeaseMs: Math.min(o.leaseTtlMs, 10_000) }, log);
   log.info({ nodeId: id, nodeUrl: o.nodeUrl, redis: describeRedis(redis) }, `node ${id} joins the cluster on ${describeRedis(redis)} (reached as ${o.nodeUrl})`);
   return {
     id,
