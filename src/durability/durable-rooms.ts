@@ -263,16 +263,17 @@ export class DurableRooms implements RoomKeeper {
   }
 
   /** {@link RoomKeeper.failed}: a failure right after a restore sets the image aside. */
-  failed(room: Room): void {
+  failed(room: Room): Promise<void> {
     this.unschedule(room);
     this.durabilityOf(room);
-    if (!room.failedFromSaved) return;
+    if (!room.failedFromSaved) return Promise.resolve();
     this.metrics?.restoreFailed();
     const aside = this.setAside(room.id);
     this.asides.set(room.id, aside);
     void aside.finally(() => {
       if (this.asides.get(room.id) === aside) this.asides.delete(room.id);
     });
+    return aside;
   }
 
   /**

@@ -138,10 +138,8 @@ export class NodeRooms implements Router {
       lastClientIdOf: (roomId) => inner.lastClientIdOf(roomId),
       dirty: (room) => inner.dirty(room),
       retire: (room) => inner.retire(room).finally(() => this.release(room)),
-      failed: (room) => {
-        inner.failed(room);
-        void this.release(room);
-      },
+      // The lease is given back once the image is set aside: the store refuses a node without one.
+      failed: (room) => inner.failed(room).finally(() => this.release(room)),
     };
   }
 

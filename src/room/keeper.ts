@@ -24,6 +24,9 @@ export interface RoomKeeper {
    * keeping, then dispose it. Resolves when both are done; never rejects.
    */
   retire(room: Room): Promise<void>;
-  /** The room failed and was forgotten (a failure right after a restore blames the saved state). */
-  failed(room: Room): void;
+  /**
+   * The room failed and was forgotten (a failure right after a restore blames the saved state).
+   * Resolves once what it does about it (setting an image aside) is done.
+   */
+  failed(room: Room): Promise<void>;
 }

@@ -162,7 +162,7 @@ export class RoomRegistry implements Placement {
         onEmpty: (r) => this.scheduleIdle(r),
         onFailed: (r) => {
           this.forget(r);
-          this.keeper?.failed(r);
+          void this.keeper?.failed(r);
         },
         ...this.observer,
         ...(this.keeper === undefined ? {} : { load: this.keeper.load, onDirty: (r: Room) => this.keeper?.dirty(r) }),
