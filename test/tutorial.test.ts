@@ -24,14 +24,15 @@ after(async () => {
   if (browser) await (await browser).close();
 });
 
-/** The README's snippet: open a socket, print what arrives, send `increment`. */
-async function snippet(port: number): Promise<{ connect: string; send: string }> {
+/** The README's snippet (open a socket, print what arrives, send `increment` once open), and its first two lines alone. */
+async function snippet(port: number): Promise<{ listen: string; block: string }> {
   const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
   const code = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
   assert.ok(code, 'the README has a js snippet');
-  const lines = code.replaceAll('localhost:8080', `localhost:${port}`).trim().split('\n');
-  assert.equal(lines.length, 3, 'connect, print, send');
-  return { connect: lines.slice(0, 2).join('\n'), send: lines[2]! };
+  const block = code.replaceAll('localhost:8080', `localhost:${port}`).trim();
+  const lines = block.split('\n');
+  assert.equal(lines.length, 3, 'connect, print, send once open');
+  return { listen: lines.slice(0, 2).join('\n'), block };
 }
 
 /** A page that opened /status, as the tutorial says, with what its console printed. */
@@ -65,14 +66,13 @@ async function statusPage(t: TestContext, port: number): Promise<{ page: Page; p
 async function followTutorial(t: TestContext, dir: string): Promise<void> {
   // In the folder, with no arguments but a free port, as a user types it; it listens once built.
   const server = await startServing(['dev', '0', '--host', '127.0.0.1'], t.after.bind(t), { cwd: dir });
-  const { connect, send } = await snippet(server.port);
+  const { listen, block } = await snippet(server.port);
   const pages = [await statusPage(t, server.port), await statusPage(t, server.port)];
-  // Typed one statement at a time, as in a console: the socket is open before the send.
-  for (const { page } of pages) {
-    await page.addScriptTag({ content: connect });
-    await page.waitForFunction('ws.readyState === WebSocket.OPEN');
-  }
-  await pages[0]!.page.addScriptTag({ content: send });
+  // The second page only listens (its socket open first); the first pastes the whole snippet
+  // as one block, which sends once its socket is open.
+  await pages[1]!.page.addScriptTag({ content: listen });
+  await pages[1]!.page.waitForFunction('ws.readyState === WebSocket.OPEN');
+  await pages[0]!.page.addScriptTag({ content: block });
   await Promise.all(pages.map(({ printed }) => printed('new value: 1')));
 }
 
