@@ -7,9 +7,11 @@
  *   writes, as upstream's `dist/`).
  * @module
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { require as tsxRequire } from 'tsx/cjs/api';
 import { tsImport } from 'tsx/esm/api';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { AdapterSource } from '../service/adapter.js';
@@ -68,11 +70,22 @@ async function loadModule(file: string, fresh = false): Promise<ServiceSource> {
   const extension = path.extname(absolute).toLowerCase();
   const url = pathToFileURL(absolute).href;
   let module: { default?: unknown };
+  const commonJs = TYPESCRIPT.has(extension) && (await isCommonJs(absolute));
   try {
-    // tsImport evaluates a new copy of the module graph on each call; import() caches.
-    module = (fresh || TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+    if (commonJs) {
+      // TypeScript that Node would run as CommonJS (.cts, or .ts outside a "type": "module"
+      // package) goes through tsx's require hook: through tsImport its stack frames would
+      // point into a data: URL instead of the .ts file and line.
+      module = { default: requireTypeScript(absolute, fresh) };
+    } else {
+      // tsImport evaluates a new copy of the module graph on each call; import() caches.
+      module = (fresh || TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+    }
   } catch (cause) {
-    throw loadError(file, `${file} could not be loaded: ${describeThrown(cause)}`, cause);
+    // ESM-only syntax (top-level await) in a file run as CommonJS: say how to make it a module.
+    const esmOnly = /top-level await|"cjs" output format|ERR_REQUIRE_(ESM|ASYNC_MODULE)/i.test(describeThrown(cause));
+    const hint = commonJs && extension === '.ts' && esmOnly ? ` (${file} runs as CommonJS: to load it as an ES module, set "type": "module" in its package.json, or name it .mts)` : '';
+    throw loadError(file, `${file} could not be loaded: ${describeThrown(cause)}${hint}`, cause);
   }
   const exported = defaultExport(module);
   if (typeof exported !== 'function') {
@@ -80,6 +93,40 @@ async function loadModule(file: string, fresh = false): Promise<ServiceSource> {
     throw loadError(file, `${file} ${what}: write \`export default class MyService { … }\` or \`export default (roomId, ctx) => ({ … })\``);
   }
   return exported as ServiceSource;
+}
+
+/** Whether Node runs the TypeScript file `absolute` as CommonJS: `.cts`, or `.ts` whose nearest package.json is not `"type": "module"`. */
+async function isCommonJs(absolute: string): Promise<boolean> {
+  const extension = path.extname(absolute).toLowerCase();
+  if (extension !== '.ts') return extension === '.cts';
+  for (let dir = path.dirname(absolute); ; dir = path.dirname(dir)) {
+    const text = await readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      try {
+        return (JSON.parse(text) as { type?: unknown }).type !== 'module';
+      } catch {
+        return true; // Node refuses such a package.json itself; tsx's require says why.
+      }
+    }
+    if (path.dirname(dir) === dir) return true;
+  }
+}
+
+/** Node's CommonJS module cache, which tsx's `require` fills. */
+const requireCache = createRequire(import.meta.url).cache;
+
+/**
+ * `require()`s a CommonJS TypeScript file with tsx's hooks (source maps on: stack frames name
+ * the .ts file and line). `fresh`: the project's own modules tsx loaded before (outside
+ * `node_modules`) are dropped from the cache first, so its whole graph is evaluated anew.
+ */
+function requireTypeScript(absolute: string, fresh: boolean): unknown {
+  if (fresh) {
+    for (const key of Object.keys(requireCache)) {
+      if (key.includes('?namespace=') && !key.includes(`${path.sep}node_modules${path.sep}`)) delete requireCache[key];
+    }
+  }
+  return tsxRequire(absolute, import.meta.url);
 }
 
 /**
