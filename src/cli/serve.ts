@@ -12,7 +12,7 @@ import { runWorker, workerIndex } from '../cluster/worker.js';
 import { DirectoryStore } from '../durability/dir-store.js';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { createLogger, type LogLevel } from '../logger.js';
-import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../options.js';
+import { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type ServerOptions } from '../options.js';
 import { displayUrl, serve, serveAdopted } from '../serve.js';
 import { loadService, type LoadedService } from '../project/load-service.js';
 import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions, type WasmIsolation } from '../wasm/source.js';
@@ -149,17 +149,87 @@ export function addServeCommand(program: Command): void {
     .option('--log-level <level>', 'quietest level logged: trace, debug, info, warn, error, fatal or silent', parseLogLevel, d.logLevel)
     .addHelpText('after', '\nRooms: ws://<host>:<port>/ws/<room> (plain /ws is room "1"); GET /status answers ok. See docs/cli.md.')
     .action(async (file: string, flags: ServeFlags, command: Command) => {
-      // The default memory budget is the machine's: each of --workers N processes gets its share.
-      const shareBudget = command.getOptionValueSource('wasmMemoryBudget') === 'default';
-      // Loaded in the primary too: a service that cannot load fails once, with one line.
-      const loaded = await loadService(file, toWasmHostOptions(flags, shareBudget));
-      const worker = workerIndex();
-      // Likewise a state directory that cannot be used: one line, before any worker starts.
-      if (worker === undefined && flags.stateDir !== undefined && flags.workers > 1) await DirectoryStore.open(flags.stateDir);
-      if (worker !== undefined) await serveAsWorker(loaded, flags, worker);
-      else if (flags.workers > 1) await serveAsPrimary(flags);
-      else stopOnSignals(await serve(loaded.service, serverOptions(flags, loaded)));
+      try {
+        await serveCommand(file, flags, command);
+      } catch (err) {
+        throw inFlagTerms(err);
+      }
     });
+}
+
+async function serveCommand(file: string, flags: ServeFlags, command: Command): Promise<void> {
+  // The default memory budget is the machine's: each of --workers N processes gets its share.
+  const shareBudget = command.getOptionValueSource('wasmMemoryBudget') === 'default';
+  // Loaded in the primary too: a service that cannot load fails once, with one line.
+  const loaded = await loadService(file, toWasmHostOptions(flags, shareBudget));
+  const worker = workerIndex();
+  // Likewise a state directory that cannot be used: one line, before any worker starts.
+  if (worker === undefined && flags.stateDir !== undefined && flags.workers > 1) await DirectoryStore.open(flags.stateDir);
+  // The primary never calls serve(): check the options here, so a bad combination is one
+  // line before any worker starts.
+  if (worker === undefined && flags.workers > 1) resolveServerOptions(serverOptions(flags, loaded));
+  if (worker !== undefined) await serveAsWorker(loaded, flags, worker);
+  else if (flags.workers > 1) await serveAsPrimary(flags);
+  else stopOnSignals(await serve(loaded.service, serverOptions(flags, loaded)));
+}
+
+/** The flag behind a `serve()` option, and the unit the flag takes (`ms` options: seconds). */
+const FLAGS: Readonly<Record<string, { flag: string; seconds?: true }>> = {
+  port: { flag: '--port' },
+  host: { flag: '--host' },
+  heartbeatIntervalMs: { flag: '--heartbeat-interval', seconds: true },
+  heartbeatTimeoutMs: { flag: '--heartbeat-timeout', seconds: true },
+  roomIdleMs: { flag: '--room-idle-timeout', seconds: true },
+  resumeGraceMs: { flag: '--resume-grace', seconds: true },
+  maxPayloadBytes: { flag: '--max-message-size' },
+  maxClientsPerRoom: { flag: '--max-clients-per-room' },
+  maxRooms: { flag: '--max-rooms' },
+  allowedOrigins: { flag: '--allowed-origin' },
+  messageRateLimit: { flag: '--message-rate-limit' },
+  byteRateLimit: { flag: '--byte-rate-limit' },
+  connectionRateLimit: { flag: '--connection-rate-limit' },
+  metricsPort: { flag: '--metrics-port' },
+  metricsHost: { flag: '--metrics-host' },
+  metricsToken: { flag: '--metrics-token' },
+  staticDotfiles: { flag: '--static-dotfiles' },
+  headersTimeoutMs: { flag: '--headers-timeout', seconds: true },
+  maxUnroutedConnections: { flag: '--max-unrouted' },
+  maxUnroutedPerAddress: { flag: '--max-unrouted-per-address' },
+  stateDir: { flag: '--state-dir' },
+  snapshotIntervalMs: { flag: '--snapshot-interval', seconds: true },
+  hibernateAfterMs: { flag: '--hibernate-after', seconds: true },
+  redis: { flag: '--redis' },
+  nodeUrl: { flag: '--node-url' },
+  clusterSecret: { flag: '--cluster-secret-file' },
+  leaseTtlMs: { flag: '--lease-ttl', seconds: true },
+  logLevel: { flag: '--log-level' },
+};
+
+/**
+ * A `serve()` option error, reworded for the command line: option names become the flags the
+ * user typed, and milliseconds the seconds they typed (`--heartbeat-timeout (30 s) must be
+ * greater than --heartbeat-interval (60 s)`). `serve()` keeps its own wording for code.
+ */
+function inFlagTerms(err: unknown): unknown {
+  if (!(err instanceof StateroomError) || err.code !== ErrorCode.OPTIONS_INVALID) return err;
+  const option = typeof err.context.option === 'string' ? err.context.option : undefined;
+  if (option === undefined || FLAGS[option] === undefined) return err;
+  const names = Object.keys(FLAGS).sort((a, b) => b.length - a.length).join('|');
+  const inSeconds = (name: string, ms: string): string => (FLAGS[name]?.seconds ? `${Number(ms) / 1000} s` : ms);
+  let message = err.message
+    // `heartbeatTimeoutMs (30000)` → `--heartbeat-timeout (30 s)`
+    .replace(new RegExp(`\\b(${names}) \\((\\d+)\\)`, 'g'), (_, name: string, ms: string) => `${FLAGS[name]?.flag} (${inSeconds(name, ms)})`);
+  const range = /must be a whole number from (\d+) to (\d+), not (\d+)$/.exec(message);
+  if (range && FLAGS[option]?.seconds) {
+    const [, min = '', max = '', value = ''] = range;
+    message = message.replace(range[0], `must be from ${inSeconds(option, min)} to ${inSeconds(option, max)}, not ${inSeconds(option, value)}`);
+  }
+  // camelCase names anywhere; a one-word name (`port`, `redis`) only where it starts the message.
+  const camel = Object.keys(FLAGS).filter((name) => /[A-Z]/.test(name)).sort((a, b) => b.length - a.length).join('|');
+  message = message
+    .replace(new RegExp(`(?<![-\\w])(${camel})\\b`, 'g'), (name: string) => FLAGS[name]?.flag ?? name)
+    .replace(new RegExp(`^(${names})\\b`), (name: string) => FLAGS[name]?.flag ?? name);
+  return new StateroomError(err.code, message, err.context, { cause: err });
 }
 
 function serverOptions(flags: ServeFlags, loaded: LoadedService): ServerOptions {
