@@ -121,7 +121,7 @@ test('a missing file, a module without a service, and a bad flag each fail with 
 
   const badHeartbeat = await run([...serveArgs('examples/counter/service.ts'), '--heartbeat-interval', '10', '--heartbeat-timeout', '5']);
   assert.equal(badHeartbeat.code, 1);
-  assert.match(badHeartbeat.stderr, /heartbeatTimeoutMs \(5000\) must be greater than heartbeatIntervalMs \(10000\)/);
+  assert.match(badHeartbeat.stderr, /--heartbeat-timeout \(5 s\) must be greater than --heartbeat-interval \(10 s\)/);
 });
 
 test('SIGTERM closes clients with 1001, delivers disconnect, and exits 0', async (t) => {
