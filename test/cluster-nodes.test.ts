@@ -225,3 +225,29 @@ test('a lease taken for a client that left before joining is given back: nothing
   await instanceOf(live);
   await until(async () => (await leasesHeld()) === 1, 'only the live room to hold a lease', 10_000);
 });
+
+test('a node stalled past its lease applies nothing that waited in its sockets: the room is stopped before its next event', redis.options, async (t) => {
+  const node = nodes(t);
+  const { url } = await startRedis(t);
+  const a = await node(url, { leaseTtlMs: 1_000 });
+  const c = await client(a.ws('frozen'), 'frozen');
+  t.after(() => c.ws.terminate());
+  await instanceOf(c);
+  c.ws.send('increment');
+  assert.equal(await c.nextText(), 'new value: 1');
+  const gone = closed(c.ws, 10_000);
+  // From a timer callback: the event loop goes on to its sockets before its timers (as a process
+  // resumed after SIGSTOP does), so the lease's own expiry timer cannot come first.
+  await new Promise<void>((resolve) => {
+    setTimeout(() => {
+      c.ws.send('increment'); // in the server's socket before the stall
+      const until = performance.now() + 1_300; // past the lease: this node cannot prove it any more
+      while (performance.now() < until) {
+        // stalled, as under a long GC pause or SIGSTOP
+      }
+      resolve();
+    }, 0);
+  });
+  assert.equal((await gone).code, 1012);
+  assert.deepEqual(c.messages.slice(2).map((m) => String(m.data)), [], 'the message that waited was not applied');
+});

@@ -137,6 +137,13 @@ export class NodeRooms implements Router {
       preload: (roomId) => inner.preload(roomId),
       lastClientIdOf: (roomId) => inner.lastClientIdOf(roomId),
       dirty: (room) => inner.dirty(room),
+      // Before every event: a node that cannot prove its lease now (it was paused past it, say)
+      // must not apply what waited in its sockets — it stops the room instead.
+      mayRun: (room) => {
+        if (this.leases.valid(room.id)) return true;
+        queueMicrotask(() => this.lost(room.id, 'its lease could not be proven valid when an event came'));
+        return false;
+      },
       retire: (room) => inner.retire(room).finally(() => this.release(room)),
       // The lease is given back once the image is set aside: the store refuses a node without one.
       failed: (room) => inner.failed(room).finally(() => this.release(room)),
@@ -180,8 +187,8 @@ export class NodeRooms implements Router {
 
   /** This node can no longer prove it owns the room: stop it before its new owner runs it too. */
   private lost(roomId: string, why: string): void {
-    this.metrics?.leaseLost();
     if (!this.rooms.isLive(roomId)) return;
+    this.metrics?.leaseLost();
     throttleOf(this.log).write('warn', 'leases', `lost\0${roomId}`, { code: ErrorCode.LEASE_LOST, roomId }, `room "${roomId}" stopped: this node can no longer prove its lease (${why}); its clients reconnect to its new owner`);
     void this.rooms.evict(roomId, CLOSE_SERVICE_RESTART, 'room moved to another node; reconnect');
   }

@@ -17,6 +17,8 @@ export interface RoomKeeper {
   preload(roomId: string): Promise<void>;
   /** The last client id of a preloaded room's saved state, if one was read (the room starts now). */
   lastClientIdOf(roomId: string): number | undefined;
+  /** Optional: whether this process may still run the room's next event (see `RoomHooks.mayRun`). */
+  readonly mayRun?: (room: Room) => boolean;
   /** The room began an event since its last snapshot: schedule its next save. */
   dirty(room: Room): void;
   /**

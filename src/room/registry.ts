@@ -166,6 +166,7 @@ export class RoomRegistry implements Placement {
         },
         ...this.observer,
         ...(this.keeper === undefined ? {} : { load: this.keeper.load, onDirty: (r: Room) => this.keeper?.dirty(r) }),
+        ...(this.keeper?.mayRun === undefined ? {} : { mayRun: this.keeper.mayRun }),
       },
       this.log,
       this.options,

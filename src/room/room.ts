@@ -52,6 +52,12 @@ export interface RoomHooks {
    * snapshot, so the owner can schedule the next save.
    */
   onDirty?(room: Room): void;
+  /**
+   * Optional: asked before each event runs — whether this process may still run the room (a
+   * node of a cluster must prove its lease first: a node paused past it must not apply what
+   * waited in its sockets). False stops the event; the owner stops the room.
+   */
+  mayRun?(room: Room): boolean;
 }
 
 type RoomEvent =
@@ -339,6 +345,10 @@ export class Room {
     while (this.state === 'live') {
       const event = this.queue.shift();
       if (event === undefined) break;
+      if (this.hooks.mayRun !== undefined && event.kind !== 'dispose' && !this.hooks.mayRun(this)) {
+        this.queue.unshift(event); // never run; settled (or dropped) when the room stops
+        break;
+      }
       if (!this.dirty && event.kind !== 'snapshot' && event.kind !== 'dispose') {
         this.dirty = true;
         this.hooks.onDirty?.(this);
