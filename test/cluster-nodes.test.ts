@@ -10,6 +10,7 @@ import { client, closed, refusal, type Inbox } from './helpers/sockets.js';
 import { LogLines } from './helpers/json-logs.js';
 import { createLogger } from '../src/logger.js';
 import { freePort } from './helpers/ports.js';
+import { until } from './helpers/deadline.js';
 
 const redis = await needRedis();
 const SECRET = 'a-cluster-secret-of-at-least-32-characters';
@@ -196,14 +197,6 @@ test('Redis stopped under load and started again: an owned room goes on while it
   await logs.waitFor((e) => /Redis answers again/.test(String(e.msg)), 'the recovery line');
 });
 
-/** Resolves once `check` holds, re-checking every 50 ms, or fails naming `what` after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 test('a lease taken for a client that left before joining is given back: nothing is renewed for nothing', redis.options, async (t) => {
   const node = nodes(t);

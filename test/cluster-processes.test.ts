@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 import { startServing, type Serving } from './helpers/cli.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { needRedis, startRedis } from './helpers/redis.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
 import { freePort } from './helpers/ports.js';
@@ -40,14 +40,11 @@ async function increments(c: Inbox, times: number, from: number): Promise<string
 
 /** The room's image in Redis has been written since `count` saves: waits on the node's own metric. */
 async function saved(server: Serving, atLeast: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+  const count = async (): Promise<number> => {
     const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
-    const found = /stateroom_room_saves_total\{result="ok"\} (\d+)/.exec(text);
-    if (Number(found?.[1] ?? 0) >= atLeast) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${atLeast} saves`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+    return Number(/stateroom_room_saves_total\{result="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  await until(async () => (await count()) >= atLeast, `${atLeast} saves`, 10_000, 20);
 }
 
 test('kill -9 of an owner: within the lease the room moves to a live node, restored from Redis', redis.options, async (t) => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 import { startServing, type Serving } from './helpers/cli.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { client, closed } from './helpers/sockets.js';
 
 const RUST_GUEST = 'test/fixtures/rust/guest.wasm';
@@ -45,14 +45,6 @@ async function stop(server: Serving, signal: NodeJS.Signals): Promise<number | n
   return code;
 }
 
-/** Resolves once `check` holds, re-checking every 20 ms, or fails naming `what` after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const serveArgs = (file: string, dir: string, ...more: string[]): string[] => ['serve', file, '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--state-dir', dir, ...more];
 
@@ -88,7 +80,7 @@ test('kill -9 after the snapshot interval keeps the value (the native counter ex
     const status = (await (await fetch(`http://127.0.0.1:${first.port}/status?format=json`)).json()) as { oldestUnsavedChangeSeconds?: number };
     return status.oldestUnsavedChangeSeconds === 0 && readdirSync(dir).some((f) => !f.startsWith('.'));
   };
-  await until(saved, 'the periodic save');
+  await until(saved, 'the periodic save', 10_000);
   await stop(first, 'SIGKILL');
   const second = await startServing(serveArgs(COUNTER, dir), t.after.bind(t));
   assert.equal(await increment(second, 'k', 1), 'new value: 6');

@@ -9,7 +9,7 @@ import test from 'node:test';
 import { serve, type Context, type MaybePromise, type Payload, type RoomStore, type RunningServer, type ServerOptions } from '../src/index.js';
 import { createLogger } from '../src/logger.js';
 import { LogLines } from './helpers/json-logs.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { client, closed } from './helpers/sockets.js';
 
 /** A counter that keeps its value, its alarms and who it saw, through snapshot()/restore(). */
@@ -74,14 +74,6 @@ async function ask(url: string, message: string): Promise<string> {
   return answer;
 }
 
-/** Resolves once `check` holds, re-checking every 20 ms, or fails naming `what` after `ms`. */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function status(server: RunningServer): Promise<{ rooms: number; hibernatedRooms?: number; oldestUnsavedChangeSeconds?: number }> {
   const response = await fetch(`http://127.0.0.1:${server.port}/status?format=json`);
@@ -123,10 +115,10 @@ test('a room idle without clients is saved and freed, and its timer wakes it whe
   const dir = stateDir();
   const { server, url } = await start(t, dir, { roomIdleMs: 50, untouchedRoomIdleMs: 50 });
   assert.equal(await ask(url('alarm'), 'alarm 400'), 'armed');
-  await until(async () => (await status(server)).hibernatedRooms === 1, 'the room to hibernate');
+  await until(async () => (await status(server)).hibernatedRooms === 1, 'the room to hibernate', 5_000);
   assert.equal(server.roomCount, 0);
   // The timer comes due while it sleeps: it wakes, runs timer(), and sleeps again.
-  await until(async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text())).includes('stateroom_room_saves_total{result="ok"} 2'), 'the second save, after the timer ran');
+  await until(async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text())).includes('stateroom_room_saves_total{result="ok"} 2'), 'the second save, after the timer ran', 5_000);
   assert.match(await ask(url('alarm'), 'state'), /^value 0 fired 1 /);
 });
 
@@ -138,10 +130,10 @@ test('a timer that came due while the server was down fires once, right after th
   await first.server.close();
   while (Date.now() <= due) await new Promise((resolve) => setTimeout(resolve, due - Date.now() + 1)); // the downtime itself
   const second = await start(t, dir, { roomIdleMs: 60_000 });
-  await until(() => second.server.roomCount === 1, 'the room to wake at start-up');
+  await until(() => second.server.roomCount === 1, 'the room to wake at start-up', 5_000);
   // Its timer() runs right after the restore; a client may come in before it.
   let state = '';
-  await until(async () => /fired 1 /.test((state = await ask(second.url('late'), 'state'))), 'the timer to have fired');
+  await until(async () => /fired 1 /.test((state = await ask(second.url('late'), 'state'))), 'the timer to have fired', 5_000);
   assert.match(state, /^value 0 fired 1 seen \[\d\] me (\d)$/);
   assert.notEqual(state.at(-1), '1', 'client ids go on after the saved ones');
 });
@@ -215,7 +207,7 @@ test('hibernation with clients: a WASM room with no event frees its instance, ke
     const c = await join(`sleepy-${isolation}`);
     c.ws.send('one');
     assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 1);
-    await until(async () => (await status(server)).hibernatedRooms === 1, `the ${isolation} room to hibernate`);
+    await until(async () => (await status(server)).hibernatedRooms === 1, `the ${isolation} room to hibernate`, 5_000);
     assert.equal(server.roomCount, 1, 'the room itself stays, with its client');
     c.ws.send('two');
     assert.equal(((await c.next()).data as Buffer).readUInt32LE(0), 2);
@@ -272,7 +264,7 @@ test('a store that fails: logged once per room, the room goes on, and the save s
   for (let i = 1; i <= 3; i++) {
     c.ws.send('increment');
     assert.equal(await c.nextText(), `new value: ${i}`, 'the room goes on');
-    await until(() => refusals >= i * 2, `save attempt ${i * 2}`);
+    await until(() => refusals >= i * 2, `save attempt ${i * 2}`, 5_000);
   }
   const failures = logs.entries().filter((e) => e.code === 'SR_ERR_SAVE_FAILED');
   assert.equal(failures.length, 1, 'one line for the room, not one per attempt');
@@ -397,7 +389,7 @@ test('a timer that comes due while the last events before a shutdown still run i
   await first.server.close(); // the disconnect runs 300 ms; the timer comes due meanwhile
   const second = await start(t, dir);
   let state = '';
-  await until(async () => /fired 1 /.test((state = await ask(second.url('slow'), 'state'))), 'the timer to fire after the restart');
+  await until(async () => /fired 1 /.test((state = await ask(second.url('slow'), 'state'))), 'the timer to fire after the restart', 5_000);
   assert.match(state, /^value 0 fired 1 /);
 });
 
@@ -406,12 +398,12 @@ test('an upgrade that never joins does not cancel the wake-up of a saved room', 
   const dir = stateDir();
   const { server, url } = await start(t, dir, { roomIdleMs: 30, untouchedRoomIdleMs: 30 });
   assert.equal(await ask(url('alarm2'), 'alarm 600'), 'armed');
-  await until(async () => (await status(server)).hibernatedRooms === 1, 'the room to sleep');
+  await until(async () => (await status(server)).hibernatedRooms === 1, 'the room to sleep', 5_000);
   // An upgrade request for the room, abandoned before the answer: admitted, never joined.
   const socket = net.connect(server.port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   socket.end('GET /ws/alarm2 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
   socket.destroy();
-  await until(async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text())).includes('stateroom_room_saves_total{result="ok"} 2'), 'the wake-up, its timer() and the save after it');
+  await until(async () => (await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text())).includes('stateroom_room_saves_total{result="ok"} 2'), 'the wake-up, its timer() and the save after it', 5_000);
   assert.match(await ask(url('alarm2'), 'state'), /^value 0 fired 1 /);
 });

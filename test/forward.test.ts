@@ -12,7 +12,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { ClusterSecret, FORWARDED_HEADER, signForwarded, verifyForwarded } from '../src/nodes/cluster-auth.js';
 import { forwardUpgrade, ForwardCounts, type ForwardOptions, type ForwardOutcome } from '../src/nodes/forward.js';
 import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed, open, refusal } from './helpers/sockets.js';
 
@@ -97,14 +97,6 @@ async function startFront(t: TestContext, targets: () => string[], options: Part
   };
 }
 
-/** Resolves once `check()` holds, polling on the event loop's own turns (no fixed sleeps); rejects after `ms`. */
-async function until(check: () => boolean, what: string, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 test('messages pass both ways through the front: text, binary, 1 MiB, and 1,000 small ones in order', async (t) => {
   const owner = await startOwner(t, echoService(), { maxPayloadBytes: 2 * 1024 * 1024 });

@@ -3,7 +3,6 @@
 // Cluster. Short TTLs, and every wait is for an event with a deadline.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { roomKeys } from '../src/nodes/keys.js';
 import { Leases, type LeaseAnswer, type NodeIdentity } from '../src/nodes/leases.js';
@@ -11,7 +10,8 @@ import { commands, connectRedis, parseRedisUrl, redactUrl, type RedisClient } fr
 import { ErrorCode, StateroomError } from '../src/errors.js';
 import { within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
-import { needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
+import { freePort } from './helpers/ports.js';
+import { acquireAfterExpiry, needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
 
 const redis = await needRedis();
 
@@ -45,17 +45,6 @@ function nextLost(l: Leases): Promise<{ roomId: string; why: string; at: number 
 function granted(answer: LeaseAnswer): bigint {
   assert.ok(answer.granted, `granted: ${JSON.stringify(answer, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
   return answer.fence;
-}
-
-/** Acquires once the current holder's lease has expired in Redis: waits as long as Redis says it has left. */
-async function acquireAfterExpiry(l: Leases, roomId: string, deadlineMs = 5_000): Promise<bigint> {
-  const deadline = performance.now() + deadlineMs;
-  for (;;) {
-    const answer = await l.acquire(roomId);
-    if (answer.granted) return answer.fence;
-    assert.ok(performance.now() < deadline, `no grant for ${roomId} within ${deadlineMs} ms (held by ${answer.owner.id})`);
-    await new Promise((resolve) => setTimeout(resolve, answer.expiresInMs + 1));
-  }
 }
 
 // ---- cases run against a single Redis and against the cluster ----------------------------
@@ -253,7 +242,7 @@ test('leases: redis-server killed and started again → the holder loses the lea
 });
 
 test('connectRedis: nothing listening → one REDIS_UNAVAILABLE line naming the address, never the password', redis.options, async () => {
-  const port = await unusedPort();
+  const port = await freePort();
   await assert.rejects(connectRedis(`redis://user:s3cret@127.0.0.1:${port}/2`, new MemoryLogger(), { connectTimeoutMs: 500 }), (err: unknown) => {
     assert.ok(err instanceof StateroomError && err.code === ErrorCode.REDIS_UNAVAILABLE, String(err));
     assert.match(err.message, new RegExp(`^Redis at redis://127\\.0\\.0\\.1:${port}/2 is unreachable after 500 ms \\(.*ECONNREFUSED.*\\): check --redis and that Redis runs$`));
@@ -261,16 +250,6 @@ test('connectRedis: nothing listening → one REDIS_UNAVAILABLE line naming the 
     return true;
   });
 });
-
-/** A port nobody listens on: one the kernel handed out and took back. */
-function unusedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Redis's count of commands run so far, by name (INFO commandstats); `<name>:usec` the µs they took. */
 async function commandCounts(client: RedisClient): Promise<Map<string, number>> {

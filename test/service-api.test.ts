@@ -7,7 +7,7 @@ import { ErrorCode, StateroomError } from '../src/errors.js';
 import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
 import { Room, type ClientSink } from '../src/room/room.js';
 import type { ServiceAdapter } from '../src/service/adapter.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { freePort } from './helpers/ports.js';
 import { needRedis, startRedis } from './helpers/redis.js';
@@ -25,14 +25,6 @@ async function start(t: TestContext, service: ServiceSource, options: ServerOpti
   return { server, logger, ws, stop };
 }
 
-/** Waits until `check` holds, polling each turn; rejects naming `what` after the deadline. */
-async function until(check: () => boolean, what: string, ms = 3_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Runs `act` and answers what it threw, as `CODE: message`, or `ok`. */
 function attempt(act: () => void): string {

@@ -10,6 +10,8 @@ import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { executable, need } from './programs.js';
 import { freePort } from './ports.js';
+import assert from 'node:assert/strict';
+import type { Leases } from '../../src/nodes/leases.js';
 
 const run = promisify(execFile);
 const INSTALL = 'apt-get install redis-server';
@@ -155,4 +157,15 @@ export async function startRedisCluster(t: TestContext, deadlineMs = 30_000): Pr
     }
   }
   return { url: `redis+cluster://${ports.map((p) => `127.0.0.1:${p}`).join(',')}`, ports, children };
+}
+
+/** Acquires once the current holder's lease has expired in Redis: waits as long as Redis says it has left. */
+export async function acquireAfterExpiry(l: Leases, roomId: string, deadlineMs = 5_000): Promise<bigint> {
+  const deadline = performance.now() + deadlineMs;
+  for (;;) {
+    const answer = await l.acquire(roomId);
+    if (answer.granted) return answer.fence;
+    assert.ok(performance.now() < deadline, `no grant for ${roomId} within ${deadlineMs} ms (held by ${answer.owner.id})`);
+    await new Promise((resolve) => setTimeout(resolve, answer.expiresInMs + 1));
+  }
 }
