@@ -25,6 +25,7 @@ import type { Room } from '../room/room.js';
 import type { RoomState } from '../room/state.js';
 import type { SourceDurability } from '../service/adapter.js';
 import { decodeImage, encodeImage, readImageHeader } from './image.js';
+import { KeyQueue } from './key-queue.js';
 import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
 import type { RoomStore } from '../room-store.js';
 
@@ -62,13 +63,14 @@ export class DurableRooms implements RoomKeeper {
   /** Rooms whose periodic save is under way, and since when they had unsaved changes. */
   private readonly saving = new Map<Room, number>();
   /**
-   * Rooms being let go, by id: from the moment the registry forgot the room until its last
-   * state is written. A client that comes back meanwhile starts a new room, whose load must
-   * wait for this, or it would read the state before the last one.
+   * What a room's next start must wait for, by id: the last save of an instance being let go
+   * (from the moment the registry forgot it until its last state is written — a client that
+   * comes back meanwhile would otherwise read the state before the last one), and the
+   * set-aside of a bad image.
    */
-  private readonly retiring = new Map<string, Promise<void>>();
-  /** The write of each room id in progress, chained: a room's writes never overlap, and a load waits for them. */
-  private readonly writing = new Map<string, Promise<boolean>>();
+  private readonly pending = new KeyQueue();
+  /** Each room id's writes, one at a time in call order; a start waits for them too. */
+  private readonly writes = new KeyQueue();
   /** Wake-ups of saved rooms whose timer is armed. */
   private readonly wakeups = new Map<string, NodeJS.Timeout>();
   /** Room ids with an image in the store (as far as this process knows). */
@@ -87,8 +89,6 @@ export class DurableRooms implements RoomKeeper {
   private readonly pinned = new WeakMap<Room, SourceDurability>();
   /** Rooms let go: a periodic save of one that resolves after it was let go is dropped. */
   private readonly letGo = new WeakSet<Room>();
-  /** Set-asides in progress, by room id: the next start waits for them. */
-  private readonly asides = new Map<string, Promise<void>>();
   /** The last client id of each preloaded state that was read. */
   private readonly preloadedIds = new Map<string, number>();
   private metrics: DurabilityMetrics | undefined;
@@ -181,9 +181,8 @@ export class DurableRooms implements RoomKeeper {
 
   private async read(roomId: string, durability: SourceDurability): Promise<RoomState | undefined> {
     // The last save of its previous instance comes first, and a set-aside of a bad image.
-    await this.retiring.get(roomId);
-    await this.writing.get(roomId);
-    await this.asides.get(roomId);
+    await this.pending.settled(roomId);
+    await this.writes.settled(roomId);
     const started = performance.now();
     const where = this.store.where(roomId);
     let bytes: Uint8Array | undefined;
@@ -236,11 +235,7 @@ export class DurableRooms implements RoomKeeper {
     room.releaseDetached();
     const state = worthSaving(room) ? this.lastSnapshot(room) : Promise.resolve(undefined);
     const disposed = room.dispose();
-    const saved = state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body }, durability)));
-    this.retiring.set(room.id, saved);
-    void saved.finally(() => {
-      if (this.retiring.get(room.id) === saved) this.retiring.delete(room.id);
-    });
+    const saved = this.pending.run(room.id, () => state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body }, durability))));
     return Promise.all([saved, disposed]).then(() => undefined);
   }
 
@@ -268,12 +263,7 @@ export class DurableRooms implements RoomKeeper {
     this.durabilityOf(room);
     if (!room.failedFromSaved) return Promise.resolve();
     this.metrics?.restoreFailed();
-    const aside = this.setAside(room.id);
-    this.asides.set(room.id, aside);
-    void aside.finally(() => {
-      if (this.asides.get(room.id) === aside) this.asides.delete(room.id);
-    });
-    return aside;
+    return this.pending.run(room.id, () => this.setAside(room.id));
   }
 
   /**
@@ -343,13 +333,7 @@ export class DurableRooms implements RoomKeeper {
 
   /** Encodes and writes one state of a room, after any write of it in progress. True when written. */
   private write(roomId: string, state: RoomState & { body: Uint8Array }, durability: SourceDurability): Promise<boolean> {
-    const previous = this.writing.get(roomId) ?? Promise.resolve(true);
-    const next = previous.then(() => this.put(roomId, state, durability));
-    this.writing.set(roomId, next);
-    void next.finally(() => {
-      if (this.writing.get(roomId) === next) this.writing.delete(roomId);
-    });
-    return next;
+    return this.writes.run(roomId, () => this.put(roomId, state, durability));
   }
 
   private async put(roomId: string, state: RoomState & { body: Uint8Array }, { kind, moduleHash }: SourceDurability): Promise<boolean> {
@@ -387,7 +371,7 @@ export class DurableRooms implements RoomKeeper {
   }
 
   private async setAside(roomId: string): Promise<void> {
-    await this.writing.get(roomId);
+    await this.writes.settled(roomId);
     try {
       const where = await this.store.setAside(roomId, 'restore failed');
       this.stored.delete(roomId);

@@ -18,4 +18,9 @@ export class KeyQueue {
     });
     return result;
   }
+
+  /** Resolves once every operation on `key` called so far has finished (never rejects). */
+  settled(key: string): Promise<void> {
+    return (this.tails.get(key) ?? Promise.resolve()).then(() => undefined);
+  }
 }
