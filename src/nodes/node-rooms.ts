@@ -52,6 +52,8 @@ export class NodeRooms implements Router {
   /** Whether Redis answered the last time it was asked (said once per change). */
   private redisUp = true;
   private metrics: ClusterMetrics | undefined;
+  /** Each forwarded request's verified client address (or that it did not verify), while the request lives. */
+  private readonly verified = new WeakMap<IncomingMessage, string | undefined>();
 
   constructor(
     private readonly leases: Leases,
@@ -124,7 +126,11 @@ export class NodeRooms implements Router {
   forwardedClient(request: IncomingMessage): string | undefined {
     const value = request.headers[FORWARDED_HEADER];
     if (value === undefined) return undefined;
-    return verifyForwarded(this.options.secret, Array.isArray(value) ? value[0] : value, { method: request.method ?? 'GET', url: request.url ?? '/' })?.clientAddress;
+    // Asked up to three times per upgrade (routing, the connection rate, clientInfo): one HMAC.
+    if (this.verified.has(request)) return this.verified.get(request);
+    const client = verifyForwarded(this.options.secret, Array.isArray(value) ? value[0] : value, { method: request.method ?? 'GET', url: request.url ?? '/' })?.clientAddress;
+    this.verified.set(request, client);
+    return client;
   }
 
   /**
