@@ -8,7 +8,7 @@ import { roomKeys } from '../src/nodes/keys.js';
 import { Leases, type LeaseAnswer, type NodeIdentity } from '../src/nodes/leases.js';
 import { commands, connectRedis, parseRedisUrl, redactUrl, type RedisClient } from '../src/nodes/redis.js';
 import { ErrorCode, StateroomError } from '../src/errors.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { freePort } from './helpers/ports.js';
 import { acquireAfterExpiry, needRedis, startRedis, startRedisCluster } from './helpers/redis.js';
@@ -151,6 +151,33 @@ const CASES: Record<string, Case> = {
     }
     assert.ok(checks.every((ms) => ms > 0), `pttl ${checks.join(',')}`);
     assert.deepEqual(await a.holder(room), { ...A, fence });
+  },
+
+  "a room's fence key lives while its lease is renewed, expires a retention after, and a new first token is still above the image's": async (t, url) => {
+    const client = await connect(t, url);
+    const a = new Leases(client, A, { ttlMs: 300, fenceRetentionMs: 600 }, new MemoryLogger());
+    t.after(() => a.close());
+    const room = 'short-lived {id}';
+    const keys = roomKeys(room);
+    const fence = granted(await a.acquire(room));
+    const since = performance.now();
+    const first = await commands(client).pttl(keys.fence);
+    assert.ok(first > 0 && first <= 600, `the fence key has a TTL within the retention: ${first}`);
+    // Renewals (every 100 ms) push the fence key's expiry back: it outlives two retentions
+    // (the duration under test, not a synchronisation).
+    while (performance.now() - since < 1_200) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const left = await commands(client).pttl(keys.fence);
+      assert.ok(left > 0, `the fence key is alive ${Math.round(performance.now() - since)} ms after the grant: pttl ${left}`);
+    }
+    await a.release(room);
+    await until(async () => (await commands(client).exists(keys.fence)) === 0, 'the fence key expiring after the release', 3_000);
+    // An image written under a token above Redis's clock (a clock that stepped back, say): the
+    // next first token must still be above it, or a stale write could match a later grant.
+    const ahead = fence + 10n ** 12n;
+    await commands(client).hset(keys.image, 'fence', ahead.toString());
+    const next = granted(await a.acquire(room));
+    assert.ok(next > ahead, `${next} > ${ahead}`);
   },
 };
 

@@ -18,7 +18,7 @@ export const TIMERS_KEY = `${KEY_PREFIX}timers`;
 export interface RoomKeys {
   /** Hash with a TTL: `node`, `url`, `fence` of the lease holder. */
   readonly lease: string;
-  /** Integer: the room's newest fencing token; never expires, never decreases. */
+  /** Integer: the room's newest fencing token; never decreases while it exists, and expires a retention (10 min by default) after the room's last grant or renewal. */
   readonly fence: string;
   /** Hash: `bytes` (the room image), `fence` (of the write that put it). */
   readonly image: string;

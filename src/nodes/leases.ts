@@ -38,12 +38,20 @@ export interface LeaseOptions {
    * Redis running at slightly different rates, and Redis's 1 ms expiry error. Default ttl/10.
    */
   readonly marginMs?: number;
+  /**
+   * How long a room's fence key outlives its last grant or renewal; then Redis drops it, so a
+   * room id used once costs no key forever. Safe at any value: a write finding no fence key is
+   * refused (no lease can be valid then), and a new first token starts above every earlier one
+   * (Redis's clock in ms, or past the image's fence). Default max(10 × ttl, 10 minutes).
+   */
+  readonly fenceRetentionMs?: number;
 }
 
-// KEYS: lease, fence. ARGV: node id, node url, ttl ms.
+// KEYS: lease, fence, image. ARGV: node id, node url, ttl ms, fence retention ms.
 // Held by another node → {0, node, url, pttl}; else a new grant → {1, fence}. A room's first
-// fence (its fence key absent: a new room, or a Redis that lost its data) is Redis's clock in ms,
-// so tokens still increase across a Redis restarted empty.
+// fence (its fence key absent: a new room, one unused past the retention, or a Redis that lost
+// its data) is Redis's clock in ms — or one past the fence of the room's image, should that be
+// higher — so tokens still increase across a fence key that expired or was lost.
 const ACQUIRE = new RedisScript(`
 local holder = redis.call('HMGET', KEYS[1], 'node', 'url')
 if holder[1] and holder[1] ~= ARGV[1] then
@@ -55,19 +63,25 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
 else
   if redis.replicate_commands then redis.replicate_commands() end
   local now = redis.call('TIME')
-  fence = string.format('%d', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000))
+  local seed = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local written = tonumber(redis.call('HGET', KEYS[3], 'fence') or '0') or 0
+  if written >= seed then seed = written + 1 end
+  fence = string.format('%d', seed)
   redis.call('SET', KEYS[2], fence)
 end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 redis.call('HSET', KEYS[1], 'node', ARGV[1], 'url', ARGV[2], 'fence', fence)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return {1, fence}
 `);
 
-// KEYS: lease. ARGV: node id, fence, ttl ms. Extends the TTL only while the lease is this node's with this fence → 1, else 0.
+// KEYS: lease, fence. ARGV: node id, fence, ttl ms, fence retention ms. Extends the lease's TTL
+// (and the fence key's retention) only while the lease is this node's with this fence → 1, else 0.
 const RENEW = new RedisScript(`
 local holder = redis.call('HMGET', KEYS[1], 'node', 'fence')
 if holder[1] == ARGV[1] and holder[2] == ARGV[2] then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
   return 1
 end
 return 0
@@ -85,6 +99,7 @@ return 0
 interface HeldLease {
   readonly fence: bigint;
   readonly key: string;
+  readonly fenceKey: string;
   /** performance.now() until which the lease is proven valid. */
   validUntil: number;
   /** Fires at validUntil (and re-arms itself while renewals moved it later). */
@@ -97,6 +112,7 @@ interface HeldLease {
 export class Leases {
   readonly ttlMs: number;
   readonly marginMs: number;
+  readonly fenceRetentionMs: number;
   private readonly leases = new Map<string, HeldLease>();
   private readonly acquiring = new Map<string, Promise<LeaseAnswer>>();
   private readonly listeners: Array<(roomId: string, why: string) => void> = [];
@@ -115,6 +131,8 @@ export class Leases {
     this.ttlMs = Math.round(options.ttlMs);
     this.marginMs = options.marginMs ?? this.ttlMs / 10;
     if (!(this.marginMs >= 0 && this.marginMs < this.ttlMs)) throw new RangeError(`Leases: marginMs must be in [0, ttlMs), got ${this.marginMs}`);
+    this.fenceRetentionMs = Math.round(options.fenceRetentionMs ?? Math.max(10 * this.ttlMs, 600_000));
+    if (!(this.fenceRetentionMs >= this.ttlMs)) throw new RangeError(`Leases: fenceRetentionMs must be at least ttlMs, got ${this.fenceRetentionMs}`);
   }
 
   /** How many leases this node holds (proven valid or being renewed). */
@@ -204,17 +222,17 @@ export class Leases {
   private async take(roomId: string): Promise<LeaseAnswer> {
     const stale = this.leases.get(roomId);
     if (stale !== undefined) this.lose(roomId, stale, 'its validity ran out before it was taken again');
-    const { lease, fence } = roomKeys(roomId);
+    const { lease, fence, image } = roomKeys(roomId);
     const sent = performance.now();
     let reply: unknown;
     try {
-      reply = await ACQUIRE.run(this.redis, [lease, fence], [this.node.id, this.node.url, this.ttlMs]);
+      reply = await ACQUIRE.run(this.redis, [lease, fence, image], [this.node.id, this.node.url, this.ttlMs, this.fenceRetentionMs]);
     } catch (err) {
       throw redisError(this.redis, `taking the lease of room "${roomId}"`, err, roomId);
     }
     const [granted, a, b, c] = reply as [number, string, string?, number?];
     if (granted !== 1) return { granted: false, owner: { id: a, url: b ?? '' }, expiresInMs: Math.max(0, Number(c ?? 0)) };
-    const held: HeldLease = { fence: BigInt(a), key: lease, validUntil: sent + this.ttlMs - this.marginMs, timer: undefined, renewing: false };
+    const held: HeldLease = { fence: BigInt(a), key: lease, fenceKey: fence, validUntil: sent + this.ttlMs - this.marginMs, timer: undefined, renewing: false };
     this.leases.set(roomId, held);
     this.watch(roomId, held);
     if (this.renewTimer === undefined && !this.closed) {
@@ -230,7 +248,7 @@ export class Leases {
       if (lease.renewing) continue;
       lease.renewing = true;
       const sent = performance.now();
-      RENEW.run(this.redis, [lease.key], [this.node.id, lease.fence.toString(), this.ttlMs]).then(
+      RENEW.run(this.redis, [lease.key, lease.fenceKey], [this.node.id, lease.fence.toString(), this.ttlMs, this.fenceRetentionMs]).then(
         (reply) => {
           lease.renewing = false;
           if (this.leases.get(roomId) !== lease) return; // released or lost meanwhile
