@@ -175,7 +175,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     rooms: registry.size,
     connections: transport.clientCount,
     ...(durable === undefined ? {} : { hibernatedRooms: durable.hibernatedRooms, oldestUnsavedChangeSeconds: Math.round(durable.oldestUnsavedSeconds * 10) / 10 }),
-    ...(node === undefined ? {} : { node: { id: node.id, url: node.url, redis: node.redis, leasesHeld: node.leases.held, forwardedConnections: node.counts.open } }),
+    ...(node === undefined ? {} : { node: { id: node.id, url: node.url, redis: node.redis, leaseTtlSeconds: node.leases.ttlMs / 1000, leasesHeld: node.leases.held, forwardedConnections: node.counts.open } }),
   });
   const registry = new RoomRegistry(
     (...args) => createAdapter(...args),

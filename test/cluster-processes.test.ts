@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { startServing, type Serving } from './helpers/cli.js';
+import { run, startServing, type Serving } from './helpers/cli.js';
 import { until, within } from './helpers/deadline.js';
 import { needRedis, startRedis } from './helpers/redis.js';
 import { client, closed, type Inbox } from './helpers/sockets.js';
@@ -118,4 +118,43 @@ test('SIGTERM drain of a node serving a WASM counter (the Rust guest, unchanged)
       break;
     }
   }
+});
+
+test("the cluster options from stateroom.toml's [cluster] table: nodes configured by the file share rooms; a flag wins over the file", redis.options, async (t) => {
+  const { url } = await startRedis(t);
+  const project = mkdtempSync(path.join(os.tmpdir(), 'stateroom-cluster-toml-'));
+  t.after(() => rmSync(project, { recursive: true, force: true }));
+  writeFileSync(path.join(project, 'secret.txt'), 'a-cluster-secret-of-at-least-32-characters\n');
+  // secret_file is relative to the file's folder; lease_ttl in seconds, like --lease-ttl.
+  writeFileSync(path.join(project, 'stateroom.toml'), `[cluster]\nredis = "${url}"\nsecret_file = "secret.txt"\nlease_ttl = 1.5\n`);
+  const service = path.join(process.cwd(), 'examples/counter/service.ts');
+  const start = async (...more: string[]): Promise<Serving> => {
+    const port = await freePort();
+    return startServing(['serve', service, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--node-url', `ws://127.0.0.1:${port}`, ...more], t.after.bind(t), { cwd: project });
+  };
+  const a = await start(); // ./stateroom.toml, found in the current directory
+  const b = await start('--config', path.join(project, 'stateroom.toml'), '--lease-ttl', '3');
+  const status = async (s: Serving) => ((await (await fetch(`http://127.0.0.1:${s.port}/status?format=json`, { signal: AbortSignal.timeout(3_000) })).json()) as { node?: { redis: string; leaseTtlSeconds: number } }).node;
+  assert.deepEqual(await status(a).then((n) => n && { redis: n.redis, ttl: n.leaseTtlSeconds }), { redis: url, ttl: 1.5 }, 'a: everything from the file');
+  assert.equal((await status(b))?.leaseTtlSeconds, 3, 'b: the --lease-ttl flag won over lease_ttl = 1.5');
+  const onA = await client(a.ws('/ws/toml'), 'on a');
+  t.after(() => onA.ws.terminate());
+  await increments(onA, 2, 0);
+  // b forwards to a with the secret it read from the file: the same room.
+  const onB = await client(b.ws('/ws/toml'), 'on b');
+  t.after(() => onB.ws.terminate());
+  await increments(onB, 1, 2);
+});
+
+test('a bad [cluster] table or a missing --config file is one line naming the file and key', async (t) => {
+  const project = mkdtempSync(path.join(os.tmpdir(), 'stateroom-cluster-toml-'));
+  t.after(() => rmSync(project, { recursive: true, force: true }));
+  writeFileSync(path.join(project, 'stateroom.toml'), '[cluster]\nredis_url = "redis://x"\n');
+  const service = path.join(process.cwd(), 'examples/counter/service.ts');
+  const bad = await run(['serve', service, '--port', '0'], { cwd: project });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /stateroom\.toml: unknown key\(s\) cluster\.redis_url; known: cluster\.redis, cluster\.node_url, cluster\.secret_file, cluster\.lease_ttl/);
+  const missing = await run(['serve', service, '--port', '0', '--config', 'nope.toml'], { cwd: project });
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /--config nope\.toml: no such file/);
 });

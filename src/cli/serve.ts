@@ -14,6 +14,7 @@ import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { createLogger, type LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type ServerOptions } from '../options.js';
 import { displayUrl, serve, serveAdopted } from '../serve.js';
+import { withClusterTable } from './config-file.js';
 import { loadService, type LoadedService } from '../project/load-service.js';
 import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions, type WasmIsolation } from '../wasm/source.js';
 import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds, parseSize } from './args.js';
@@ -59,6 +60,7 @@ interface ServeFlags {
   nodeUrl?: string;
   clusterSecretFile?: string;
   leaseTtl: number;
+  config?: string;
 }
 
 const d = DEFAULT_SERVER_OPTIONS;
@@ -140,6 +142,7 @@ export function addServeCommand(program: Command): void {
     .option('--redis <url>', 'scale out: the Redis that holds room leases and images (redis://host:port, redis+sentinel://…, redis+cluster://…); see docs/cluster.md')
     .option('--node-url <url>', 'with --redis: how other nodes reach this one, e.g. ws://10.0.0.5:8080')
     .option('--cluster-secret-file <file>', 'with --redis: a file holding the secret every node shares (at least 32 characters)')
+    .option('--config <file>', 'read the [cluster] table (redis, node_url, secret_file, lease_ttl) from this file; flags win over it (default: ./stateroom.toml, when there is one)')
     .addOption(seconds('--lease-ttl <seconds>', "with --redis: a room's lease lasts this long without renewal (a dead node's rooms move after at most this)", d.leaseTtlMs))
     .addOption(
       new Option('--workers <n>', 'server processes; each room lives in exactly one, chosen from its id (1: a single process)')
@@ -157,7 +160,8 @@ export function addServeCommand(program: Command): void {
     });
 }
 
-async function serveCommand(file: string, flags: ServeFlags, command: Command): Promise<void> {
+async function serveCommand(file: string, given: ServeFlags, command: Command): Promise<void> {
+  const flags = await withClusterTable(given, command);
   // The default memory budget is the machine's: each of --workers N processes gets its share.
   const shareBudget = command.getOptionValueSource('wasmMemoryBudget') === 'default';
   // Loaded in the primary too: a service that cannot load fails once, with one line.

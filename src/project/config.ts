@@ -9,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'smol-toml';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { parseClusterTable } from './cluster-table.js';
 import { detectKind, type ServiceKind } from './kind.js';
 
 export { ENTRY_CANDIDATES, type ServiceKind } from './kind.js';
@@ -41,7 +42,7 @@ export interface ProjectConfig {
 /** Upstream's keys that mean nothing here: its deploy id, and an option upstream itself never used. */
 const IGNORED_TOP = new Set(['service_id']);
 const IGNORED_CLIENT = new Set(['optimization_level']);
-const KNOWN = 'static_files, state_dir, ignore, service_id, [service] package, [service] entry, [service] language, [client] package';
+const KNOWN = 'static_files, state_dir, ignore, service_id, [service] package, [service] entry, [service] language, [client] package, [cluster] (for serve)';
 
 /**
  * Reads the service folder `root`.
@@ -55,11 +56,12 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   const service = subTable(configPath, 'service', table.service);
   const client = table.client === undefined ? undefined : subTable(configPath, 'client', table.client);
   const unknown = [
-    ...Object.keys(table).filter((k) => !['static_files', 'state_dir', 'ignore', 'service', 'client'].includes(k) && !IGNORED_TOP.has(k)),
+    ...Object.keys(table).filter((k) => !['static_files', 'state_dir', 'ignore', 'service', 'client', 'cluster'].includes(k) && !IGNORED_TOP.has(k)),
     ...Object.keys(service).filter((k) => !['entry', 'language', 'package'].includes(k)).map((k) => `service.${k}`),
     ...Object.keys(client ?? {}).filter((k) => k !== 'package' && !IGNORED_CLIENT.has(k)).map((k) => `client.${k}`),
   ];
   if (unknown.length > 0) throw invalid(configPath, `unknown key(s) ${unknown.join(', ')}; known: ${KNOWN}`);
+  parseClusterTable(configPath, table.cluster); // used by serve, not dev or build; still checked here
   const clientPackage = client === undefined ? undefined : optionalString(configPath, 'client.package', client.package);
   if (client !== undefined && clientPackage === undefined) throw invalid(configPath, '[client] needs package = "<the client crate>", as upstream\'s does');
   const servicePackage = optionalString(configPath, 'service.package', service.package);
@@ -117,7 +119,8 @@ function subTable(file: string, name: string, value: unknown): Record<string, un
   return value as Record<string, unknown>;
 }
 
-async function readToml(file: string): Promise<Record<string, unknown>> {
+/** The TOML file `file` as a table; `{}` when it does not exist. @throws `SR_ERR_CONFIG_INVALID` */
+export async function readToml(file: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

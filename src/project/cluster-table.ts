@@ -1,0 +1,65 @@
+/**
+ * The `[cluster]` table of `stateroom.toml`: the scale-out options (docs/cluster.md) kept in the
+ * file every node of a deployment shares, rather than repeated on each command line. `serve`
+ * reads it; a flag given on the command line wins over the file.
+ * @module
+ */
+import path from 'node:path';
+import { ErrorCode, StateroomError } from '../errors.js';
+
+/** `[cluster]`, as read: every key optional, paths absolute. */
+export interface ClusterTable {
+  /** `redis`: the Redis URL (`--redis`). */
+  readonly redis?: string;
+  /** `node_url`: how other nodes reach this one (`--node-url`). */
+  readonly nodeUrl?: string;
+  /** `secret_file`, resolved against the file's folder (`--cluster-secret-file`). */
+  readonly secretFile?: string;
+  /** `lease_ttl` in seconds, as milliseconds (`--lease-ttl`). */
+  readonly leaseTtlMs?: number;
+}
+
+/** The keys of `[cluster]`, and the flag each stands for (as docs/cli.md lists them). */
+export const CLUSTER_KEYS: Readonly<Record<string, string>> = {
+  redis: '--redis',
+  node_url: '--node-url',
+  secret_file: '--cluster-secret-file',
+  lease_ttl: '--lease-ttl',
+};
+
+/**
+ * Reads the `[cluster]` table `value` of the TOML file `file` (undefined: no table).
+ * @throws {@link StateroomError} `SR_ERR_CONFIG_INVALID` naming the file and the key.
+ */
+export function parseClusterTable(file: string, value: unknown): ClusterTable {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) throw invalid(file, '[cluster] must be a table');
+  const table = value as Record<string, unknown>;
+  const unknown = Object.keys(table).filter((k) => !(k in CLUSTER_KEYS));
+  if (unknown.length > 0) throw invalid(file, `unknown key(s) ${unknown.map((k) => `cluster.${k}`).join(', ')}; known: ${Object.keys(CLUSTER_KEYS).map((k) => `cluster.${k}`).join(', ')}`);
+  const text = (key: string): string | undefined => {
+    const v = table[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw invalid(file, `cluster.${key} must be a non-empty string (as ${CLUSTER_KEYS[key]} takes)`);
+    return v;
+  };
+  const secretFile = text('secret_file');
+  const ttl = table.lease_ttl;
+  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
+    throw invalid(file, `cluster.lease_ttl must be a number of seconds greater than 0, e.g. lease_ttl = 10`);
+  }
+  return {
+    ...present('redis', text('redis')),
+    ...present('nodeUrl', text('node_url')),
+    ...present('secretFile', secretFile === undefined ? undefined : path.resolve(path.dirname(file), secretFile)),
+    ...present('leaseTtlMs', ttl === undefined ? undefined : Math.round(ttl * 1000)),
+  };
+}
+
+function present<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function invalid(file: string, message: string): StateroomError {
+  return new StateroomError(ErrorCode.CONFIG_INVALID, `${file}: ${message}`, { file });
+}
