@@ -100,6 +100,27 @@ test('a client back within the grace period resumes: it gets what it missed, onc
   assert.deepEqual(events, ['connect 1', 'connect 2'], 'the service never saw the drop');
 });
 
+test('a client that closes on purpose (1000, or 1001 as a page going away) gives up its seat at once: its disconnect does not wait for the grace period', async (t) => {
+  const { service, events, until } = recording();
+  // A grace period far longer than the test's deadline: a held seat would time it out.
+  const { url } = await start(t, service, { resumeGraceMs: 60_000 });
+  for (const [code, client] of [[1000, 1], [1001, 2]] as const) {
+    const leaver = await connectAs(t, url(`token=leaver-${code}`));
+    await until(`connect ${client}`);
+    leaver.ws.close(code);
+    await until(`disconnect ${client}`);
+  }
+  // A drop (no close frame) is still held for a resume.
+  const dropper = await connectAs(t, url('token=dropper'));
+  await until('connect 3');
+  const gone = once(dropper.ws, 'close');
+  dropper.ws.terminate();
+  await gone;
+  const back = await connectAs(t, url('token=dropper&received=0'));
+  assert.equal(back.ws.protocol, 'stateroom.resumed');
+  assert.deepEqual(events, ['connect 1', 'disconnect 1', 'connect 2', 'disconnect 2', 'connect 3']);
+});
+
 test('past the grace period the seat is given up; the client comes back to a fresh seat and knows it', async (t) => {
   const { service, events, until } = recording();
   const { url } = await start(t, service, { resumeGraceMs: 100 });

@@ -20,8 +20,11 @@ export interface SeatHandle {
    * counts as received by the seat, so an exact client will not send it again.
    */
   skipped(): void;
-  /** This connection is gone; idempotent. The room holds or gives up the seat. */
-  leave(): void;
+  /**
+   * This connection is gone; idempotent. The room holds the seat for a resume, or gives it up
+   * at once when `leaving` (the client closed on purpose) or it has no token.
+   */
+  leave(leaving?: boolean): void;
 }
 
 /** The answer to {@link Placement.admit}. */

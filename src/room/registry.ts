@@ -239,9 +239,9 @@ class LocalSeat implements SeatHandle {
     this.room.skipped(this.clientId, this.sink);
   }
 
-  leave(): void {
+  leave(leaving = false): void {
     if (!this.seated) return;
     this.seated = false;
-    this.room.leave(this.clientId, this.sink);
+    this.room.leave(this.clientId, this.sink, leaving);
   }
 }

@@ -258,13 +258,14 @@ export class Room {
 
   /**
    * `sink`, the connection of `client`, is gone. A seat with a token is held for the
-   * grace period; any other is given up at once (nothing more is sent to it, and its
-   * `disconnect` is queued). A sink that was replaced is ignored.
+   * grace period, unless the client is `leaving` (it closed on purpose); any other is given
+   * up at once (nothing more is sent to it, and its `disconnect` is queued). A sink that was
+   * replaced is ignored.
    */
-  leave(client: ClientId, sink: ClientSink): void {
+  leave(client: ClientId, sink: ClientSink, leaving = false): void {
     const seat = this.seats.get(client);
     if (seat === undefined || !seat.holds(sink)) return;
-    this.seats.drop(seat, this.state === 'live');
+    this.seats.drop(seat, this.state === 'live' && !leaving);
   }
 
   /**

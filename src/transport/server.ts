@@ -87,7 +87,9 @@ export class Transport {
       closed: (connection, code) => {
         this.shared.backlog.forget(connection);
         this.options.metrics.closed(connection.sentCode ?? code);
-        this.gone(connection);
+        // 1000 or 1001 from the client itself: it is leaving (closed on purpose, or its page
+        // went away), so its seat is not held for a resume — others see it go at once.
+        this.gone(connection, connection.sentCode === undefined && (code === 1000 || code === 1001));
       },
       // A client's bad frame or reset is the client's condition, not a bug here: no stack.
       failed: (connection, err) => this.log.debug({ roomId: connection.seat?.roomId, clientId: connection.seat?.clientId, reason: err.message }, 'client socket error'),
@@ -287,11 +289,11 @@ export class Transport {
     this.gone(connection);
   }
 
-  private gone(connection: Connection): void {
+  private gone(connection: Connection, leaving = false): void {
     const { seat } = connection;
     if (seat === undefined || !this.open.delete(connection)) return;
     this.heartbeat.delete(connection);
-    seat.leave();
+    seat.leave(leaving);
     this.log.debug({ roomId: seat.roomId, clientId: seat.clientId }, 'client disconnected');
   }
 
