@@ -20,6 +20,11 @@ export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** A socket replaced by a newer one presenting the same token. */
 export const CLOSE_REPLACED = 4001;
+/**
+ * Sent by `stateroom/client` to a connection it gives up on to try again (a connect timeout):
+ * a drop, so the seat is held, where 1000 or 1001 from a client gives it up at once.
+ */
+export const CLOSE_RETRYING = 4002;
 
 /**
  * Subprotocols a client may offer to learn whether it resumed its seat: the server picks

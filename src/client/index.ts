@@ -24,6 +24,7 @@ import {
   CLOSE_INTERNAL_ERROR,
   CLOSE_POLICY,
   CLOSE_REPLACED,
+  CLOSE_RETRYING,
   CLOSE_TOO_BIG,
   CLOSE_TRY_AGAIN_LATER,
   PROTOCOL_EXACT,
@@ -261,7 +262,7 @@ export class Client {
     this.socket = ws;
     let opened = false;
     const timeout = o.connectTimeoutMs > 0 ? setTimeout(() => {
-      detach(ws, 1000, '');
+      detach(ws, CLOSE_RETRYING, 'connect timeout');
       this.emit('error', new Error(`not connected after ${o.connectTimeoutMs} ms`));
       this.ended(ws, 1006, 'connect timeout', false);
     }, o.connectTimeoutMs) : undefined;

@@ -19,6 +19,11 @@ export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 /** Another socket took this client's seat (same token): do not fight it. */
 export const CLOSE_REPLACED = 4001;
+/**
+ * Sent by the client to a connection it gives up on in order to try again (a connect timeout):
+ * not 1000, which tells the server the client is leaving and its seat need not be held.
+ */
+export const CLOSE_RETRYING = 4002;
 
 /** Offered to learn whether the server resumed the seat; see the server's protocol module. */
 export const PROTOCOL_FRESH = 'stateroom.fresh';
