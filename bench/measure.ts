@@ -32,6 +32,11 @@ export interface Measurement {
   readonly rssPerConnectionKiB: number;
   /** Idle only: false when RSS was still moving when read (the bound on waiting ran out). */
   readonly rssSettled: boolean;
+  /**
+   * Traffic, for a server that names its parts (`{"port":N,"parts":{"owner":pid,…}}`): each
+   * part's CPU seconds per 100k deliveries (the part's process tree), e.g. owner and forwarder.
+   */
+  readonly partsCpuPer100k?: Readonly<Record<string, number>>;
 }
 
 export interface Failure {
@@ -67,11 +72,17 @@ export async function measure(target: Target, scenario: Scenario, settings: Sett
   }
 }
 
-async function withServer<T>(target: Target, root: string, body: (server: Child, port: number) => Promise<T>): Promise<T> {
+/** What a server prints once it listens: its port, and the pids of its parts when it has some. */
+interface Announced {
+  readonly port: number;
+  readonly parts?: Readonly<Record<string, number>>;
+}
+
+async function withServer<T>(target: Target, root: string, body: (server: Child, port: number, parts: Announced['parts']) => Promise<T>): Promise<T> {
   const server = start(target.name, [target.server, ...(target.args ?? [])], root, gcEnv());
   try {
-    const { port } = await nextJson<{ port: number }>(server, SERVER_START_MS);
-    return await body(server, port);
+    const { port, parts } = await nextJson<Announced>(server, SERVER_START_MS);
+    return await body(server, port, parts);
   } finally {
     await stop(server);
   }
@@ -102,15 +113,19 @@ function planFor(target: Target, scenario: Scenario, port: number, deadlineMs: n
 
 /** CPU of both processes from "go" to the last delivery; connection setup is not billed. */
 function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
-  return withServer(target, root, (server, port) =>
+  return withServer(target, root, (server, port, parts) =>
     withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
+      const partsCpu = (): Array<[string, number]> => Object.entries(parts ?? {}).map(([name, pid]) => [name, cpuSeconds(pid)]);
+      const partsBefore = partsCpu();
       const serverBefore = cpuSeconds(server.pid);
       const loadBefore = cpuSeconds(load.pid);
       const result = await run(load, server, deadlineMs);
       const serverCpu = cpuSeconds(server.pid) - serverBefore;
       const loadCpu = cpuSeconds(load.pid) - loadBefore; // it stays up until stop()
+      const partsAfter = partsCpu();
       const per100k = (seconds: number): number => (seconds / Math.max(1, result.delivered)) * 100_000;
       return {
+        ...(parts === undefined ? {} : { partsCpuPer100k: Object.fromEntries(partsAfter.map(([name, cpu], i) => [name, per100k(cpu - partsBefore[i]![1])])) }),
         delivered: result.delivered,
         expected: result.expected,
         deliveriesPerSecond: result.delivered / result.wallSeconds,

@@ -86,7 +86,20 @@ function printTable(options: Options, rows: readonly Row[], skipped: Record<stri
   const kinds = new Set(options.scenarios.map((scenario) => scenario.kind));
   if (kinds.has('traffic')) console.log('client-bound: the load generator used more CPU than the server, so deliveries/s measures the clients.');
   if (kinds.has('idle')) console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
+  for (const line of partsLines(rows)) console.log(line);
   for (const [name, reason] of Object.entries(skipped)) console.log(`skipped ${name}: ${reason}`);
+}
+
+/** For a target with parts (forwarded: owner and forwarder), each part's CPU, and the forwarder's against the owner's. */
+function partsLines(rows: readonly Row[]): string[] {
+  return rows.flatMap((row) => {
+    const parts = row.partsCpuPer100k;
+    if (parts === undefined) return [];
+    const each = Object.entries(parts).map(([name, cpu]) => `${name} ${cpu.toFixed(2)}`).join(', ');
+    const { owner, forwarder } = parts;
+    const ratio = owner !== undefined && forwarder !== undefined ? `; forwarder/owner ${(forwarder / owner).toFixed(2)}×` : '';
+    return [`${row.target} · ${row.scenario}: CPU s per 100k deliveries by part: ${each}${ratio}`];
+  });
 }
 
 function versionOf(pkg: string): string | undefined {

@@ -50,5 +50,13 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
     settleMs: of('settleMs'),
     rssPerConnectionKiB: of('rssPerConnectionKiB'),
     rssSettled: runs.every((run) => run.rssSettled),
+    ...partsOf(runs),
   };
+}
+
+/** The median of each part's CPU, when the runs name parts. */
+function partsOf(runs: readonly Measurement[]): Pick<Measurement, 'partsCpuPer100k'> {
+  const names = [...new Set(runs.flatMap((run) => Object.keys(run.partsCpuPer100k ?? {})))];
+  if (names.length === 0) return {};
+  return { partsCpuPer100k: Object.fromEntries(names.map((name) => [name, median(runs.map((run) => run.partsCpuPer100k?.[name] ?? NaN))])) };
 }

@@ -1,6 +1,7 @@
 // The servers the benchmark measures. Each is a script under bench/servers/ that listens on
 // 127.0.0.1 port 0, prints {"port":N}, and sends every text message back to its whole room.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Protocol } from './clients.js';
 
 export interface Target {
@@ -14,6 +15,8 @@ export interface Target {
   readonly protocol: Protocol;
   /** npm packages the target needs that are not dependencies of the project. */
   readonly packages?: readonly string[];
+  /** Programs the target runs, looked up on PATH (Debian's package names them). */
+  readonly programs?: readonly string[];
 }
 
 /** The raw `ws` baseline comes first: every ratio is against it, so it always runs. */
@@ -33,6 +36,8 @@ export const TARGETS: readonly Target[] = [
   { key: 'wasm-pool', name: 'wasm pool', server: 'bench/servers/stateroom-wasm.mjs', args: ['pool'], protocol: 'ws' },
   { key: 'wasm-pool-durable', name: 'wasm pool durable', server: 'bench/servers/stateroom-wasm.mjs', args: ['pool', 'durable'], protocol: 'ws' },
   { key: 'wasm-inline-durable', name: 'wasm inline durable', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline', 'durable'], protocol: 'ws' },
+  // Scale-out: clients connect to a node that forwards them to the room's owner (Redis leases).
+  { key: 'forwarded', name: 'forwarded', server: 'bench/servers/stateroom-forwarded.mjs', protocol: 'ws', programs: ['redis-server'] },
   { key: 'socketio', name: 'socket.io', server: 'bench/servers/socketio.mjs', protocol: 'socketio' },
   {
     key: 'colyseus',
@@ -52,5 +57,11 @@ export function unavailable(target: Target, root: string): string | undefined {
   if (!existsSync(`${root}${target.server}`)) return `${target.server} does not exist yet`;
   const missing = (target.packages ?? []).filter((pkg) => !existsSync(`${root}node_modules/${pkg}/package.json`));
   if (missing.length > 0) return `not installed: ${missing.join(', ')} (see bench/README.md)`;
+  const absent = (target.programs ?? []).filter((program) => !onPath(program));
+  if (absent.length > 0) return `not on PATH: ${absent.join(', ')} (apt-get install ${absent.join(' ')})`;
   return undefined;
+}
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && existsSync(path.join(dir, program)));
 }

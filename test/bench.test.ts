@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from './helpers/cli.js';
+import { needRedis } from './helpers/redis.js';
 
 /** Longer than a quick run of two targets takes on 2 busy cores (~15 s), short enough for the suite. */
 const HARD_TIMEOUT_MS = 90_000;
@@ -86,4 +87,18 @@ test('npm run bench names the valid targets when given an unknown one', async ()
   const { code, stderr } = await runBench(['--targets', 'raw-ws,nonesuch']);
   assert.equal(code, 2);
   assert.match(stderr, /unknown targets: nonesuch; valid targets: raw-ws, stateroom/);
+});
+
+test("the forwarded target: clients through a forwarding node, each part's CPU read and compared", { ...(await needRedis()).options, timeout: HARD_TIMEOUT_MS + 10_000 }, async (t) => {
+  const out = await mkdtemp(path.join(tmpdir(), 'stateroom-bench-test-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  const { code, stdout, stderr } = await runBench(['--quick', '--targets', 'forwarded', '--scenarios', 'latency', '--out', out]);
+  assert.equal(code, 0, `bench exited ${code}\n${stderr.slice(-2_000)}`);
+  assert.match(stdout, /\| latency +\| forwarded +\| [\d,]+ /, 'a measured row');
+  assert.match(stdout, /forwarded · latency: CPU s per 100k deliveries by part: owner [\d.]+, forwarder [\d.]+; forwarder\/owner [\d.]+×/);
+  const json = (await readdir(out)).find((file) => file.endsWith('.json'))!;
+  const { rows } = JSON.parse(await readFile(path.join(out, json), 'utf8')) as { rows: Array<Row & { partsCpuPer100k?: Record<string, number> }> };
+  const row = rows.find((r) => r.target === 'forwarded');
+  positive(row?.partsCpuPer100k?.owner ?? null, 'the owner part');
+  positive(row?.partsCpuPer100k?.forwarder ?? null, 'the forwarder part');
 });
