@@ -122,7 +122,7 @@ const CASES: Record<string, Case> = {
     await a.store.put(roomId, await image(roomId, 'A at 40'));
     // A pauses (its renewals stop); its save in flight still carries fence A: a store whose
     // fences remember it, as a write issued before the pause does.
-    const paused = new RedisRoomStore(a.client, { fenceOf: () => fenceA }, new MemoryLogger());
+    const paused = new RedisRoomStore(a.client, { node: A, fenceOf: () => fenceA }, new MemoryLogger());
     const lost = new Promise<void>((resolve) => a.leases.onLost(() => resolve()));
     a.leases.close();
     await within(lost, "A's lease lost by its clock", 2_000);
@@ -143,6 +143,27 @@ const CASES: Record<string, Case> = {
     assert.equal(await bodyOf(a.store, roomId), 'B at 42');
     assert.ok(await a.client.exists(ROOMS_KEY));
     assert.equal(await commands(a.client).hget(roomKeys(roomId).image, 'fence'), fenceB.toString());
+  },
+
+  "after a failover that lost A's grant, B can be granted the same token: only B's writes pass, told apart by the lease": async (t, url) => {
+    const a = await node(t, url, A);
+    const b = await node(t, url, B);
+    const roomId = 'failed over';
+    const keys = roomKeys(roomId);
+    const answer = await a.leases.acquire(roomId);
+    assert.ok(answer.granted);
+    await a.store.put(roomId, await image(roomId, 'A at 1'));
+    // What a replica promoted before A's grant reached it holds: the fence one behind, no lease.
+    await commands(a.client).del(keys.lease);
+    await commands(a.client).decr(keys.fence);
+    const again = await b.leases.acquire(roomId);
+    assert.ok(again.granted);
+    assert.equal(again.fence, answer.fence, 'the same token, granted twice');
+    const err = await fenced(image(roomId, 'A at 2').then((bytes) => a.store.put(roomId, bytes)), "A's save under the twice-granted token");
+    assert.match(err.message, new RegExp(`room "failed over": saving its image refused: this node's fencing token is ${answer.fence}, and the room's lease in Redis is held by node node-b with the same token`));
+    await fenced(a.store.delete(roomId), "A's delete");
+    await b.store.put(roomId, await image(roomId, 'B at 2'));
+    assert.equal(await bodyOf(a.store, roomId), 'B at 2');
   },
 
   'a writer whose grant Redis lost (fence key gone) is refused': async (t, url) => {

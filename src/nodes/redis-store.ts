@@ -26,36 +26,43 @@ import { KeyQueue } from '../durability/key-queue.js';
 
 /** Where a store gets the fencing token a write carries: this node's lease on the room, if any. */
 export interface Fences {
+  /** This node: a write is refused unless the room's lease names it. */
+  readonly node: { readonly id: string };
   fenceOf(roomId: string): bigint | undefined;
 }
 
-// The check every write script starts with: KEYS[1] is the room's fence key, ARGV[1] the
-// writer's token (decimal, as INCR and the acquire script write them: equal numbers are equal strings).
+// The check every write script starts with: KEYS[1] is the room's fence key, KEYS[2] its lease,
+// ARGV[1] the writer's token (decimal, as INCR and the acquire script write them: equal numbers
+// are equal strings), ARGV[2] the writer's node id. The token must be the newest, and the lease
+// this node's: after a failover to a replica that missed a grant, the same token can be granted
+// twice, and only the lease tells the two holders apart.
 const FENCE_CHECK = `
 local newest = redis.call('GET', KEYS[1])
 if newest ~= ARGV[1] then return {0, newest or ''} end
+local holder = redis.call('HGET', KEYS[2], 'node')
+if holder ~= ARGV[2] then return {0, newest, holder or ''} end
 `;
 
-// KEYS: fence, image, id. ARGV: writer's fence, image bytes, id text. Writes the image and the id when the fence is the newest → {1}; else {0, newest}.
+// KEYS: fence, lease, image, id. ARGV: writer's fence, node id, image bytes, id text. Writes the image and the id when the check passes → {1}; else {0, newest, holder?}.
 const PUT = new RedisScript(`${FENCE_CHECK}
-redis.call('HSET', KEYS[2], 'bytes', ARGV[2], 'fence', ARGV[1])
-redis.call('SET', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[3], 'bytes', ARGV[3], 'fence', ARGV[1])
+redis.call('SET', KEYS[4], ARGV[4])
 return {1}
 `);
 
-// KEYS: fence, image, id. ARGV: writer's fence. Deletes the image and the id when the fence is the newest → {1, whether there was an image}; else {0, newest}.
+// KEYS: fence, lease, image, id. ARGV: writer's fence, node id. Deletes the image and the id when the check passes → {1, whether there was an image}; else {0, newest, holder?}.
 const DELETE = new RedisScript(`${FENCE_CHECK}
-local existed = redis.call('DEL', KEYS[2])
-redis.call('DEL', KEYS[3])
+local existed = redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[4])
 return {1, existed}
 `);
 
-// KEYS: fence, image, id, aside. ARGV: writer's fence, why. Renames the image to the aside key and notes why, when the fence is the newest → {1, whether there was an image}; else {0, newest}.
+// KEYS: fence, lease, image, id, aside. ARGV: writer's fence, node id, why. Renames the image to the aside key and notes why, when the check passes → {1, whether there was an image}; else {0, newest, holder?}.
 const SET_ASIDE = new RedisScript(`${FENCE_CHECK}
-if redis.call('EXISTS', KEYS[2]) == 0 then return {1, 0} end
-redis.call('RENAME', KEYS[2], KEYS[4])
-redis.call('HSET', KEYS[4], 'why', ARGV[2])
-redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[3]) == 0 then return {1, 0} end
+redis.call('RENAME', KEYS[3], KEYS[5])
+redis.call('HSET', KEYS[5], 'why', ARGV[3])
+redis.call('DEL', KEYS[4])
 return {1, 1}
 `);
 
@@ -120,7 +127,7 @@ export class RedisRoomStore implements RoomStore {
     return this.queues.run(roomId, async () => {
       const keys = roomKeys(roomId);
       const fence = this.writerFence(roomId, 'saving');
-      await this.fenced(roomId, 'saving', fence, PUT, [keys.fence, keys.image, keys.id], [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), encodeRoomId(roomId)]);
+      await this.fenced(roomId, 'saving', fence, PUT, [keys.fence, keys.lease, keys.image, keys.id], [Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), encodeRoomId(roomId)]);
       // Sent together (one write with auto-pipelining): the order between the two does not matter.
       await this.index(roomId, (r) =>
         Promise.all([r.sadd(ROOMS_KEY, keys.tag), header.timerDueAt === undefined ? r.zrem(TIMERS_KEY, keys.tag) : r.zadd(TIMERS_KEY, header.timerDueAt, keys.tag)]),
@@ -136,7 +143,7 @@ export class RedisRoomStore implements RoomStore {
     return this.queues.run(roomId, async () => {
       const keys = roomKeys(roomId);
       const fence = this.writerFence(roomId, 'deleting');
-      const [, existed] = await this.fenced(roomId, 'deleting', fence, DELETE, [keys.fence, keys.image, keys.id], []);
+      const [, existed] = await this.fenced(roomId, 'deleting', fence, DELETE, [keys.fence, keys.lease, keys.image, keys.id], []);
       await this.unindex(roomId, keys.tag);
       return existed === 1;
     });
@@ -151,7 +158,7 @@ export class RedisRoomStore implements RoomStore {
       const keys = roomKeys(roomId);
       const fence = this.writerFence(roomId, 'setting aside');
       const aside = asideKey(keys.tag, `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomBytes(3).toString('hex')}`);
-      const [, existed] = await this.fenced(roomId, 'setting aside', fence, SET_ASIDE, [keys.fence, keys.image, keys.id, aside], [`room: ${JSON.stringify(roomId)}\nwhy: ${why}\n`]);
+      const [, existed] = await this.fenced(roomId, 'setting aside', fence, SET_ASIDE, [keys.fence, keys.lease, keys.image, keys.id, aside], [`room: ${JSON.stringify(roomId)}\nwhy: ${why}\n`]);
       await this.unindex(roomId, keys.tag);
       return existed === 1 ? `${this.description} key ${aside}` : undefined;
     });
@@ -200,22 +207,27 @@ export class RedisRoomStore implements RoomStore {
     return fence;
   }
 
-  /** Runs a fenced write script; its `{0, newest}` answer becomes SR_ERR_FENCED. */
+  /** Runs a fenced write script; its `{0, newest, holder?}` answer becomes SR_ERR_FENCED. */
   private async fenced(roomId: string, what: string, fence: bigint, script: RedisScript, keys: string[], args: Array<string | Buffer>): Promise<[number, number?]> {
-    let reply: [number, (string | number)?];
+    let reply: [number, (string | number)?, string?];
     try {
-      reply = (await script.run(this.redis, keys, [fence.toString(), ...args])) as [number, (string | number)?];
+      reply = (await script.run(this.redis, keys, [fence.toString(), this.fences.node.id, ...args])) as [number, (string | number)?, string?];
     } catch (err) {
       throw redisError(this.redis, `${what} the image of room "${roomId}"`, err, roomId);
     }
     if (reply[0] === 1) return reply as [number, number?];
     const newest = String(reply[1] ?? '');
+    const holder = reply[2];
     const why =
-      newest === ''
-        ? 'Redis has no grant on record for the room (its data was lost: restarted without persistence, or failed over)'
-        : BigInt(newest) > fence
-          ? `it is older than the room's newest, ${newest} (another node was granted the room since)`
-          : `it is newer than the room's newest, ${newest} (Redis lost the grant that issued it: restarted without persistence, or failed over)`;
+      holder !== undefined
+        ? holder === ''
+          ? `no node holds the room's lease in Redis now (it expired, or Redis lost it)`
+          : `the room's lease in Redis is held by node ${holder} with the same token (Redis lost this node's grant and granted it again: failed over)`
+        : newest === ''
+          ? 'Redis has no grant on record for the room (its data was lost: restarted without persistence, or failed over)'
+          : BigInt(newest) > fence
+            ? `it is older than the room's newest, ${newest} (another node was granted the room since)`
+            : `it is newer than the room's newest, ${newest} (Redis lost the grant that issued it: restarted without persistence, or failed over)`;
     throw new StateroomError(ErrorCode.FENCED, `room "${roomId}": ${what} its image refused: this node's fencing token is ${fence}, and ${why}`, { roomId });
   }
 
