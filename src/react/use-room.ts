@@ -28,7 +28,8 @@ export interface Room {
    * Sends text or bytes; queued while not connected (see the client's `send`). The same
    * function for the component's life.
    * @returns `true` if handed to an open socket, `false` if queued.
-   * @throws Error when called before the component mounted or after it unmounted.
+   * @throws Error when called before the component mounted or after it unmounted, and once
+   *   `status` is `closed` (the client's own error).
    */
   readonly send: (data: Data) => boolean;
 }
