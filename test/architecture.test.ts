@@ -38,6 +38,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   cli: ['*'],
   index: ['*'],
   client: [],
+  json: ['client', 'service'],
+  react: ['client', 'json'],
 };
 
 /** The transport sees rooms only through the placement seam and the seat types. */

@@ -1,7 +1,7 @@
 // A lean install: the package as npm publishes it (npm pack), installed into an empty folder,
-// brings no WebAssembly toolchain (assemblyscript and wabt are optional peers), stays under
-// 25 MB of node_modules, serves a native .ts service, and says in one line what to install
-// for a .wat.
+// brings no WebAssembly toolchain (assemblyscript and wabt are optional peers) nor React (the
+// optional peer of stateroom/react), stays under 25 MB of node_modules, serves a native .ts
+// service, and says in one line what to install for a .wat.
 //
 // Offline: npm 11 resolves a new dependency from full registry documents, which `npm ci` does
 // not cache, so the folder gets a lockfile instead — the entries of this repository's lockfile
@@ -77,6 +77,8 @@ test('npm pack, installed into an empty folder: no WASM toolchain, ≤ 25 MB, se
   const modules = path.join(dir, 'node_modules');
   const names = await readdir(modules);
   for (const toolchain of ['assemblyscript', 'wabt', 'binaryen']) assert.ok(!names.includes(toolchain), `${toolchain} is not installed`);
+  // stateroom/react needs React, an optional peer: an application that uses the hooks has it already.
+  for (const peer of ['react', 'react-dom']) assert.ok(!names.includes(peer), `${peer} is not installed`);
   const { stdout: du } = await execFileP('du', ['-sk', modules], { timeout: 10_000 });
   const kib = Number(du.split('\t')[0]);
   t.diagnostic(`node_modules: ${(kib / 1024).toFixed(1)} MiB (du -sk: ${kib} KiB), ${names.length} top-level entries`);
