@@ -143,6 +143,13 @@ export interface ServerOptions {
    */
   hibernateAfterMs?: number;
   /**
+   * Durable rooms: most saved rooms the store may hold (0: no limit). A client can make up room
+   * ids, and a room that was sent a message is saved: past this many, a new room id is refused
+   * with HTTP 503 (rooms already saved go on), so the disk a client can fill is bounded. Delete
+   * rooms with `stateroom rooms delete`. Default 100 000.
+   */
+  maxSavedRooms?: number;
+  /**
    * Scale-out ([cluster.md](../docs/cluster.md)): the Redis that holds room leases and images,
    * e.g. `redis://10.0.0.2:6379`. With it, every room runs on exactly one node of those sharing
    * this Redis; a client that reaches another node is forwarded to the owner. Needs `nodeUrl`
@@ -204,6 +211,7 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
   store: undefined,
   snapshotIntervalMs: 5_000,
   hibernateAfterMs: 60_000,
+  maxSavedRooms: 100_000,
   redis: undefined,
   nodeUrl: undefined,
   clusterSecret: undefined,
@@ -260,6 +268,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkCluster(o);
   checkInteger('snapshotIntervalMs', o.snapshotIntervalMs, 1, MAX_TIMER_MS);
   checkInteger('hibernateAfterMs', o.hibernateAfterMs, 0, MAX_TIMER_MS);
+  checkInteger('maxSavedRooms', o.maxSavedRooms, 0, 2 ** 32 - 1);
   if (typeof o.staticDotfiles !== 'boolean') throw invalid('staticDotfiles', 'staticDotfiles must be true or false');
   checkInteger('headersTimeoutMs', o.headersTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('maxUnroutedConnections', o.maxUnroutedConnections, 0, 2 ** 31 - 1);

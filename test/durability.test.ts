@@ -10,7 +10,7 @@ import { serve, type Context, type MaybePromise, type Payload, type RoomStore, t
 import { createLogger } from '../src/logger.js';
 import { LogLines } from './helpers/json-logs.js';
 import { until, within } from './helpers/deadline.js';
-import { client, closed } from './helpers/sockets.js';
+import { client, closed, refusal } from './helpers/sockets.js';
 
 /** A counter that keeps its value, its alarms and who it saw, through snapshot()/restore(). */
 class DurableCounter {
@@ -109,6 +109,23 @@ test('a room nobody sent a message to is not saved; arbitrary room ids are', asy
   const second = await start(t, dir);
   assert.equal(await ask(second.url(odd), 'increment'), 'new value: 2');
   assert.equal(await ask(second.url('quiet'), 'increment'), 'new value: 1');
+});
+
+test('the store holds at most maxSavedRooms rooms: past it a new room id is refused with 503, saved rooms go on, and a deleted one makes room', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir, { maxSavedRooms: 2 });
+  assert.equal(await ask(first.url('a'), 'increment'), 'new value: 1');
+  assert.equal(await ask(first.url('b'), 'increment'), 'new value: 1');
+  await first.server.close(); // a and b saved
+  const second = await start(t, dir, { maxSavedRooms: 2 });
+  assert.equal(await refusal(second.url('c')), '503 the server keeps its limit of 2 saved rooms; try again later');
+  assert.equal(await ask(second.url('a'), 'increment'), 'new value: 2', 'a saved room still joins');
+  await second.logs.waitFor((line) => line.code === 'SR_ERR_SAVE_FAILED' && /new room "c" refused: .* holds 2 saved rooms, the most --max-saved-rooms allows \(2\)/.test(String(line.msg)), 'one warning naming the limit');
+  await second.server.close();
+  // A client making up room ids fills no more than the limit; deleting an image frees a place.
+  rmSync(path.join(dir, readdirSync(dir).find((f) => !f.startsWith('.'))!));
+  const third = await start(t, dir, { maxSavedRooms: 2 });
+  assert.equal(await ask(third.url('c'), 'increment'), 'new value: 1');
 });
 
 test('a room idle without clients is saved and freed, and its timer wakes it when due', async (t) => {

@@ -56,6 +56,7 @@ interface ServeFlags {
   stateDir?: string;
   snapshotInterval: number;
   hibernateAfter: number;
+  maxSavedRooms: number;
   redis?: string;
   nodeUrl?: string;
   clusterSecretFile?: string;
@@ -139,6 +140,7 @@ export function addServeCommand(program: Command): void {
     .option('--state-dir <dir>', 'durable rooms: save rooms in <dir> (on shutdown, after changes, when idle) and restore them from it; see docs/durability.md')
     .addOption(seconds('--snapshot-interval <seconds>', 'with --state-dir: save a changed room again within this long (what a crash can lose)', d.snapshotIntervalMs))
     .addOption(seconds('--hibernate-after <seconds>', 'with --state-dir: free the instance of a WASM room with no event for this long, keeping its clients (0: never)', d.hibernateAfterMs))
+    .option('--max-saved-rooms <n>', 'with --state-dir: refuse new room ids with 503 once this many rooms are saved, so clients cannot fill the disk (0: no limit)', parseCount, d.maxSavedRooms)
     .option('--redis <url>', 'scale out: the Redis that holds room leases and images (redis://host:port, redis+sentinel://…, redis+cluster://…); see docs/cluster.md')
     .option('--node-url <url>', 'with --redis: how other nodes reach this one, e.g. ws://10.0.0.5:8080')
     .option('--cluster-secret-file <file>', 'with --redis: a file holding the secret every node shares (at least 32 characters)')
@@ -202,6 +204,7 @@ const FLAGS: Readonly<Record<string, { flag: string; seconds?: true }>> = {
   stateDir: { flag: '--state-dir' },
   snapshotIntervalMs: { flag: '--snapshot-interval', seconds: true },
   hibernateAfterMs: { flag: '--hibernate-after', seconds: true },
+  maxSavedRooms: { flag: '--max-saved-rooms' },
   redis: { flag: '--redis' },
   nodeUrl: { flag: '--node-url' },
   clusterSecret: { flag: '--cluster-secret-file' },
@@ -307,6 +310,7 @@ function toServerOptions(flags: ServeFlags): ServerOptions {
     stateDir: flags.stateDir,
     snapshotIntervalMs: flags.snapshotInterval,
     hibernateAfterMs: flags.hibernateAfter,
+    maxSavedRooms: flags.maxSavedRooms,
     redis: flags.redis,
     nodeUrl: flags.nodeUrl,
     clusterSecret: clusterSecret(flags),

@@ -45,6 +45,8 @@ const WAKE_RETRY_MS = 1_000;
 export interface DurableRoomsOptions {
   /** A changed room is saved again within this long. */
   readonly snapshotIntervalMs: number;
+  /** Most saved rooms (0: no limit): past it a new room is refused at admission, and not saved. */
+  readonly maxSavedRooms?: number;
   /** Whether this process runs `roomId` (with `--workers N`, only its own rooms' timers are woken here). */
   readonly ownsRoom?: ((roomId: string) => boolean) | undefined;
 }
@@ -137,12 +139,15 @@ export class DurableRooms implements RoomKeeper {
     return oldest === Infinity ? 0 : (performance.now() - oldest) / 1000;
   }
 
-  /** {@link RoomKeeper.preload}: reads the state now; the room's load takes it. */
-  async preload(roomId: string): Promise<void> {
+  /**
+   * {@link RoomKeeper.preload}: reads the state now; the room's load takes it. Refuses a room
+   * with no saved state while the store holds its limit of saved rooms.
+   */
+  async preload(roomId: string): Promise<string | undefined> {
     const pending = this.preloaded.get(roomId);
     if (pending !== undefined) {
       await pending.state;
-      return;
+      return undefined;
     }
     const durability = this.durability;
     const state = this.read(roomId, durability);
@@ -159,6 +164,21 @@ export class DurableRooms implements RoomKeeper {
       if (this.preloaded.get(roomId) === entry) this.preloaded.delete(roomId);
       this.preloadedIds.delete(roomId);
     }, PRELOAD_HOLD_MS).unref();
+    return read === undefined ? this.refusalOfNew(roomId) : undefined;
+  }
+
+  /** Whether the store holds its limit of saved rooms and `roomId` is not one of them. */
+  private full(roomId: string): boolean {
+    const max = this.options.maxSavedRooms ?? 0;
+    return max > 0 && this.stored.size >= max && !this.stored.has(roomId);
+  }
+
+  /** Why a new room is refused (the store is full), logged at most every few seconds; or undefined. */
+  private refusalOfNew(roomId: string): string | undefined {
+    if (!this.full(roomId)) return undefined;
+    const max = this.options.maxSavedRooms ?? 0;
+    throttleOf(this.log).write('warn', 'saved-room limit', 'full', { code: ErrorCode.SAVE_FAILED, roomId, rooms: this.stored.size }, `new room "${roomId}" refused: ${this.store.description} holds ${this.stored.size} saved rooms, the most --max-saved-rooms allows (${max}); delete rooms with \`stateroom rooms delete\` or raise the limit`);
+    return `the server keeps its limit of ${max} saved rooms; try again later`;
   }
 
   /** {@link RoomKeeper.lastClientIdOf} */
@@ -338,6 +358,11 @@ export class DurableRooms implements RoomKeeper {
 
   private async put(roomId: string, state: RoomState & { body: Uint8Array }, { kind, moduleHash }: SourceDurability): Promise<boolean> {
     const started = performance.now();
+    if (this.full(roomId)) {
+      // Admitted before the store filled up (admission refuses new rooms once it is full).
+      this.saveFailed(roomId, `room "${roomId}" could not be saved: ${this.store.description} holds its limit of ${this.options.maxSavedRooms} saved rooms (--max-saved-rooms; the save is retried)`);
+      return false;
+    }
     try {
       const bytes = await encodeImage({ roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) });
       await this.store.put(roomId, bytes);

@@ -49,7 +49,7 @@ export async function durableRooms(
   let durability = durabilityOf(service, log);
   if (durability === undefined) return undefined;
   const store = clusterStore ?? o.store ?? (await DirectoryStore.open(o.stateDir ?? ''));
-  const keeper = new DurableRooms(store, durability, { snapshotIntervalMs: o.snapshotIntervalMs, ownsRoom }, log);
+  const keeper = new DurableRooms(store, durability, { snapshotIntervalMs: o.snapshotIntervalMs, maxSavedRooms: o.maxSavedRooms, ownsRoom }, log);
   const sleepers = new Sleepers();
   log.info({ store: store.description, snapshotIntervalMs: o.snapshotIntervalMs }, `rooms are saved in ${store.description} (a change within ${o.snapshotIntervalMs / 1000} s)`);
   return {

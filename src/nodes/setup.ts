@@ -66,7 +66,7 @@ export async function joinCluster(o: ResolvedServerOptions, log: Logger): Promis
 /** A keeper for rooms that are not saved: letting one go disposes it. */
 const disposeOnly: RoomKeeper = {
   load: () => Promise.resolve(undefined),
-  preload: () => Promise.resolve(),
+  preload: () => Promise.resolve(undefined),
   lastClientIdOf: () => undefined,
   dirty: () => {},
   retire: (room) => room.dispose(),

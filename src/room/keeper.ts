@@ -13,8 +13,9 @@ export interface RoomKeeper {
   /**
    * Reads a room's saved state ahead of its first client's join (at admission), so the room
    * can be created knowing it: its client ids go on after the saved ones from the first seat.
+   * Resolves to why the room may not be created (a 503's reason; the store is full), if so.
    */
-  preload(roomId: string): Promise<void>;
+  preload(roomId: string): Promise<string | undefined>;
   /** The last client id of a preloaded room's saved state, if one was read (the room starts now). */
   lastClientIdOf(roomId: string): number | undefined;
   /** Optional: whether this process may still run the room's next event (see `RoomHooks.mayRun`). */

@@ -89,7 +89,9 @@ export class RoomRegistry implements Placement {
       const refusal = this.options.newRoomRefusal?.();
       if (refusal !== undefined) return { ok: false, status: 503, reason: refusal };
       // A saved room is read before its first client joins: its client ids go on from the saved ones.
-      if (this.keeper !== undefined) return this.keeper.preload(roomId).then((): Admission => ({ ok: true, resumes: false }));
+      if (this.keeper !== undefined) {
+        return this.keeper.preload(roomId).then((refusal): Admission => (refusal === undefined ? { ok: true, resumes: false } : { ok: false, status: 503, reason: refusal }));
+      }
       return { ok: true, resumes: false };
     }
     const resumes = room.resumable(identity);
