@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomToken } from '../src/client/url.js';
 import { serve, type ClientId, type Context, type Payload, type Service } from '../src/index.js';
-import { bindToken } from '../src/transport/admission.js';
+import { bindToken } from '../src/transport/authorize-verdict.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed } from './helpers/sockets.js';
 
