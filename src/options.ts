@@ -178,7 +178,8 @@ export interface Refusal {
  * bound.
  */
 export interface Admitted {
-  readonly user: string | Readonly<Record<string, unknown>>;
+  // `object`, not a record type: an interface (a JWT payload type, say) has no index signature.
+  readonly user: string | object;
 }
 
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
