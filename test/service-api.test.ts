@@ -442,7 +442,7 @@ test('ctx.clientInfo tells the query of the client’s URL, bounded, and never i
   assert.deepEqual([query.lang, query.name, query.long], ['fr', 'Ana María', 'v'.repeat(256)]);
 });
 
-test('ctx.clientInfo behind a forwarding node: the address is the client’s, as the forwarder proved it', redis.options, async (t) => {
+test('ctx.clientInfo behind a forwarding node: the address is the client’s, as the forwarder proved it; the query and the owner’s authorize user too', redis.options, async (t) => {
   const nodes: Array<{ close(): Promise<void> }> = [];
   t.after(() => Promise.all(nodes.map((n) => n.close())));
   const { url } = await startRedis(t);
@@ -451,7 +451,9 @@ test('ctx.clientInfo behind a forwarding node: the address is the client’s, as
   });
   const node = async () => {
     const port = await freePort();
-    const server = await serve(Reporter, { port, host: '127.0.0.1', redis: url, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: 'a-cluster-secret-of-at-least-32-characters', logLevel: 'silent' });
+    // Each node names itself in the user it admits: the one that ran authorize.
+    const authorize = () => ({ user: { admittedBy: port } });
+    const server = await serve(Reporter, { port, host: '127.0.0.1', redis: url, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: 'a-cluster-secret-of-at-least-32-characters', logLevel: 'silent', authorize });
     nodes.push(server);
     return server;
   };
@@ -462,10 +464,12 @@ test('ctx.clientInfo behind a forwarding node: the address is the client’s, as
   const first = await client(`ws://127.0.0.1:${a.port}/ws/fwd`, 'first');
   const owner = a.roomCount === 1 ? a : b;
   const other = owner === a ? b : a;
-  const second = await client(`ws://127.0.0.1:${other.port}/ws/fwd`, 'second', { localAddress: '127.0.0.2', headers: { origin: 'https://via.example' } });
+  const second = await client(`ws://127.0.0.1:${other.port}/ws/fwd?token=the-secret-token&team=red`, 'second', { localAddress: '127.0.0.2', headers: { origin: 'https://via.example' } });
   t.after(() => [first, second].forEach((c) => c.ws.terminate()));
   assert.equal(owner.roomCount + other.roomCount, 1, 'one instance, on the owner');
-  const info = JSON.parse(await second.nextText(5_000)) as Record<string, string>;
+  const info = JSON.parse(await second.nextText(5_000)) as { address: string; origin: string; query: object; user: object };
   assert.equal(info.address, '127.0.0.2', 'the client’s address, not the forwarding node’s (127.0.0.1)');
   assert.equal(info.origin, 'https://via.example');
+  assert.deepEqual(info.query, { team: 'red' }, 'the query as the client sent it, without its token');
+  assert.deepEqual(info.user, { admittedBy: owner.port }, 'authorize ran on the owner, not on the forwarding node');
 });
