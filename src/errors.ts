@@ -15,6 +15,8 @@ export const ErrorCode = {
   SERVICE_LOAD: 'SR_ERR_SERVICE_LOAD',
   /** `sendMessage` got a recipient or payload it cannot deliver. */
   BAD_SEND: 'SR_ERR_BAD_SEND',
+  /** An `authorize` hook answered what it may not (not a verdict; a user that is not a string or a JSON object of at most 4 KiB); the client got 500. */
+  AUTHORIZE_INVALID: 'SR_ERR_AUTHORIZE_INVALID',
   /** `setTimer` got a delay that is not a finite number ≥ 0. */
   BAD_TIMER: 'SR_ERR_BAD_TIMER',
   /** A room used up its 2^32 − 1 client ids (ids are never reused while a room lives). */

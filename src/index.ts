@@ -3,7 +3,7 @@
  * This module is the public surface; it only re-exports.
  * @module
  */
-export type { ClientId, ClientInfo, Context, MaybePromise, Payload, Recipient, Service, ServiceClass, ServiceFactory, ServiceSource } from './service/types.js';
+export type { ClientId, ClientInfo, ClientUser, Context, JsonValue, MaybePromise, Payload, Recipient, Service, ServiceClass, ServiceFactory, ServiceSource } from './service/types.js';
 export type { AdapterFactory, AdapterFailed, AdapterSource, ImageKind, ServiceAdapter, SourceDurability } from './service/adapter.js';
 export type { RoomStore } from './room-store.js';
 export { DirectoryStore } from './durability/dir-store.js';

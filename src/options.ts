@@ -105,10 +105,15 @@ export interface ServerOptions {
    * 403, `{ status, reason }` refuses with that status. May be async. A refused client
    * never reaches the service. Default: everyone is admitted.
    *
-   * `{ user }` admits and binds the client's `?token=` to that user (any stable string that
-   * names who was authorised): a seat taken with a token belongs to the token *and* the user,
-   * so someone else presenting a stolen token gets a fresh seat of their own, never the
-   * victim's seat or its replay of recent messages.
+   * `{ user }` admits the client as `user` — a string, or a JSON object (at most 4 KiB as
+   * JSON) — which the service reads in `ctx.clientInfo(client).user`, and binds the client's
+   * `?token=` to that user: a seat taken with a token belongs to the token *and* the user, so
+   * someone else presenting a stolen token gets a fresh seat of their own, never the victim's
+   * seat or its replay of recent messages. Name the user by what stays the same across its
+   * connections (an id, a name; not a token's expiry). Any other answer, or a user over the
+   * limit, refuses the client with 500 and logs `SR_ERR_AUTHORIZE_INVALID`.
+   *
+   * A service module served by the CLI may export this hook as `authorize` (docs/cli.md).
    */
   authorize?: Authorize | undefined;
   /**
@@ -174,9 +179,14 @@ export interface Refusal {
   readonly reason: string;
 }
 
-/** An admission from {@link ServerOptions.authorize} that binds the client's token to `user`. */
+/**
+ * An admission from {@link ServerOptions.authorize} as `user` (a string, or an object the
+ * service gets as a frozen copy of its JSON, at most 4 KiB), to which the client's token is
+ * bound.
+ */
 export interface Admitted {
-  readonly user: string;
+  // `object`, not a record type: an interface (a JWT payload type, say) has no index signature.
+  readonly user: string | object;
 }
 
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
@@ -282,7 +292,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
     throw invalid('allowedOrigins', 'allowedOrigins must be an array of origins such as "https://example.com"');
   }
   if (o.authorize !== undefined && typeof o.authorize !== 'function') {
-    throw invalid('authorize', 'authorize must be a function (request, roomId) => boolean | { status, reason }');
+    throw invalid('authorize', 'authorize must be a function (request, roomId) => boolean | { status, reason } | { user }');
   }
   if (o.heartbeatIntervalMs > 0 && o.heartbeatTimeoutMs <= o.heartbeatIntervalMs) {
     // Otherwise a client could be dropped before its first pong has had a chance to arrive.

@@ -50,7 +50,7 @@ test("dev's fresh loads of a CommonJS .ts service see an edited import, with the
   const file = path.join(dir, 'service.ts');
   await writeFile(file, "import { label } from './lib';\nexport default class { message(): void { throw new Error(label); } }\n");
   const thrown = async (): Promise<Error> => {
-    const Service = (await loadModuleFresh(file)) as new () => { message(): void };
+    const Service = (await loadModuleFresh(file)).service as unknown as new () => { message(): void };
     try {
       new Service().message();
     } catch (err) {

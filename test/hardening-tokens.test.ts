@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomToken } from '../src/client/url.js';
 import { serve, type ClientId, type Context, type Payload, type Service } from '../src/index.js';
-import { bindToken } from '../src/transport/admission.js';
+import { bindToken } from '../src/transport/authorize-verdict.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed } from './helpers/sockets.js';
 
@@ -45,6 +45,31 @@ test('a token bound to its user: another user presenting it gets a fresh seat; t
   t.after(() => again.ws.terminate());
   again.ws.send('back');
   assert.equal(await again.nextText(), '1 said back', 'the same client id: her own seat');
+});
+
+test('a token bound to a user object: the same user (its keys in any order) resumes its seat, another user gets a fresh one', async (t) => {
+  const server = await serve(whoSaid, {
+    port: 0,
+    host: '127.0.0.1',
+    logger: new MemoryLogger(),
+    authorize: (request) => {
+      const params = new URL(request.url ?? '/', 'http://x').searchParams;
+      const id = params.get('user') ?? 'anonymous';
+      return { user: params.has('reversed') ? { name: id.toUpperCase(), id } : { id, name: id.toUpperCase() } };
+    },
+  });
+  t.after(() => server.close());
+  const url = (query: string) => `ws://127.0.0.1:${server.port}/ws/objects?token=shared-token&${query}`;
+  const alice = await client(url('user=alice'), 'alice');
+  assert.equal(await alice.nextText(), 'you are 1');
+  alice.ws.terminate();
+  const mallory = await client(url('user=mallory&received=0'), 'mallory');
+  t.after(() => mallory.ws.terminate());
+  assert.equal(await mallory.nextText(), 'you are 2', 'another user object: a seat of its own');
+  const again = await client(url('user=alice&reversed&received=1'), 'alice again');
+  t.after(() => again.ws.terminate());
+  again.ws.send('back');
+  assert.equal(await again.nextText(), '1 said back', 'the same user, keys in another order: her own seat, resumed');
 });
 
 test("a guest admitted without a user cannot present a user's bound token it computed", async (t) => {

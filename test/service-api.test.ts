@@ -11,7 +11,7 @@ import { until, within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { freePort } from './helpers/ports.js';
 import { needRedis, startRedis } from './helpers/redis.js';
-import { Inbox, client, closed } from './helpers/sockets.js';
+import { Inbox, client, closed, refusal } from './helpers/sockets.js';
 
 const redis = await needRedis();
 
@@ -385,27 +385,64 @@ test('ctx.clientInfo tells the address, origin and user agent from connect to di
   assert.deepEqual([bobs.address, bobs.origin], ['127.0.0.1', ''], 'no Origin header: an empty origin');
   alice.ws.close();
   await until(() => infos.length === 1, 'alice’s disconnect');
-  assert.match(infos[0]!, /^1 \{"address":"127\.0\.0\.1","origin":"https:\/\/board\.example","userAgent":"tester\/1 x+"\}$/);
+  assert.match(infos[0]!, /^1 \{"address":"127\.0\.0\.1","origin":"https:\/\/board\.example","userAgent":"tester\/1 x+","query":\{\}\}$/);
   bob.ws.send('1');
   assert.equal(await bob.nextText(), 'true', 'after its disconnect, a client has no info');
   bob.ws.send('424242');
   assert.equal(await bob.nextText(), 'true', 'an unknown client has none');
 });
 
-test('ctx.clientInfo names the user authorize admitted the client as', async (t) => {
+test('ctx.clientInfo names the user authorize admitted the client as: a string, or a JSON object', async (t) => {
+  const users: Record<string, unknown> = { 'Bearer alice-key': 'alice', 'Bearer bob-key': { id: 'b1', name: 'Bob', roles: ['editor'] } };
   const { ws } = await start(
     t,
-    (_roomId: string, ctx: Context) => ({ connect: (c: ClientId) => ctx.sendMessage(c, ctx.clientInfo(c)?.user ?? '(none)') }),
-    { authorize: (request) => (request.headers.authorization === 'Bearer alice-key' ? { user: 'alice' } : true) },
+    (_roomId: string, ctx: Context) => ({
+      connect: (c: ClientId) => {
+        const user = ctx.clientInfo(c)?.user;
+        ctx.sendMessage(c, `${JSON.stringify(user ?? '(none)')} frozen=${Object.isFrozen(user)}`);
+      },
+    }),
+    { authorize: (request) => (request.headers.authorization === undefined ? true : { user: users[request.headers.authorization] as string }) },
   );
   const alice = await client(ws('/ws/users'), 'alice', { headers: { authorization: 'Bearer alice-key' } });
+  const bob = await client(ws('/ws/users'), 'bob', { headers: { authorization: 'Bearer bob-key' } });
   const anonymous = await client(ws('/ws/users'), 'anonymous');
-  t.after(() => [alice, anonymous].forEach((c) => c.ws.terminate()));
-  assert.equal(await alice.nextText(), 'alice');
-  assert.equal(await anonymous.nextText(), '(none)');
+  t.after(() => [alice, bob, anonymous].forEach((c) => c.ws.terminate()));
+  assert.equal(await alice.nextText(), '"alice" frozen=true');
+  assert.equal(await bob.nextText(), '{"id":"b1","name":"Bob","roles":["editor"]} frozen=true');
+  assert.equal(await anonymous.nextText(), '"(none)" frozen=true');
 });
 
-test('ctx.clientInfo behind a forwarding node: the address is the client’s, as the forwarder proved it', redis.options, async (t) => {
+test('authorize naming a user over 4 KiB as JSON: the client gets 500, the log says SR_ERR_AUTHORIZE_INVALID and why', async (t) => {
+  let connects = 0;
+  const { ws, logger } = await start(t, () => ({ connect: () => void (connects += 1) }), {
+    authorize: (request) => ({ user: { id: 'u', avatar: request.url?.includes('big') ? 'x'.repeat(5000) : 'small' } }),
+  });
+  assert.equal(await refusal(ws('/ws/users?big')), '500 authorization failed');
+  const logged = await logger.waitFor((e) => e.level === 'error' && /authorize/.test(e.message), 'the authorize error');
+  assert.equal((logged.fields.err as StateroomError).code, ErrorCode.AUTHORIZE_INVALID);
+  assert.match(logged.message, /authorize for room "users" answered what it may not: its user is 5022 bytes as JSON, over the 4096-byte limit/);
+  const small = await client(ws('/ws/users'), 'small');
+  t.after(() => small.ws.terminate());
+  await until(() => connects === 1, 'the small user’s connect');
+});
+
+test('ctx.clientInfo tells the query of the client’s URL, bounded, and never its resume token', async (t) => {
+  const { ws } = await start(t, (_roomId: string, ctx: Context) => ({
+    connect: (c: ClientId) => ctx.sendMessage(c, JSON.stringify(ctx.clientInfo(c)?.query)),
+  }));
+  const extra = Array.from({ length: 20 }, (_, i) => `p${i}=${i}`).join('&');
+  const url = ws(`/ws/q?token=the-secret-token&lang=fr&name=Ana%20Mar%C3%ADa&${'k'.repeat(65)}=dropped&long=${'v'.repeat(300)}&lang=en&${extra}`);
+  const inbox = await client(url, 'q');
+  t.after(() => inbox.ws.terminate());
+  const text = await inbox.nextText();
+  assert.doesNotMatch(text, /the-secret-token/);
+  const query = JSON.parse(text) as Record<string, string>;
+  assert.deepEqual(Object.keys(query), ['lang', 'name', 'long', ...Array.from({ length: 13 }, (_, i) => `p${i}`)]);
+  assert.deepEqual([query.lang, query.name, query.long], ['fr', 'Ana María', 'v'.repeat(256)]);
+});
+
+test('ctx.clientInfo behind a forwarding node: the address is the client’s, as the forwarder proved it; the query and the owner’s authorize user too', redis.options, async (t) => {
   const nodes: Array<{ close(): Promise<void> }> = [];
   t.after(() => Promise.all(nodes.map((n) => n.close())));
   const { url } = await startRedis(t);
@@ -414,7 +451,9 @@ test('ctx.clientInfo behind a forwarding node: the address is the client’s, as
   });
   const node = async () => {
     const port = await freePort();
-    const server = await serve(Reporter, { port, host: '127.0.0.1', redis: url, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: 'a-cluster-secret-of-at-least-32-characters', logLevel: 'silent' });
+    // Each node names itself in the user it admits: the one that ran authorize.
+    const authorize = () => ({ user: { admittedBy: port } });
+    const server = await serve(Reporter, { port, host: '127.0.0.1', redis: url, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: 'a-cluster-secret-of-at-least-32-characters', logLevel: 'silent', authorize });
     nodes.push(server);
     return server;
   };
@@ -425,10 +464,12 @@ test('ctx.clientInfo behind a forwarding node: the address is the client’s, as
   const first = await client(`ws://127.0.0.1:${a.port}/ws/fwd`, 'first');
   const owner = a.roomCount === 1 ? a : b;
   const other = owner === a ? b : a;
-  const second = await client(`ws://127.0.0.1:${other.port}/ws/fwd`, 'second', { localAddress: '127.0.0.2', headers: { origin: 'https://via.example' } });
+  const second = await client(`ws://127.0.0.1:${other.port}/ws/fwd?token=the-secret-token&team=red`, 'second', { localAddress: '127.0.0.2', headers: { origin: 'https://via.example' } });
   t.after(() => [first, second].forEach((c) => c.ws.terminate()));
   assert.equal(owner.roomCount + other.roomCount, 1, 'one instance, on the owner');
-  const info = JSON.parse(await second.nextText(5_000)) as Record<string, string>;
+  const info = JSON.parse(await second.nextText(5_000)) as { address: string; origin: string; query: object; user: object };
   assert.equal(info.address, '127.0.0.2', 'the client’s address, not the forwarding node’s (127.0.0.1)');
   assert.equal(info.origin, 'https://via.example');
+  assert.deepEqual(info.query, { team: 'red' }, 'the query as the client sent it, without its token');
+  assert.deepEqual(info.user, { admittedBy: owner.port }, 'authorize ran on the owner, not on the forwarding node');
 });

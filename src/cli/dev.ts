@@ -9,6 +9,7 @@ import path from 'node:path';
 import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import type { LogLevel } from '../logger.js';
+import type { Authorize } from '../options.js';
 import { prepareBuild, type Builder } from '../project/build.js';
 import { CONFIG_FILE, loadProjectConfig, type ProjectConfig } from '../project/config.js';
 import { DEFAULT_STATE_DIR, ignoredBy } from '../project/dev-ignore.js';
@@ -62,6 +63,7 @@ export function addDevCommand(program: Command): void {
       const clientDir = first.ok ? first.clientDir : builder.clientDir;
       if (clientDir !== undefined) await mkdir(clientDir, { recursive: true });
       const stateDir = flags.stateDir === false ? undefined : path.resolve(flags.stateDir ?? config.stateDir ?? path.join(config.root, DEFAULT_STATE_DIR));
+      const gate = new AuthorizeGate(first.ok ? first.authorize : undefined);
       const server = await serve(first.ok ? first.service : noBuildYet(config), {
         port,
         host: flags.host,
@@ -69,14 +71,15 @@ export function addDevCommand(program: Command): void {
         staticDir: config.staticFiles,
         clientDir,
         stateDir,
+        authorize: gate.authorize,
       });
-      watchAndReload(config, builder, first.ok ? first.watch : [], server, say, stateDir);
+      watchAndReload(config, builder, first.ok ? first.watch : [], server, say, gate, stateDir);
       stopOnSignals(server);
     });
 }
 
 /** Rebuilds after each burst of changes; one build at a time, and one more if changes came meanwhile. */
-function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void, stateDir?: string): void {
+function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void, gate: AuthorizeGate, stateDir?: string): void {
   let timer: NodeJS.Timeout | undefined;
   let building = false;
   let again = false;
@@ -89,6 +92,8 @@ function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonl
     const built = await builder.build();
     if (built.ok) {
       const clients = server.clientCount;
+      // Clients reconnecting after the reload meet the new module's authorize (or none).
+      gate.current = built.authorize;
       await server.reload(built.service);
       watcher.add([...built.watch]);
       say(`rebuilt in ${seconds(built.durationMs)}; reloaded (${clients} client${clients === 1 ? '' : 's'} closed with 1012 to reconnect)`);
@@ -128,6 +133,15 @@ function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonl
   const watched = builder.watch === undefined ? shown(config.root) : paths.map(shown).join(', ');
   watcher.on('ready', () => say(`watching ${watched} for changes`));
   watcher.on('error', (err) => say(`watching ${config.root} failed: ${String(err)}`));
+}
+
+/**
+ * The `authorize` of the module being served, swapped with it on every reload: the server's
+ * hook stays the same function, and asks the module's (none admits everyone).
+ */
+class AuthorizeGate {
+  constructor(public current: Authorize | undefined) {}
+  readonly authorize: Authorize = (request, roomId) => (this.current === undefined ? true : this.current(request, roomId));
 }
 
 /** Until a build succeeds, rooms cannot start: clients are closed with 1011 and a log line says why. */

@@ -78,7 +78,7 @@ export function addServeCommand(program: Command): void {
     .description('serve a service: each room id gets its own instance, created when its first client joins /ws/<room>')
     .argument(
       '<service>',
-      'a .ts/.mts/.js/.mjs module whose default export is a service class or a factory (roomId, ctx) => service; a .wasm/.wat guest; or a directory holding server.wasm (and static/)',
+      'a .ts/.mts/.js/.mjs module whose default export is a service class or a factory (roomId, ctx) => service (an authorize export admits clients); a .wasm/.wat guest; or a directory holding server.wasm (and static/)',
     )
     .option('-p, --port <port>', 'TCP port to listen on (0 picks a free one)', parsePort, d.port)
     .option('--host <address>', 'interface to listen on', d.host)
@@ -239,9 +239,15 @@ function inFlagTerms(err: unknown): unknown {
   return new StateroomError(err.code, message, err.context, { cause: err });
 }
 
+/**
+ * The flags' options, plus what came with the service: its `static/` and its `authorize`
+ * export. Each process that loads the module runs its own `authorize`: the single process,
+ * or — with `--workers N` — the worker that serves the connection's room (the primary only
+ * reads request lines and hands sockets over).
+ */
 function serverOptions(flags: ServeFlags, loaded: LoadedService): ServerOptions {
   const options = toServerOptions(flags);
-  return { ...options, staticDir: options.staticDir ?? loaded.staticDir };
+  return { ...options, staticDir: options.staticDir ?? loaded.staticDir, authorize: loaded.authorize };
 }
 
 /** One of `--workers N`: the same server, fed connections by the primary. */

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { loadModuleFresh } from './load-service.js';
 import type { ProjectConfig } from './config.js';
 import { describeThrown } from '../errors.js';
+import type { Authorize } from '../options.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource } from '../wasm/source.js';
@@ -38,6 +39,8 @@ export type BuildResult =
   | {
       readonly ok: true;
       readonly service: ServiceSource | AdapterSource;
+      /** A native module's `authorize` export, when it has one: `dev` admits clients through it. */
+      readonly authorize?: Authorize;
       readonly durationMs: number;
       readonly wasmFile?: string;
       /** A `[client] package`'s wasm-bindgen output, served at `/client/`, when it was built. */
@@ -198,7 +201,9 @@ export async function buildService(config: ProjectConfig, options: BuildOptions 
   try {
     if (config.kind === 'rust') return await (await prepareBuild(config, options)).build();
     if (config.kind === 'module') {
-      return { ok: true, service: await loadModuleFresh(config.entry), durationMs: performance.now() - started, notes: [], watch: [] };
+      const loaded = await loadModuleFresh(config.entry);
+      const notes = loaded.authorize === undefined ? [] : [`clients are admitted by the authorize ${path.basename(config.entry)} exports`];
+      return { ok: true, ...loaded, durationMs: performance.now() - started, notes, watch: [] };
     }
     const compiled = config.kind === 'wasm' ? { wasmFile: config.entry, module: await loadWasmFile(config.entry) } : await compileToDist(config);
     if ('ok' in compiled) return compiled;

@@ -1,7 +1,8 @@
 /**
  * Loads the service given on the command line:
  * - `.ts`/`.mts`/`.cts` through tsx (no build step for the user), `.js`/`.mjs`/`.cjs` with
- *   plain `import()`: the default export must be a service class or a factory;
+ *   plain `import()`: the default export must be a service class or a factory, and an
+ *   `authorize` export, if any, a function (the `serve()` option of that name);
  * - `.wasm`/`.wat`: a WebAssembly guest, checked before the first room;
  * - a directory holding `server.wasm` and optionally `static/` (the layout `stateroom build`
  *   writes, as upstream's `dist/`).
@@ -14,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { require as tsxRequire } from 'tsx/cjs/api';
 import { tsImport } from 'tsx/esm/api';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import type { Authorize } from '../options.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource, type WasmHostOptions } from '../wasm/source.js';
@@ -28,6 +30,14 @@ export interface LoadedService {
   readonly service: ServiceSource | AdapterSource;
   /** `static/` beside a built `server.wasm`, when there is one. */
   readonly staticDir?: string;
+  /** The module's `authorize` export, when it has one (a WASM guest has none). */
+  readonly authorize?: Authorize;
+}
+
+/** A JS/TS service module: its default export, and its `authorize` export when it has one. */
+export interface LoadedModule {
+  readonly service: ServiceSource;
+  readonly authorize?: Authorize;
 }
 
 /**
@@ -41,7 +51,7 @@ export async function loadService(file: string, wasm: WasmHostOptions = {}): Pro
   if (info.isDirectory()) return loadBuiltDirectory(file, wasm);
   const extension = path.extname(file).toLowerCase();
   if (WASM.has(extension)) return { service: wasmAdapterSource(await loadWasmFile(file), wasm) };
-  if (TYPESCRIPT.has(extension) || JAVASCRIPT.has(extension)) return { service: await loadModule(file) };
+  if (TYPESCRIPT.has(extension) || JAVASCRIPT.has(extension)) return loadModule(file);
   throw loadError(file, `${file}: not a service; give a .ts, .mts, .js, .mjs, .wasm or .wat file, or a directory holding server.wasm`);
 }
 
@@ -60,12 +70,15 @@ async function loadBuiltDirectory(dir: string, wasm: WasmHostOptions): Promise<L
  * Imports a JS/TS module afresh — its whole import graph, not Node's cached copy — for
  * `stateroom dev`, which reloads after every edit.
  */
-export function loadModuleFresh(file: string): Promise<ServiceSource> {
+export function loadModuleFresh(file: string): Promise<LoadedModule> {
   return loadModule(file, true);
 }
 
-/** Imports a JS/TS module and returns its default export, which must be a class or factory. */
-async function loadModule(file: string, fresh = false): Promise<ServiceSource> {
+/**
+ * Imports a JS/TS module: its default export must be a class or factory, its `authorize`
+ * export (optional) a function.
+ */
+async function loadModule(file: string, fresh = false): Promise<LoadedModule> {
   const absolute = path.resolve(file);
   const extension = path.extname(absolute).toLowerCase();
   const url = pathToFileURL(absolute).href;
@@ -92,7 +105,11 @@ async function loadModule(file: string, fresh = false): Promise<ServiceSource> {
     const what = exported === undefined ? 'has no default export' : `has a default export of type ${typeof exported}`;
     throw loadError(file, `${file} ${what}: write \`export default class MyService { … }\` or \`export default (roomId, ctx) => ({ … })\``);
   }
-  return exported as ServiceSource;
+  const authorize = namedExport(module, 'authorize');
+  if (authorize !== undefined && typeof authorize !== 'function') {
+    throw loadError(file, `${file} exports authorize as ${authorize === null ? 'null' : `${typeof authorize === 'object' ? 'an' : 'a'} ${typeof authorize}`}: it must be a function (request, roomId) => true | false | { status, reason } | { user }, as serve()'s authorize option takes`);
+  }
+  return { service: exported as ServiceSource, ...(authorize === undefined ? {} : { authorize: authorize as Authorize }) };
 }
 
 /** Whether Node runs the TypeScript file `absolute` as CommonJS: `.cts`, or `.ts` whose nearest package.json is not `"type": "module"`. */
@@ -140,6 +157,18 @@ function defaultExport(module: { default?: unknown }): unknown {
     return (first as { default?: unknown }).default;
   }
   return first;
+}
+
+/**
+ * A named export: on the module namespace, or — for CommonJS, and TypeScript compiled to it —
+ * on the `module.exports` object that namespace wraps (see {@link defaultExport}).
+ */
+function namedExport(module: { default?: unknown }, name: string): unknown {
+  const direct = (module as Record<string, unknown>)[name];
+  if (direct !== undefined) return direct;
+  const first = module.default;
+  if (typeof first === 'object' && first !== null && ('default' in first || '__esModule' in first)) return (first as Record<string, unknown>)[name];
+  return undefined;
 }
 
 function loadError(file: string, message: string, cause?: unknown): StateroomError {

@@ -55,3 +55,12 @@ export function whyNotAClose(code: unknown, reason: unknown): string | undefined
 
 /** The longest string a `ClientInfo` keeps, in UTF-16 code units (longer ones are cut). */
 export const MAX_CLIENT_INFO_LENGTH = 256;
+
+/** The most query parameters a `ClientInfo` keeps (the first ones, in URL order). */
+export const MAX_CLIENT_QUERY_PARAMS = 16;
+
+/** The longest query parameter name a `ClientInfo` keeps, in UTF-16 code units (longer ones are left out). */
+export const MAX_CLIENT_QUERY_KEY_LENGTH = 64;
+
+/** The largest user object `authorize` may name, as JSON in UTF-8 bytes. */
+export const MAX_CLIENT_USER_BYTES = 4096;

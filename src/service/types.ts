@@ -72,8 +72,8 @@ export interface Context {
   readonly close: (client: ClientId, code?: number, reason?: string) => void;
   /**
    * Who `client` is, as its connection told when it joined: its address, its page's origin,
-   * its user agent (and, to come, the user the server's `authorize` hook admitted it as).
-   * Answers from the client's `connect` to its `disconnect`, both included; `undefined` for
+   * its user agent, the query parameters of its URL, and the user the server's `authorize`
+   * hook admitted it as. Answers from the client's `connect` to its `disconnect`, both included; `undefined` for
    * any other client id, and for a client seated without a transport (a unit test driving a
    * room). The same object for every call; captured when the client took its seat, kept
    * across resumes.
@@ -88,10 +88,20 @@ export interface Context {
   readonly clientInfo: (client: ClientId) => ClientInfo | undefined;
 }
 
+/** A value JSON can carry: what `JSON.parse` gives back. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/**
+ * Who the server's `authorize` hook admitted a client as (`{ user }`): a string (a user id), or
+ * a JSON object (`{ id, name, roles }`), which the service gets as a frozen copy of what
+ * `JSON.stringify` makes of it.
+ */
+export type ClientUser = string | { readonly [key: string]: JsonValue };
+
 /**
  * What a room knows of a client's connection, captured when it joined (see
  * {@link Context.clientInfo}). Every string is capped at 256 UTF-16 code units (longer ones are cut),
- * so that it costs each client little.
+ * and the query at 16 parameters, so that it costs each client little.
  */
 export interface ClientInfo {
   /**
@@ -105,10 +115,18 @@ export interface ClientInfo {
   /** The `User-Agent` header of the upgrade, when it had one. */
   readonly userAgent?: string;
   /**
-   * The user the server's `authorize` hook admitted the client as (`{ user }`), when it named
-   * one.
+   * The query parameters of the URL the client connected with (`/ws/room?lang=fr` gives
+   * `{ lang: 'fr' }`), but those the server reads itself (`token`, `received`: a resume token
+   * is a secret the service never sees). The client chooses them, so they are bounded: the
+   * first 16 parameters, in URL order; a name longer than 64 characters is left out, a value is
+   * cut at 256; for a name given twice, its first value. `{}` when there are none.
    */
-  readonly user?: string;
+  readonly query: Readonly<Record<string, string>>;
+  /**
+   * The user the server's `authorize` hook admitted the client as (`{ user }`), when it named
+   * one: a string, or a frozen JSON object (at most 4 KiB as JSON).
+   */
+  readonly user?: ClientUser;
 }
 
 /**

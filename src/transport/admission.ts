@@ -7,12 +7,13 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createHash } from 'node:crypto';
-import { describeThrown } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { throttleOf, type Logger } from '../logger.js';
-import type { Authorize, Refusal } from '../options.js';
+import type { Authorize } from '../options.js';
 import type { Placement } from '../room/placement.js';
 import type { Identity } from '../room/seat.js';
+import type { ClientUser } from '../service/types.js';
+import { readVerdict, seatToken } from './authorize-verdict.js';
 import { ConnectionRate } from './rate-limit.js';
 import { refuseUpgrade } from './reply.js';
 import type { Router } from './router.js';
@@ -25,7 +26,7 @@ export interface Target {
   /** Whether the client will resume a seat the room holds for it. */
   readonly resumes: boolean;
   /** The user `authorize` admitted the client as, when it named one (`ctx.clientInfo`). */
-  readonly user?: string | undefined;
+  readonly user?: ClientUser | undefined;
 }
 
 export interface AdmissionOptions {
@@ -126,40 +127,30 @@ export class UpgradeAdmission {
   }
 
   /**
-   * Runs the authorize hook: false once a refusal (or a hook that throws) has answered the
-   * request, else the user the client's token is bound to, if the hook named one.
+   * Runs the authorize hook: false once a refusal (or a hook that throws or answers what it
+   * may not) has answered the request, else the user the client's token is bound to, if the
+   * hook named one.
    */
-  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<false | { user?: string }> {
+  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<false | { user?: ClientUser }> {
     const { authorize } = this.options;
     if (authorize === undefined) return {};
+    let verdict;
     try {
-      const verdict = await authorize(req, roomId);
-      if (verdict === true) return {};
-      if (typeof verdict === 'object' && 'user' in verdict && typeof verdict.user === 'string') return { user: verdict.user };
-      const { status, reason } = verdict === false ? { status: 403, reason: 'forbidden' } : (verdict as Refusal);
-      this.refused(socket, status >= 400 && status <= 599 ? status : 403, reason);
+      verdict = readVerdict(await authorize(req, roomId));
     } catch (err) {
       this.log.error({ err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
       refuseUpgrade(socket, 500, 'authorization failed');
+      return false;
     }
+    if (verdict.kind === 'admit') return verdict.user === undefined ? {} : { user: verdict.user };
+    if (verdict.kind === 'refuse') {
+      this.refused(socket, verdict.status, verdict.reason);
+      return false;
+    }
+    // Every client can make this happen again: throttled, like the refusals.
+    const err = new StateroomError(ErrorCode.AUTHORIZE_INVALID, `authorize for room "${roomId}" answered what it may not: ${verdict.why}; the client got 500`, { roomId });
+    throttleOf(this.log).error('authorize', verdict.why, { err, roomId }, err.message);
+    refuseUpgrade(socket, 500, 'authorization failed');
     return false;
   }
-}
-
-/**
- * The token a room sees for `token` presented by `user`: the same pair always gives the
- * same seat, and another user with the same token a different one. Hashed, so that it
- * stays within the token length and does not put the user name in the room's maps.
- */
-export function bindToken(user: string, token: string): string {
-  return `u.${createHash('sha256').update(user).update('\0').update(token).digest('base64url')}`;
-}
-
-/**
- * The token a room keys a seat by. Bound and unbound tokens live in separate namespaces
- * (`u.` and `t.`): otherwise a client admitted without a user could present a bound token it
- * computed (from a stolen token and a known user name) and take that user's seat.
- */
-function seatToken(user: string | undefined, token: string): string {
-  return user === undefined ? `t.${token}` : bindToken(user, token);
 }

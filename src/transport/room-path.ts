@@ -41,6 +41,12 @@ export function splitTarget(target: string): { pathname: string; query: string }
   return q < 0 ? { pathname: target, query: '' } : { pathname: target.slice(0, q), query: target.slice(q + 1) };
 }
 
+/**
+ * The query parameters the server reads itself (see {@link parseIdentity}): never shown to the
+ * service, which has no use for them and must not see a client's resume token.
+ */
+export const SERVER_PARAMS: ReadonlySet<string> = new Set(['token', 'received']);
+
 /** The longest token, in characters. */
 export const MAX_TOKEN_LENGTH = 256;
 

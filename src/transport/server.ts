@@ -16,7 +16,8 @@ import type { TrafficCounts } from '../metrics.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_EXACT, PROTOCOL_FRESH, PROTOCOL_RESUMED } from '../protocol.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
 import { MAX_CLIENT_INFO_LENGTH } from '../service/checks.js';
-import type { ClientInfo } from '../service/types.js';
+import type { ClientInfo, ClientUser } from '../service/types.js';
+import { clientQuery } from './client-query.js';
 import { UpgradeAdmission, type AdmissionOptions, type Target } from './admission.js';
 import { Connection, listen, type ConnectionShared } from './connection.js';
 import { BacklogWatch } from './backlog.js';
@@ -25,6 +26,7 @@ import { Outbox } from './outbox.js';
 import { PendingConnections, timedOut, type PendingLimits } from './pending.js';
 import { ClientLimiter, type ClientRates } from './rate-limit.js';
 import { clientErrorStatus, refuseUpgrade } from './reply.js';
+import { splitTarget } from './room-path.js';
 import { Routes, type RouteOptions } from './routes.js';
 
 export interface TransportOptions extends RouteOptions, AdmissionOptions, PendingLimits {
@@ -237,18 +239,20 @@ export class Transport {
   }
 
   /**
-   * What the service may learn of a client (`ctx.clientInfo`): a few strings, capped, copied
-   * out of the request so that nothing keeps the request alive. The address is the socket's
-   * peer, or the one a node of the cluster that proved it holds the secret forwarded.
+   * What the service may learn of a client (`ctx.clientInfo`): a few strings and the query,
+   * capped, copied out of the request so that nothing keeps the request alive. The address is
+   * the socket's peer, or the one a node of the cluster that proved it holds the secret
+   * forwarded. A user object comes checked, bounded and frozen from the admission.
    */
-  private clientInfoOf(req: IncomingMessage, user: string | undefined): ClientInfo {
+  private clientInfoOf(req: IncomingMessage, user: ClientUser | undefined): ClientInfo {
     const address = this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '';
     const { origin, 'user-agent': userAgent } = req.headers;
     return {
       address: capped(address),
       origin: origin === undefined ? '' : capped(origin),
       ...(userAgent === undefined ? {} : { userAgent: capped(userAgent) }),
-      ...(user === undefined ? {} : { user: capped(user) }),
+      query: clientQuery(splitTarget(req.url ?? '/').query),
+      ...(user === undefined ? {} : { user: typeof user === 'string' ? capped(user) : user }),
     };
   }
 

@@ -14,9 +14,9 @@ export interface Finished {
   stderr: string;
 }
 
-/** Runs `stateroom <args>` to completion. */
-export async function run(args: string[], options: { cwd?: string; ms?: number } = {}): Promise<Finished> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT });
+/** Runs `stateroom <args>` to completion (`env`: the child's whole environment). */
+export async function run(args: string[], options: { cwd?: string; ms?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, ...(options.env === undefined ? {} : { env: options.env }) });
   return finish(child, `stateroom ${args.join(' ')}`, options.ms);
 }
 
@@ -51,11 +51,11 @@ export interface Serving {
 export async function startServing(
   args: string[],
   onEnd: (fn: () => void) => void,
-  { command = [process.execPath, BIN], cwd = ROOT }: { command?: string[]; cwd?: string } = {},
+  { command = [process.execPath, BIN], cwd = ROOT, env }: { command?: string[]; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Serving> {
   const [file = '', ...rest] = command;
   // npm and npx run node under a shell: give them their own process group to kill.
-  const child = spawn(file, [...rest, ...args], { cwd, detached: file !== process.execPath });
+  const child = spawn(file, [...rest, ...args], { cwd, detached: file !== process.execPath, ...(env === undefined ? {} : { env }) });
   onEnd(() => {
     if (child.exitCode === null) kill(child);
   });
