@@ -105,6 +105,10 @@ test('authorize runs before joining: refusals get their status and never reach t
   assert.equal(await refusal(url('/ws/vault?key=old')), '401 key expired');
   assert.equal(await refusal(url('/ws/vault?key=boom')), '500 authorization failed');
   await logger.waitFor((e) => /authorize threw for room "vault"/.test(e.message), 'the throw logged');
+  // A client can make it throw on every attempt: the log is throttled, not a line per attempt.
+  for (let i = 0; i < 20; i++) assert.equal(await refusal(url('/ws/vault?key=boom')), '500 authorization failed');
+  const thrown = logger.entries.filter((e) => /authorize threw/.test(e.message)).length;
+  assert.ok(thrown <= 2, `${thrown} log lines for 21 throws`);
   assert.deepEqual(connects, [], 'no refused client reached the service');
   const ok = await open(url('/ws/vault?key=key-for-vault'));
   t.after(() => ok.terminate());

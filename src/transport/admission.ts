@@ -138,7 +138,8 @@ export class UpgradeAdmission {
     try {
       verdict = readVerdict(await authorize(req, roomId));
     } catch (err) {
-      this.log.error({ err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
+      // Every client can make it throw again: throttled (its stack once per window).
+      throttleOf(this.log).error('authorize', `threw\0${describeThrown(err)}`, { err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
       refuseUpgrade(socket, 500, 'authorization failed');
       return false;
     }
