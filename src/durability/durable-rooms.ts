@@ -39,6 +39,8 @@ const LAST_SNAPSHOT_TIMEOUT_MS = 10_000;
 const MAX_PRELOADED = 16;
 const MAX_PRELOADED_IDS = 10_000;
 const PRELOAD_HOLD_MS = 2_000;
+/** While the store is full, its rooms are counted again at most this often (a count lists the store). */
+const RECOUNT_MS = 2_000;
 /** A wake-up the room limit refused is tried again after this long. */
 const WAKE_RETRY_MS = 1_000;
 
@@ -94,6 +96,9 @@ export class DurableRooms implements RoomKeeper {
   /** The last client id of each preloaded state that was read. */
   private readonly preloadedIds = new Map<string, number>();
   private metrics: DurabilityMetrics | undefined;
+  /** A count of the store's rooms under way (see recount), and when the last one began. */
+  private recounting: Promise<void> | undefined;
+  private recountedAt = -Infinity;
 
   constructor(
     private readonly store: RoomStore,
@@ -146,8 +151,8 @@ export class DurableRooms implements RoomKeeper {
   async preload(roomId: string): Promise<string | undefined> {
     const pending = this.preloaded.get(roomId);
     if (pending !== undefined) {
-      await pending.state;
-      return undefined;
+      // A second upgrade for the same id while the first is preloaded: judged the same way.
+      return (await pending.state) === undefined ? this.refusalOfNew(roomId) : undefined;
     }
     const durability = this.durability;
     const state = this.read(roomId, durability);
@@ -164,7 +169,11 @@ export class DurableRooms implements RoomKeeper {
       if (this.preloaded.get(roomId) === entry) this.preloaded.delete(roomId);
       this.preloadedIds.delete(roomId);
     }, PRELOAD_HOLD_MS).unref();
-    return read === undefined ? this.refusalOfNew(roomId) : undefined;
+    if (read !== undefined) return undefined;
+    const refusal = await this.refusalOfNew(roomId);
+    // A refused room will not start: its place among the preloaded goes to rooms that will.
+    if (refusal !== undefined && this.preloaded.get(roomId) === entry) this.preloaded.delete(roomId);
+    return refusal;
   }
 
   /** Whether the store holds its limit of saved rooms and `roomId` is not one of them. */
@@ -173,12 +182,36 @@ export class DurableRooms implements RoomKeeper {
     return max > 0 && this.stored.size >= max && !this.stored.has(roomId);
   }
 
-  /** Why a new room is refused (the store is full), logged at most every few seconds; or undefined. */
-  private refusalOfNew(roomId: string): string | undefined {
+  /**
+   * Why a new room is refused (the store is full), logged at most every few seconds; or
+   * undefined. While full, the store is counted again (at most every {@link RECOUNT_MS}), so
+   * rooms deleted meanwhile (`stateroom rooms delete`) make room without a restart.
+   */
+  private async refusalOfNew(roomId: string): Promise<string | undefined> {
+    if (!this.full(roomId)) return undefined;
+    await this.recount();
     if (!this.full(roomId)) return undefined;
     const max = this.options.maxSavedRooms ?? 0;
     throttleOf(this.log).write('warn', 'saved-room limit', 'full', { code: ErrorCode.SAVE_FAILED, roomId, rooms: this.stored.size }, `new room "${roomId}" refused: ${this.store.description} holds ${this.stored.size} saved rooms, the most --max-saved-rooms allows (${max}); delete rooms with \`stateroom rooms delete\` or raise the limit`);
-    return `the server keeps its limit of ${max} saved rooms; try again later`;
+    return `new rooms cannot be created: the server keeps its limit of ${max} saved rooms`;
+  }
+
+  /** Counts the store's rooms (this process's) again, unless that was done lately. */
+  private recount(): Promise<void> {
+    if (this.recounting !== undefined) return this.recounting;
+    if (performance.now() - this.recountedAt < RECOUNT_MS) return Promise.resolve();
+    this.recountedAt = performance.now();
+    this.recounting = this.store
+      .list()
+      .then(
+        (ids) => {
+          this.stored.clear();
+          for (const id of ids) if (this.options.ownsRoom?.(id) !== false) this.stored.add(id);
+        },
+        () => undefined, // counted as before: a failing store is said by its saves
+      )
+      .finally(() => (this.recounting = undefined));
+    return this.recounting;
   }
 
   /** {@link RoomKeeper.lastClientIdOf} */
@@ -214,6 +247,8 @@ export class DurableRooms implements RoomKeeper {
       return undefined;
     }
     if (bytes === undefined) return undefined;
+    // It has an image (a room taken over from another node, say): it counts, and it may be saved.
+    this.stored.add(roomId);
     try {
       const image = await decodeImage(bytes, where);
       const { kind, moduleHash } = durability;
@@ -343,7 +378,9 @@ export class DurableRooms implements RoomKeeper {
       if (await this.write(roomId, state, durability)) break;
       const wait = RETIRE_RETRY_MS[attempt];
       if (wait === undefined || this.closed) {
-        this.log.error({ code: ErrorCode.SAVE_FAILED, roomId }, `room "${roomId}" was let go and its last state could not be saved (${attempt + 1} attempts): its changes since the last save are lost`);
+        // One line per room, but a client can make many rooms fail so (a full store): throttled.
+        throttleOf(this.log).error('saves', `${roomId}\0lost`, { code: ErrorCode.SAVE_FAILED, roomId }, `room "${roomId}" was let go and its last state could not be saved (${attempt + 1} attempts): its changes since the last save are lost`);
+        this.failing.delete(roomId);
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
