@@ -24,6 +24,10 @@ test('bounded: 16 parameters, names of at most 64 characters, values cut at 256,
   assert.deepEqual({ ...clientQuery('a=1&a=2&b=3') }, { a: '1', b: '3' });
 });
 
+test('credentials by their usual names (access_token, jwt, api_key…) are never in it: a service showing clientInfo would pass them on', () => {
+  assert.deepEqual(clientQuery('access_token=eyJ.SECRET.sig&jwt=x&api_key=k&password=p&lang=fr'), { lang: 'fr' });
+});
+
 test('a parameter named __proto__ or constructor is a plain key, not a prototype', () => {
   const query = clientQuery('__proto__=x&constructor=y');
   assert.equal(Object.getPrototypeOf(query), Object.prototype);
