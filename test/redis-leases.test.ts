@@ -153,6 +153,21 @@ const CASES: Record<string, Case> = {
     assert.deepEqual(await a.holder(room), { ...A, fence });
   },
 
+  'releasing a room with no image lets its fence key go a TTL later; with an image it stays for the retention': async (t, url) => {
+    const client = await connect(t, url);
+    const a = leases(t, client, A, 300);
+    const [bare, saved] = ['never saved', 'saved {x}'];
+    granted(await a.acquire(bare));
+    const fence = granted(await a.acquire(saved));
+    await commands(client).hset(roomKeys(saved).image, 'fence', fence.toString());
+    await a.release(bare);
+    await a.release(saved);
+    const left = await commands(client).pttl(roomKeys(bare).fence);
+    assert.ok(left > 0 && left <= 300, `the unsaved room's fence key expires within the TTL: ${left}`);
+    await until(async () => (await commands(client).exists(roomKeys(bare).lease, roomKeys(bare).fence)) === 0, 'nothing left of a room id used once', 2_000);
+    assert.ok((await commands(client).pttl(roomKeys(saved).fence)) > 300, 'the saved room keeps its fence for the retention');
+  },
+
   "a room's fence key lives while its lease is renewed, expires a retention after, and a new first token is still above the image's": async (t, url) => {
     const client = await connect(t, url);
     const a = new Leases(client, A, { ttlMs: 300, fenceRetentionMs: 600 }, new MemoryLogger());

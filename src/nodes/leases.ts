@@ -87,11 +87,17 @@ end
 return 0
 `);
 
-// KEYS: lease. ARGV: node id, fence. Deletes the lease only while it is this node's with this fence → 1, else 0.
+// KEYS: lease, fence, image. ARGV: node id, fence, ttl ms. Deletes the lease only while it is
+// this node's with this fence → 1, else 0; and when the room has no image (nobody saved it — a
+// client that left before joining, one refused by authorize) its fence key expires a TTL later
+// rather than a retention: made-up room ids leave no key for long. Not at once: a grant within
+// the TTL still counts up from it, and after it Redis's clock in ms is above it.
 const RELEASE = new RedisScript(`
 local holder = redis.call('HMGET', KEYS[1], 'node', 'fence')
 if holder[1] == ARGV[1] and holder[2] == ARGV[2] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+  return 1
 end
 return 0
 `);
@@ -197,7 +203,7 @@ export class Leases {
     if (lease === undefined) return;
     this.forget(roomId, lease);
     try {
-      await RELEASE.run(this.redis, [lease.key], [this.node.id, lease.fence.toString()]);
+      await RELEASE.run(this.redis, [lease.key, lease.fenceKey, roomKeys(roomId).image], [this.node.id, lease.fence.toString(), this.ttlMs]);
     } catch (err) {
       this.log.warn({ roomId, code: ErrorCode.REDIS_UNAVAILABLE, err: describeThrown(err) }, `room "${roomId}": its lease could not be released (it expires within ${this.ttlMs} ms): ${describeThrown(err)}`);
     }
