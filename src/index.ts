@@ -8,7 +8,7 @@ export type { AdapterFactory, AdapterFailed, AdapterSource, ImageKind, ServiceAd
 export type { RoomStore } from './room-store.js';
 export { DirectoryStore } from './durability/dir-store.js';
 export { serve, type RunningServer } from './serve.js';
-export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type Admitted, type Authorize, type Refusal, type ResolvedServerOptions, type ServerOptions } from './options.js';
+export { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type Admitted, type Authorize, type Refusal, type Requester, type ResolvedServerOptions, type ServerOptions } from './options.js';
 export { ErrorCode, StateroomError, type ErrorContext } from './errors.js';
 export { createLogger, LOG_LEVELS, type LogLevel, type Logger } from './logger.js';
 export { DEFAULT_ROOM_ID, MAX_ROOM_ID_BYTES } from './transport/room-path.js';

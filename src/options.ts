@@ -189,8 +189,19 @@ export interface Admitted {
   readonly user: string | object;
 }
 
+/** Who is asking, as far as the server can vouch: see {@link Authorize}. */
+export interface Requester {
+  /**
+   * The client's IP address: the socket's peer, or — behind a node of the cluster that
+   * forwarded the connection — the client address that node vouched for (`request.socket`
+   * is then the forwarding node's). Use this, not `request.socket.remoteAddress`, to judge by
+   * address.
+   */
+  readonly address: string;
+}
+
 /** The `authorize` hook: runs on the upgrade request, before the client joins `roomId`. */
-export type Authorize = (request: IncomingMessage, roomId: string) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
+export type Authorize = (request: IncomingMessage, roomId: string, requester: Requester) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
 
 type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir' | 'store' | 'redis' | 'nodeUrl' | 'clusterSecret';
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;

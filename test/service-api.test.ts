@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { ErrorCode, StateroomError } from '../src/errors.js';
-import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
+import { serve, type Authorize, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
 import { Room, type ClientSink } from '../src/room/room.js';
 import type { ServiceAdapter } from '../src/service/adapter.js';
 import { until, within } from './helpers/deadline.js';
@@ -452,7 +452,7 @@ test('ctx.clientInfo behind a forwarding node: the address is the client’s, as
   const node = async () => {
     const port = await freePort();
     // Each node names itself in the user it admits: the one that ran authorize.
-    const authorize = () => ({ user: { admittedBy: port } });
+    const authorize: Authorize = (request, _roomId, { address }) => ({ user: { admittedBy: port, address, socket: request.socket.remoteAddress } });
     const server = await serve(Reporter, { port, host: '127.0.0.1', redis: url, nodeUrl: `ws://127.0.0.1:${port}`, clusterSecret: 'a-cluster-secret-of-at-least-32-characters', logLevel: 'silent', authorize });
     nodes.push(server);
     return server;
@@ -471,5 +471,5 @@ test('ctx.clientInfo behind a forwarding node: the address is the client’s, as
   assert.equal(info.address, '127.0.0.2', 'the client’s address, not the forwarding node’s (127.0.0.1)');
   assert.equal(info.origin, 'https://via.example');
   assert.deepEqual(info.query, { team: 'red' }, 'the query as the client sent it, without its token');
-  assert.deepEqual(info.user, { admittedBy: owner.port }, 'authorize ran on the owner, not on the forwarding node');
+  assert.deepEqual(info.user, { admittedBy: owner.port, address: '127.0.0.2', socket: '127.0.0.1' }, 'authorize ran on the owner, and was told the client’s address, not its socket’s (the forwarding node)');
 });

@@ -141,7 +141,7 @@ function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonl
  */
 class AuthorizeGate {
   constructor(public current: Authorize | undefined) {}
-  readonly authorize: Authorize = (request, roomId) => (this.current === undefined ? true : this.current(request, roomId));
+  readonly authorize: Authorize = (request, roomId, requester) => (this.current === undefined ? true : this.current(request, roomId, requester));
 }
 
 /** Until a build succeeds, rooms cannot start: clients are closed with 1011 and a log line says why. */

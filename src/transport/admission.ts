@@ -136,7 +136,8 @@ export class UpgradeAdmission {
     if (authorize === undefined) return {};
     let verdict;
     try {
-      verdict = readVerdict(await authorize(req, roomId));
+      const address = this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '';
+      verdict = readVerdict(await authorize(req, roomId, { address }));
     } catch (err) {
       // Every client can make it throw again: throttled (its stack once per window).
       throttleOf(this.log).error('authorize', `threw\0${describeThrown(err)}`, { err, roomId }, `authorize threw for room "${roomId}": ${describeThrown(err)}`);
