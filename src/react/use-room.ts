@@ -95,6 +95,8 @@ function readJson<T>(data: Data): T | undefined {
 /** The client a component holds, with the option values it was made with. */
 interface Held {
   readonly key: string;
+  /** The `WebSocket` option it was made with (a class: compared by identity, not in `key`). */
+  readonly WebSocket: ClientOptions['WebSocket'];
   readonly client: Client;
   /** Set by an effect's cleanup; a re-run of the effect in the same task clears it and keeps the client. */
   releasing: boolean;
@@ -121,11 +123,13 @@ function useConnection<T>(url: string, options: ClientOptions & { onMessage?: ((
 
   useEffect(() => {
     let held = holder.current;
-    if (held?.key === key && held.releasing && held.client.state !== 'closed') {
+    if (held?.key === key && held.WebSocket === WebSocket && held.releasing && held.client.state !== 'closed') {
       held.releasing = false; // StrictMode's second run: keep the first run's client
     } else {
       held?.client.close();
-      held = { key, client: connect(url, { ...values, WebSocket }), releasing: false };
+      // Forgotten before connect() may throw: send() then says there is no client, not "closed".
+      holder.current = undefined;
+      held = { key, WebSocket, client: connect(url, { ...values, WebSocket }), releasing: false };
       holder.current = held;
       setLastMessage(undefined);
     }
