@@ -154,6 +154,11 @@ test('a bad [cluster] table or a missing --config file is one line naming the fi
   const bad = await run(['serve', service, '--port', '0'], { cwd: project });
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /stateroom\.toml: unknown key\(s\) cluster\.redis_url; known: cluster\.redis, cluster\.node_url, cluster\.secret_file, cluster\.lease_ttl/);
+  writeFileSync(path.join(project, 'stateroom.toml'), '[cluster]\nlease_ttl = 0.5\n');
+  const short = await run(['serve', service, '--port', '0'], { cwd: project });
+  assert.match(short.stderr, /stateroom\.toml: cluster\.lease_ttl must be a number of seconds from 1 to 600/);
+  writeFileSync(path.join(project, 'stateroom.toml'), '[cluster]\nconstructor = "x"\n');
+  assert.match((await run(['serve', service, '--port', '0'], { cwd: project })).stderr, /unknown key\(s\) cluster\.constructor/);
   const missing = await run(['serve', service, '--port', '0', '--config', 'nope.toml'], { cwd: project });
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /--config nope\.toml: no such file/);

@@ -35,7 +35,7 @@ export function parseClusterTable(file: string, value: unknown): ClusterTable {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) throw invalid(file, '[cluster] must be a table');
   const table = value as Record<string, unknown>;
-  const unknown = Object.keys(table).filter((k) => !(k in CLUSTER_KEYS));
+  const unknown = Object.keys(table).filter((k) => !Object.hasOwn(CLUSTER_KEYS, k));
   if (unknown.length > 0) throw invalid(file, `unknown key(s) ${unknown.map((k) => `cluster.${k}`).join(', ')}; known: ${Object.keys(CLUSTER_KEYS).map((k) => `cluster.${k}`).join(', ')}`);
   const text = (key: string): string | undefined => {
     const v = table[key];
@@ -45,8 +45,8 @@ export function parseClusterTable(file: string, value: unknown): ClusterTable {
   };
   const secretFile = text('secret_file');
   const ttl = table.lease_ttl;
-  if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-    throw invalid(file, `cluster.lease_ttl must be a number of seconds greater than 0, e.g. lease_ttl = 10`);
+  if (ttl !== undefined && (typeof ttl !== 'number' || !(ttl >= 1 && ttl <= 600))) {
+    throw invalid(file, `cluster.lease_ttl must be a number of seconds from 1 to 600, e.g. lease_ttl = 10`);
   }
   return {
     ...present('redis', text('redis')),
