@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { connect, type Client, type ClientEvents, type ClientOptions, type Data } from '../src/client/node.js';
 import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceFactory, type ServiceSource } from '../src/index.js';
 import { serveOn, startProxy } from './helpers/browser.js';
@@ -291,6 +291,17 @@ test('a server that accepts but never answers the upgrade counts as a failed att
   assert.deepEqual(await c.nth('close', 1), [1006, 'connect timeout', false]);
   assert.deepEqual(c.of('reconnecting').map(([attempt]) => attempt), [1]);
   assert.deepEqual(c.of('error').map(([err]) => err.message), ['not connected after 50 ms', 'not connected after 50 ms']);
+});
+
+test('an attempt given up on after connectTimeoutMs is closed with 4002, not 1000: the server keeps a seat it may already hold', async (t) => {
+  // Upgrades with the exact subprotocol and never sends the seat frame that opens the client.
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => (offered.has('stateroom.exact') ? 'stateroom.exact' : false) });
+  t.after(() => wss.close());
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const codes = new Promise<number>((resolve) => wss.on('connection', (ws) => ws.on('close', (code) => resolve(code))));
+  const { port } = wss.address() as { port: number };
+  client(t, `ws://127.0.0.1:${port}`, { connectTimeoutMs: 100, maxAttempts: 1 });
+  assert.equal(await within(codes, 'the server to hear the close'), 4002);
 });
 
 test('a room whose service fails (1011) is retried with growing delays, not at the first delay every time', async (t) => {
