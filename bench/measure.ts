@@ -4,7 +4,7 @@
 import { start, stop, nextJson, whileRunning, type Child } from './child.js';
 import { collectGarbage, gcEnv } from './gc.js';
 import type { LoadPlan, LoadResult } from './load.js';
-import { cpuSeconds, rssKiB } from './proc.js';
+import { cpuSeconds, rssKiB, systemCpuSeconds } from './proc.js';
 import { connectionsOf, type Scenario } from './scenarios.js';
 import { settledKiB, type Settled, type SettleOptions } from './settle.js';
 import type { Target } from './targets.js';
@@ -37,6 +37,8 @@ export interface Measurement {
    * part's CPU seconds per 100k deliveries (the part's process tree), e.g. owner and forwarder.
    */
   readonly partsCpuPer100k?: Readonly<Record<string, number>>;
+  /** The same parts' system (kernel) CPU seconds per 100k deliveries: the share of `partsCpuPer100k` spent in system calls. */
+  readonly partsSystemCpuPer100k?: Readonly<Record<string, number>>;
 }
 
 export interface Failure {
@@ -115,7 +117,7 @@ function planFor(target: Target, scenario: Scenario, port: number, deadlineMs: n
 function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
   return withServer(target, root, (server, port, parts) =>
     withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
-      const partsCpu = (): Array<[string, number]> => Object.entries(parts ?? {}).map(([name, pid]) => [name, cpuSeconds(pid)]);
+      const partsCpu = (): Array<[string, number, number]> => Object.entries(parts ?? {}).map(([name, pid]) => [name, cpuSeconds(pid), systemCpuSeconds(pid)]);
       const partsBefore = partsCpu();
       const serverBefore = cpuSeconds(server.pid);
       const loadBefore = cpuSeconds(load.pid);
@@ -125,7 +127,12 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
       const partsAfter = partsCpu();
       const per100k = (seconds: number): number => (seconds / Math.max(1, result.delivered)) * 100_000;
       return {
-        ...(parts === undefined ? {} : { partsCpuPer100k: Object.fromEntries(partsAfter.map(([name, cpu], i) => [name, per100k(cpu - partsBefore[i]![1])])) }),
+        ...(parts === undefined
+          ? {}
+          : {
+              partsCpuPer100k: Object.fromEntries(partsAfter.map(([name, cpu], i) => [name, per100k(cpu - partsBefore[i]![1])])),
+              partsSystemCpuPer100k: Object.fromEntries(partsAfter.map(([name, , system], i) => [name, per100k(system - partsBefore[i]![2])])),
+            }),
         delivered: result.delivered,
         expected: result.expected,
         deliveriesPerSecond: result.delivered / result.wallSeconds,

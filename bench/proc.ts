@@ -66,13 +66,14 @@ export function processTree(pid: number): number[] {
  * children that have exited and been waited for). Counting the latter keeps a tree's total from
  * dropping when a worker exits mid-measurement: its time moves into its parent's cutime.
  */
-function processCpuSeconds(pid: number): number {
+function processCpuSeconds(pid: number, which: 'all' | 'system'): number {
   const stat = readProc(`/proc/${pid}/stat`);
   if (stat === undefined) return 0;
   // The command name (field 2) is in parentheses and may hold spaces: split after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (14), stime (15), cutime (16), cstime (17) are fields[11..14].
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  const system = Number(fields[12]) + Number(fields[14]);
+  return (which === 'system' ? system : Number(fields[11]) + Number(fields[13]) + system) / CLOCK_TICKS;
 }
 
 /** Resident memory of one process in KiB (VmRSS), 0 if it has gone or is a zombie. */
@@ -83,7 +84,16 @@ function processRssKiB(pid: number): number {
 
 /** CPU seconds (user + system) that `pid` and its descendants have used so far. */
 export function cpuSeconds(pid: number): number {
-  return processTree(pid).reduce((sum, each) => sum + processCpuSeconds(each), 0);
+  return processTree(pid).reduce((sum, each) => sum + processCpuSeconds(each, 'all'), 0);
+}
+
+/**
+ * The system part of {@link cpuSeconds}: time in the kernel on behalf of `pid` and its
+ * descendants (stime + cstime) — system calls, and on loopback the receiving side's TCP work,
+ * which the sender's `write` does.
+ */
+export function systemCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, each) => sum + processCpuSeconds(each, 'system'), 0);
 }
 
 /**

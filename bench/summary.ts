@@ -54,9 +54,11 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
   };
 }
 
-/** The median of each part's CPU, when the runs name parts. */
-function partsOf(runs: readonly Measurement[]): Pick<Measurement, 'partsCpuPer100k'> {
+/** The median of each part's CPU (all of it, and the system part), when the runs name parts. */
+function partsOf(runs: readonly Measurement[]): Pick<Measurement, 'partsCpuPer100k' | 'partsSystemCpuPer100k'> {
   const names = [...new Set(runs.flatMap((run) => Object.keys(run.partsCpuPer100k ?? {})))];
   if (names.length === 0) return {};
-  return { partsCpuPer100k: Object.fromEntries(names.map((name) => [name, median(runs.map((run) => run.partsCpuPer100k?.[name] ?? NaN))])) };
+  const medians = (figure: (run: Measurement) => Readonly<Record<string, number>> | undefined): Record<string, number> =>
+    Object.fromEntries(names.map((name) => [name, median(runs.map((run) => figure(run)?.[name] ?? NaN))]));
+  return { partsCpuPer100k: medians((run) => run.partsCpuPer100k), partsSystemCpuPer100k: medians((run) => run.partsSystemCpuPer100k) };
 }

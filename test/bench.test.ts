@@ -95,10 +95,20 @@ test("the forwarded target: clients through a forwarding node, each part's CPU r
   const { code, stdout, stderr } = await runBench(['--quick', '--targets', 'forwarded', '--scenarios', 'latency', '--out', out]);
   assert.equal(code, 0, `bench exited ${code}\n${stderr.slice(-2_000)}`);
   assert.match(stdout, /\| latency +\| forwarded +\| [\d,]+ /, 'a measured row');
-  assert.match(stdout, /forwarded · latency: CPU s per 100k deliveries by part: owner [\d.]+, forwarder [\d.]+; forwarder\/owner [\d.]+×/);
+  assert.match(
+    stdout,
+    /forwarded · latency: CPU s per 100k deliveries by part: owner [\d.]+ \(kernel [\d.]+\), forwarder [\d.]+ \(kernel [\d.]+\); forwarder\/owner [\d.]+×, its kernel time alone [\d.]+×/,
+  );
   const json = (await readdir(out)).find((file) => file.endsWith('.json'))!;
-  const { rows } = JSON.parse(await readFile(path.join(out, json), 'utf8')) as { rows: Array<Row & { partsCpuPer100k?: Record<string, number> }> };
+  const { rows } = JSON.parse(await readFile(path.join(out, json), 'utf8')) as {
+    rows: Array<Row & { partsCpuPer100k?: Record<string, number>; partsSystemCpuPer100k?: Record<string, number> }>;
+  };
   const row = rows.find((r) => r.target === 'forwarded');
   positive(row?.partsCpuPer100k?.owner ?? null, 'the owner part');
   positive(row?.partsCpuPer100k?.forwarder ?? null, 'the forwarder part');
+  for (const part of ['owner', 'forwarder']) {
+    // A quick run bills few clock ticks: the kernel part may be 0, but never more than the whole.
+    const system = row?.partsSystemCpuPer100k?.[part];
+    assert.ok(system !== undefined && system >= 0 && system <= row!.partsCpuPer100k![part]!, `the ${part}'s kernel time (${system}) is part of its CPU`);
+  }
 });

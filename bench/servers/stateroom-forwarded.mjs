@@ -7,6 +7,9 @@
 // after the upgrade) to the one that does. `parts` names the pids of the owner and the
 // forwarder, so the driver can bill each its own CPU (the tree total includes Redis too).
 // Needs `npm run build` and Debian's redis-server.
+//
+// To look inside one part, give its node process flags (split on spaces; its worker inherits
+// them): BENCH_FORWARDER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof', BENCH_OWNER_NODE_FLAGS.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -54,12 +57,17 @@ function startChild(what, program, args, ready) {
   });
 }
 
-async function node(redisUrl) {
+/** Node's own flags for a part, from the environment (see the top of this file). */
+function nodeFlags(variable) {
+  return (process.env[variable] ?? '').split(' ').filter((flag) => flag !== '');
+}
+
+async function node(redisUrl, flagsVariable) {
   const port = await freePort();
   const args = ['dist/cli/main.js', 'serve', 'bench/servers/broadcast.ts', '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
   const cluster = ['--redis', redisUrl, '--node-url', `ws://127.0.0.1:${port}`, '--cluster-secret-file', secretFile, '--room-idle-timeout', '3600'];
   // Info level for the "listening" line only: after it a node logs nothing per message.
-  const child = await startChild(`node on ${port}`, process.execPath, [...args, ...cluster, '--log-level', 'info'], /listening on/);
+  const child = await startChild(`node on ${port}`, process.execPath, [...nodeFlags(flagsVariable), ...args, ...cluster, '--log-level', 'info'], /listening on/);
   return { port, child };
 }
 
@@ -86,8 +94,8 @@ try {
   const redisPort = await freePort();
   await startChild('redis-server', 'redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], /Ready to accept connections/);
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
-  const owner = await node(redisUrl);
-  const forwarder = await node(redisUrl);
+  const owner = await node(redisUrl, 'BENCH_OWNER_NODE_FLAGS');
+  const forwarder = await node(redisUrl, 'BENCH_FORWARDER_NODE_FLAGS');
   for (let i = 0; i < ROOMS; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => visit(owner.port, `room-${i + j}`)));
   console.log(JSON.stringify({ port: forwarder.port, parts: { owner: owner.child.pid, forwarder: forwarder.child.pid } }));
 } catch (error) {
