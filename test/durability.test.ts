@@ -2,11 +2,12 @@
 // its timer wakes it while it sleeps or after downtime, and what cannot be restored is set
 // aside or skipped — never a crash, never a half-restored room.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 import { serve, type Context, type MaybePromise, type Payload, type RoomStore, type RunningServer, type ServerOptions } from '../src/index.js';
+import { decodeImage } from '../src/durability/image.js';
 import { createLogger } from '../src/logger.js';
 import { LogLines } from './helpers/json-logs.js';
 import { until, within } from './helpers/deadline.js';
@@ -95,6 +96,22 @@ test('a room outlives its server: the counter at 41 answers 42 after a restart, 
   d.ws.send('state');
   // The client of the first run got its disconnect before the server stopped; the new one is 2.
   assert.equal(await d.nextText(), 'value 42 fired 0 seen [2] me 2');
+});
+
+test('a client that comes back with its token after a restart keeps its client id; the image holds a digest of the token, never the token', async (t) => {
+  const dir = stateDir();
+  const first = await start(t, dir);
+  const secret = 'a-secret-resume-token-4711';
+  assert.equal(await ask(`${first.url('ids')}?token=${secret}`, 'state'), 'value 0 fired 0 seen [1] me 1');
+  assert.equal(await ask(first.url('ids'), 'increment'), 'new value: 1'); // client 2, no token
+  await first.server.close();
+  for (const file of readdirSync(dir).filter((f) => !f.startsWith('.'))) {
+    const image = await decodeImage(readFileSync(path.join(dir, file)), file);
+    assert.ok(!Buffer.from(image.body).includes(secret), 'no token in the image');
+  }
+  const second = await start(t, dir);
+  assert.equal(await ask(`${second.url('ids')}?token=${secret}`, 'state'), 'value 1 fired 0 seen [1] me 1', 'the same id as before the restart');
+  assert.match(await ask(`${second.url('ids')}?token=someone-new`, 'state'), / me 3$/, 'a new token: the next id');
 });
 
 test('a room nobody sent a message to is not saved; arbitrary room ids are', async (t) => {

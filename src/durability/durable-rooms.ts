@@ -20,7 +20,7 @@ import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { throttleOf, type Logger } from '../logger.js';
 import type { DurabilityMetrics } from '../metrics.js';
 import { MAX_TIMEOUT_MS } from '../protocol.js';
-import type { RoomKeeper } from '../room/keeper.js';
+import type { RoomKeeper, SavedIds } from '../room/keeper.js';
 import type { Room } from '../room/room.js';
 import type { RoomState } from '../room/state.js';
 import type { SourceDurability } from '../service/adapter.js';
@@ -94,7 +94,7 @@ export class DurableRooms implements RoomKeeper {
   /** Rooms let go: a periodic save of one that resolves after it was let go is dropped. */
   private readonly letGo = new WeakSet<Room>();
   /** The last client id of each preloaded state that was read. */
-  private readonly preloadedIds = new Map<string, number>();
+  private readonly preloadedIds = new Map<string, SavedIds>();
   private metrics: DurabilityMetrics | undefined;
   /** A count of the store's rooms under way (see recount), and when the last one began. */
   private recounting: Promise<void> | undefined;
@@ -163,7 +163,8 @@ export class DurableRooms implements RoomKeeper {
     const keep = this.preloaded.size < MAX_PRELOADED;
     if (keep) this.preloaded.set(roomId, entry);
     const read = await state;
-    if (read !== undefined && this.preloadedIds.size < MAX_PRELOADED_IDS) this.preloadedIds.set(roomId, read.lastClientId);
+    // The tokens' ids (up to 20 KiB) only with a state held in full: the few of `preloaded`.
+    if (read !== undefined && this.preloadedIds.size < MAX_PRELOADED_IDS) this.preloadedIds.set(roomId, keep ? { lastClientId: read.lastClientId, tokenIds: read.tokenIds } : { lastClientId: read.lastClientId });
     // Not taken soon (the client went away before it joined): let it go.
     setTimeout(() => {
       if (this.preloaded.get(roomId) === entry) this.preloaded.delete(roomId);
@@ -214,8 +215,8 @@ export class DurableRooms implements RoomKeeper {
     return this.recounting;
   }
 
-  /** {@link RoomKeeper.lastClientIdOf} */
-  lastClientIdOf(roomId: string): number | undefined {
+  /** {@link RoomKeeper.savedIdsOf} */
+  savedIdsOf(roomId: string): SavedIds | undefined {
     return this.preloadedIds.get(roomId);
   }
 

@@ -141,7 +141,7 @@ export class NodeRooms implements Router {
     return {
       load: inner.load,
       preload: (roomId) => inner.preload(roomId),
-      lastClientIdOf: (roomId) => inner.lastClientIdOf(roomId),
+      savedIdsOf: (roomId) => inner.savedIdsOf(roomId),
       dirty: (room) => inner.dirty(room),
       // Before every event: a node that cannot prove its lease now (it was paused past it, say)
       // must not apply what waited in its sockets — it stops the room instead.

@@ -67,7 +67,7 @@ export async function joinCluster(o: ResolvedServerOptions, log: Logger): Promis
 const disposeOnly: RoomKeeper = {
   load: () => Promise.resolve(undefined),
   preload: () => Promise.resolve(undefined),
-  lastClientIdOf: () => undefined,
+  savedIdsOf: () => undefined,
   dirty: () => {},
   retire: (room) => room.dispose(),
   failed: () => Promise.resolve(),

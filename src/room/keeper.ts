@@ -5,7 +5,10 @@
  * @module
  */
 import type { Room } from './room.js';
-import type { LoadState } from './state.js';
+import type { LoadState, RoomState } from './state.js';
+
+/** What a room starting from a saved state must know before its first seat: see {@link RoomKeeper.savedIdsOf}. */
+export type SavedIds = Pick<RoomState, 'lastClientId' | 'tokenIds'>;
 
 export interface RoomKeeper {
   /** A room's saved state, asked once when it starts. */
@@ -16,8 +19,11 @@ export interface RoomKeeper {
    * Resolves to why the room may not be created (a 503's reason; the store is full), if so.
    */
   preload(roomId: string): Promise<string | undefined>;
-  /** The last client id of a preloaded room's saved state, if one was read (the room starts now). */
-  lastClientIdOf(roomId: string): number | undefined;
+  /**
+   * The client ids of a preloaded room's saved state, if one was read (the room starts now):
+   * the last one given out, and the tokens' (when the state is still held).
+   */
+  savedIdsOf(roomId: string): SavedIds | undefined;
   /** Optional: whether this process may still run the room's next event (see `RoomHooks.mayRun`). */
   readonly mayRun?: (room: Room) => boolean;
   /** The room began an event since its last snapshot: schedule its next save. */

@@ -156,7 +156,7 @@ export class RoomRegistry implements Placement {
 
   private create(roomId: string): Room {
     // Asked before the room exists: its start takes the preloaded state.
-    const lastClientId = this.keeper?.lastClientIdOf(roomId);
+    const saved = this.keeper?.savedIdsOf(roomId);
     const room = new Room(
       roomId,
       this.createAdapter,
@@ -173,7 +173,7 @@ export class RoomRegistry implements Placement {
       this.log,
       this.options,
     );
-    if (lastClientId !== undefined) room.continueClientIds(lastClientId);
+    if (saved !== undefined) room.continueClientIds(saved.lastClientId, saved.tokenIds);
     // The constructor may already have failed (a factory that throws synchronously).
     if (room.live) {
       this.rooms.set(roomId, room);

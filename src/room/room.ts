@@ -103,6 +103,8 @@ export class Room {
   private spoken = false;
   /** Whether the room started from a saved state. */
   private fromSaved = false;
+  /** The saved tokens' client ids were handed over before the first seat (continueClientIds). */
+  private tokenIdsRestored = false;
   /** Restored, and no message or timer has succeeded since: a guest fault now may be the saved state's. */
   private unproven = false;
   /** See {@link failedFromSaved}. */
@@ -188,9 +190,15 @@ export class Room {
     this.dirty = false;
   }
 
-  /** Gives out client ids after `last` (a saved room's last one): ids are never reused across a restore. */
-  continueClientIds(last: ClientId): void {
+  /**
+   * Gives out client ids after `last` (a saved room's last one): ids are never reused across a
+   * restore; and a token of `tokenIds` gets its saved id back. Before the first seat.
+   */
+  continueClientIds(last: ClientId, tokenIds?: RoomState['tokenIds']): void {
     this.seats.continueFrom(last);
+    if (tokenIds === undefined) return;
+    this.seats.restoreTokenIds(tokenIds);
+    this.tokenIdsRestored = true;
   }
 
   /** Counts the room as changed again (a save of its last snapshot failed: it must be retried). */
@@ -447,7 +455,7 @@ export class Room {
     this.dirty = false;
     // A timer that came due but whose event still waits in the queue is pending too: saved as due now.
     const fired = this.queue.some((e) => e.kind === 'timer' && e.generation === this.timerGeneration);
-    const room = { timerDueAt: this.timer.dueAt ?? (fired ? Date.now() : undefined), lastClientId: this.seats.lastId, clients: [...this.known.keys()] };
+    const room = { timerDueAt: this.timer.dueAt ?? (fired ? Date.now() : undefined), lastClientId: this.seats.lastId, clients: [...this.known.keys()], tokenIds: this.seats.savedTokenIds() };
     const fail = (thrown: unknown): void => {
       this.markDirty();
       failed(thrown);
@@ -509,6 +517,8 @@ export class Room {
     this.fromSaved = true;
     this.unproven = true;
     this.seats.continueFrom(saved.lastClientId);
+    // Unless known before the first seat (preloaded at admission: see continueClientIds).
+    if (!this.tokenIdsRestored) this.seats.restoreTokenIds(saved.tokenIds ?? []);
     let restoring: unknown;
     try {
       restoring = adapter.restore(saved.body);

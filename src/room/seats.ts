@@ -5,11 +5,13 @@
  * client's `disconnect`.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { CLOSE_REPLACED } from '../protocol.js';
 import { MAX_CLIENT_ID } from '../service/checks.js';
 import type { ClientId } from '../service/types.js';
 import { Seat, seatFrame, type ClientSink, type Identity } from './seat.js';
+import { TOKEN_DIGEST_BYTES } from './state.js';
 
 /** How a room treats clients that drop. */
 export interface SeatOptions {
@@ -21,7 +23,13 @@ export interface SeatOptions {
 
 /** How many tokens whose seats are gone a room still remembers the client ids of. */
 export const MAX_REMEMBERED_TOKENS = 10_000;
+/** How many of those a snapshot keeps (the newest): 20 bytes each in the room's image. */
+export const MAX_SAVED_TOKENS = 1_000;
 
+/** A token's digest, as a snapshot keeps it (see RoomState.tokenIds). */
+function digestOf(token: string): Buffer {
+  return createHash('sha256').update(token).digest().subarray(0, TOKEN_DIGEST_BYTES);
+}
 export class Seats {
   /** Every seat, attached or waiting for its client to come back. */
   private readonly byClient = new Map<ClientId, Seat>();
@@ -33,6 +41,8 @@ export class Seats {
    * ever new tokens cannot grow a long-lived room without bound.
    */
   private readonly tokenIds = new Map<string, ClientId>();
+  /** Client ids of tokens from the state the room was restored from, by digest (hex), until claimed. */
+  private readonly restoredIds = new Map<string, ClientId>();
   /** Seats whose client dropped, with the timer that gives them up. */
   private readonly grace = new Map<Seat, NodeJS.Timeout>();
   private lastClientId = 0;
@@ -92,7 +102,7 @@ export class Seats {
       }
       this.giveUp(held);
     }
-    const client = (token === undefined ? undefined : this.tokenIds.get(token)) ?? this.nextClientId();
+    const client = (token === undefined ? undefined : (this.tokenIds.get(token) ?? this.claimRestored(token))) ?? this.nextClientId();
     const keep = token !== undefined && this.options.resumeGraceMs > 0 ? this.options.resumeBufferBytes : 0;
     const seat = new Seat(client, token, sink, keep);
     if (exact) sink.send(seatFrame(false, 0));
@@ -102,6 +112,30 @@ export class Seats {
       this.remember(token, client);
     }
     return { seat, resumed: false };
+  }
+
+  /** The client id `token` had in the state the room was restored from, if any (once). */
+  private claimRestored(token: string): ClientId | undefined {
+    if (this.restoredIds.size === 0) return undefined;
+    const key = digestOf(token).toString('hex');
+    const client = this.restoredIds.get(key);
+    this.restoredIds.delete(key);
+    return client;
+  }
+
+  /** The newest {@link MAX_SAVED_TOKENS} tokens' client ids, by digest, for a snapshot. */
+  savedTokenIds(): Array<readonly [Uint8Array, ClientId]> {
+    const saved: Array<readonly [Uint8Array, ClientId]> = [];
+    for (const [key, client] of this.restoredIds) saved.push([Buffer.from(key, 'hex'), client]);
+    for (const [token, client] of this.tokenIds) saved.push([digestOf(token), client]);
+    return saved.slice(-MAX_SAVED_TOKENS);
+  }
+
+  /** Goes on with the tokens' client ids of a saved state: a returning token gets its id back. */
+  restoreTokenIds(saved: ReadonlyArray<readonly [Uint8Array, ClientId]>): void {
+    for (const [digest, client] of saved.slice(-MAX_SAVED_TOKENS)) {
+      if (client >= 1 && client <= this.lastClientId) this.restoredIds.set(Buffer.from(digest).toString('hex'), client);
+    }
   }
 
   /** Keeps `token`'s client id, newest last; forgets the oldest ones not seated past the bound. */

@@ -19,7 +19,17 @@ export interface RoomState {
    * queues their `disconnect` first: the service never keeps a client that left.
    */
   readonly clients: readonly ClientId[];
+  /**
+   * Which client id each recent `?token=` had ({@link TOKEN_DIGEST_BYTES}-byte digests of the
+   * tokens, never the tokens: an image is not a place for secrets), so a client that comes back
+   * with its token after a restore — or after its room moved to another node — keeps its id.
+   * Absent in images saved before it was kept.
+   */
+  readonly tokenIds?: ReadonlyArray<readonly [digest: Uint8Array, client: ClientId]>;
 }
+
+/** Bytes of a token's digest in {@link RoomState.tokenIds}: 128 bits of SHA-256. */
+export const TOKEN_DIGEST_BYTES = 16;
 
 /** Where a room's saved state comes from when it starts. */
 export type LoadState = (roomId: string) => Promise<RoomState | undefined>;
