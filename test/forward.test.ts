@@ -279,6 +279,17 @@ test('an owner that never answers → unreachable within the timeout; a client t
   await within(upstreamClosed, 'the upstream of a client that left to close');
 });
 
+test('an owner that ends the connection (FIN) without answering → unreachable at once, not after the timeout', async (t) => {
+  const closing = createTcpServer((s) => s.on('error', () => {}).once('data', () => s.end()));
+  const port = await listening(closing);
+  t.after(() => closing.close());
+  const front = await startFront(t, () => [`ws://127.0.0.1:${port}`], { connectTimeoutMs: 5_000 });
+  const started = Date.now();
+  assert.equal(await refusal(front.url('/ws/x')), '503 no owner found');
+  assert.deepEqual(await front.outcomes(1), ['unreachable']);
+  assert.ok(Date.now() - started < 2_000, `unreachable after ${Date.now() - started} ms (timeout 5 s)`);
+});
+
 test('an owner answering a head past maxHeadBytes, or not HTTP: the client gets 502, outcome answered', async (t) => {
   const answers = ['HTTP/1.1 101 Switching Protocols\r\n' + `X-Pad: ${'p'.repeat(2048)}\r\n\r\n`, 'SSH-2.0-OpenSSH_9.2\r\n\r\n'];
   const odd = createServer();

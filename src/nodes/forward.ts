@@ -218,6 +218,9 @@ function forward(request: IncomingMessage, client: Duplex, head: Buffer, target:
     client.on('close', onClientGone);
     client.on('error', onClientGone);
     upstream.on('error', onUpstreamGone);
+    // Half-open allowed (for the splice): an owner's FIN before its answer must end the wait
+    // at once (an owner closing down, say), not after the connect timeout.
+    upstream.on('end', onUpstreamGone);
     upstream.on('close', onUpstreamGone);
     upstream.on('data', onData);
     upstream.write(head.length > 0 ? Buffer.concat([requestHead, head]) : requestHead);
@@ -231,6 +234,7 @@ function forward(request: IncomingMessage, client: Duplex, head: Buffer, target:
       client.off('close', onClientGone);
       client.off('error', onClientGone);
       upstream.off('error', onUpstreamGone);
+      upstream.off('end', onUpstreamGone);
       upstream.off('close', onUpstreamGone);
       upstream.off('data', onData);
       upstream.pause();
