@@ -4,8 +4,8 @@
  * the order in which they start and stop.
  * @module
  */
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { displayUrl } from './display-url.js';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from './protocol.js';
 import { clientModuleHandler, consoleHandler } from './console/index.js';
@@ -20,6 +20,7 @@ import { nativeAdapterFactory } from './service/native.js';
 import type { ServiceSource } from './service/types.js';
 import { Transport } from './transport/server.js';
 import { staticFiles, type StaticHandler } from './transport/static-files.js';
+import { VERSION } from './version.js';
 
 /** A listening server. */
 export interface RunningServer {
@@ -86,11 +87,7 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
   return Object.assign(running(address.port, url), { metricsPort });
 }
 
-/** `http://<host>:<port>`, with `localhost` for a wildcard host: what a user can open. */
-export function displayUrl(host: string, port: number): string {
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
-}
+export { displayUrl };
 
 /**
  * A server that does not listen: it is handed connections another process accepted (a
@@ -267,7 +264,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
 }
 
 /** This package's version, as `/status` reports it. */
-export const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+export { VERSION };
 
 function adapterFactoryOf(service: ServiceSource | AdapterSource): AdapterFactory {
   if (typeof service === 'function') return nativeAdapterFactory(service);
