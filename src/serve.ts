@@ -9,8 +9,8 @@ import { displayUrl } from './display-url.js';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from './protocol.js';
 import { clientModuleHandler, consoleHandler } from './console/index.js';
-import { durableRooms, type Durable } from './durability/setup.js';
-import { joinCluster, type Node } from './nodes/setup.js';
+import type { Durable } from './durability/setup.js';
+import type { Node } from './nodes/setup.js';
 import { createLogger, flushThrottle, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
@@ -139,8 +139,10 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let source = service;
-  const node: Node | undefined = await joinCluster(o, log);
-  const durable: Durable | undefined = await durableRooms(o, service, log, ownsRoom, node?.store);
+  // Scale-out and durable rooms are imported only by a server that has them (memory it would hold for nothing).
+  const node: Node | undefined = o.redis === undefined ? undefined : await (await import('./nodes/setup.js')).joinCluster(o, log);
+  const durable: Durable | undefined =
+    o.stateDir === undefined && o.store === undefined && node === undefined ? undefined : await (await import('./durability/setup.js')).durableRooms(o, service, log, ownsRoom, node?.store);
   let createAdapter = durable?.wrap(adapterFactoryOf(service)) ?? adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
     directory('staticDir', o.staticDir, o.staticDotfiles),
