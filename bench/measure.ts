@@ -4,7 +4,7 @@
 import { start, stop, nextJson, whileRunning, type Child } from './child.js';
 import { collectGarbage, gcEnv } from './gc.js';
 import type { LoadPlan, LoadResult } from './load.js';
-import { cpuSeconds, rssKiB, systemCpuSeconds } from './proc.js';
+import { cpuSeconds, directChildren, processRssKiB, processTree, rssKiB, systemCpuSeconds } from './proc.js';
 import { connectionsOf, type Scenario } from './scenarios.js';
 import { settledKiB, type Settled, type SettleOptions } from './settle.js';
 import type { Target } from './targets.js';
@@ -25,8 +25,14 @@ export interface Measurement {
   readonly connections: number;
   /** Server RSS (process tree, KiB) at the end: after the load, or once settled when idle. */
   readonly serverRssKiB: number;
-  /** Idle only: server RSS (KiB) settled just before the first connection, and how long settling both took (ms). */
+  /**
+   * Idle only: server RSS (KiB, process tree) settled just before the first connection — the
+   * baseline RSS, what the server costs before any client — and how long settling both took (ms).
+   */
   readonly serverRssBeforeKiB: number;
+  /** Idle only: of that, the top process alone (the primary with --workers), and how many processes the tree had. */
+  readonly topRssBeforeKiB: number;
+  readonly processesBefore: number;
   readonly settleMs: number;
   /** Idle only: server RSS grown per open connection, KiB. NaN for traffic scenarios. */
   readonly rssPerConnectionKiB: number;
@@ -80,14 +86,26 @@ interface Announced {
   readonly parts?: Readonly<Record<string, number>>;
 }
 
-async function withServer<T>(target: Target, root: string, body: (server: Child, port: number, parts: Announced['parts']) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` with the server up. `measured` is the pid whose tree the figures are read from:
+ * the server script's own, or for a launcher, the one process it started (the CLI); `parts`,
+ * the pids of the parts a server named (owner and forwarder).
+ */
+async function withServer<T>(target: Target, root: string, body: (server: Child, port: number, measured: number, parts: Announced['parts']) => Promise<T>): Promise<T> {
   const server = start(target.name, [target.server, ...(target.args ?? [])], root, gcEnv());
   try {
     const { port, parts } = await nextJson<Announced>(server, SERVER_START_MS);
-    return await body(server, port, parts);
+    return await body(server, port, target.launcher ? launched(server) : server.pid, parts);
   } finally {
     await stop(server);
   }
+}
+
+/** The process a launcher started (it has printed the port, so the process is there). */
+function launched(launcher: Child): number {
+  const children = directChildren(launcher.pid);
+  if (children.length !== 1) throw new Error(`${launcher.what}: expected the launcher to have one child process, found ${children.length}`);
+  return children[0]!;
 }
 
 /** Starts the load generator and waits until every client is connected (it then waits for "go"). */
@@ -115,14 +133,14 @@ function planFor(target: Target, scenario: Scenario, port: number, deadlineMs: n
 
 /** CPU of both processes from "go" to the last delivery; connection setup is not billed. */
 function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, root: string): Promise<Measurement> {
-  return withServer(target, root, (server, port, parts) =>
+  return withServer(target, root, (server, port, measured, parts) =>
     withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
       const partsCpu = (): Array<[string, number, number]> => Object.entries(parts ?? {}).map(([name, pid]) => [name, cpuSeconds(pid), systemCpuSeconds(pid)]);
       const partsBefore = partsCpu();
-      const serverBefore = cpuSeconds(server.pid);
+      const serverBefore = cpuSeconds(measured);
       const loadBefore = cpuSeconds(load.pid);
       const result = await run(load, server, deadlineMs);
-      const serverCpu = cpuSeconds(server.pid) - serverBefore;
+      const serverCpu = cpuSeconds(measured) - serverBefore;
       const loadCpu = cpuSeconds(load.pid) - loadBefore; // it stays up until stop()
       const partsAfter = partsCpu();
       const per100k = (seconds: number): number => (seconds / Math.max(1, result.delivered)) * 100_000;
@@ -143,8 +161,10 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
         clientBound: loadCpu > serverCpu,
         timedOut: result.timedOut,
         connections: connectionsOf(scenario),
-        serverRssKiB: rssKiB(server.pid),
+        serverRssKiB: rssKiB(measured),
         serverRssBeforeKiB: NaN,
+        topRssBeforeKiB: NaN,
+        processesBefore: NaN,
         settleMs: NaN,
         rssPerConnectionKiB: NaN,
         rssSettled: true,
@@ -154,8 +174,8 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
 }
 
 /** Server RSS (process tree) once settled, with a full GC of every server process each second. */
-function settledRss(server: Child, settle: IdleSettle): Promise<Settled> {
-  return settledKiB(() => rssKiB(server.pid), { ...settle, poke: { everyMs: 1_000, run: () => collectGarbage(server.pid) } });
+function settledRss(pid: number, settle: IdleSettle): Promise<Settled> {
+  return settledKiB(() => rssKiB(pid), { ...settle, poke: { everyMs: 1_000, run: () => collectGarbage(pid) } });
 }
 
 /**
@@ -164,10 +184,13 @@ function settledRss(server: Child, settle: IdleSettle): Promise<Settled> {
  */
 function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettle }: Settings, root: string): Promise<Measurement> {
   const connections = connectionsOf(scenario);
-  return withServer(target, root, async (server, port) => {
-    const before = await settledRss(server, idleSettle);
+  return withServer(target, root, async (server, port, measured) => {
+    const before = await settledRss(measured, idleSettle);
+    // Read with the settled total: the GCs have run in every process of the tree.
+    const topRssBeforeKiB = processRssKiB(measured);
+    const processesBefore = processTree(measured).length;
     return withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
-      const after = await settledRss(server, idleSettle);
+      const after = await settledRss(measured, idleSettle);
       const result = await run(load, server, deadlineMs);
       if (result.open < connections) throw new Error(`only ${result.open} of ${connections} connections stayed open`);
       return {
@@ -183,6 +206,8 @@ function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettl
         connections,
         serverRssKiB: after.kib,
         serverRssBeforeKiB: before.kib,
+        topRssBeforeKiB,
+        processesBefore,
         settleMs: before.waitedMs + after.waitedMs,
         rssPerConnectionKiB: (after.kib - before.kib) / connections,
         rssSettled: before.settled && after.settled,

@@ -48,6 +48,11 @@ function childrenByParentScan(pid: number): number[] {
 
 const hasChildrenFiles = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
 
+/** The processes `pid` started itself (not their children). */
+export function directChildren(pid: number): number[] {
+  return hasChildrenFiles ? childrenOf(pid) : childrenByParentScan(pid);
+}
+
 /** `pid` and all its descendants (only `pid` itself when it has none). */
 export function processTree(pid: number): number[] {
   const tree: number[] = [];
@@ -56,7 +61,7 @@ export function processTree(pid: number): number[] {
     const next = pending.pop()!;
     if (tree.includes(next)) continue;
     tree.push(next);
-    pending.push(...(hasChildrenFiles ? childrenOf(next) : childrenByParentScan(next)));
+    pending.push(...directChildren(next));
   }
   return tree;
 }
@@ -77,7 +82,7 @@ function processCpuSeconds(pid: number, which: 'all' | 'system'): number {
 }
 
 /** Resident memory of one process in KiB (VmRSS), 0 if it has gone or is a zombie. */
-function processRssKiB(pid: number): number {
+export function processRssKiB(pid: number): number {
   const match = /^VmRSS:\s*(\d+)\s*kB$/m.exec(readProc(`/proc/${pid}/status`) ?? '');
   return match ? Number(match[1]) : 0;
 }

@@ -51,7 +51,7 @@ function runnable(targets: readonly Target[]): { run: Target[]; skipped: Record<
 
 function progress(outcome: Outcome, scenario: Scenario): string {
   if (isFailure(outcome)) return `FAILED: ${outcome.error}`;
-  if (scenario.kind === 'idle') return `${outcome.rssPerConnectionKiB.toFixed(2)} KiB/connection`;
+  if (scenario.kind === 'idle') return `${outcome.rssPerConnectionKiB.toFixed(2)} KiB/connection, baseline ${(outcome.serverRssBeforeKiB / 1024).toFixed(1)} MiB (top process ${(outcome.topRssBeforeKiB / 1024).toFixed(1)})`;
   return `${Math.round(outcome.deliveriesPerSecond).toLocaleString('en')} deliveries/s`;
 }
 
@@ -85,7 +85,10 @@ function printTable(options: Options, rows: readonly Row[], skipped: Record<stri
   for (const line of formatTable(rows, BASELINE.name)) console.log(line);
   const kinds = new Set(options.scenarios.map((scenario) => scenario.kind));
   if (kinds.has('traffic')) console.log('client-bound: the load generator used more CPU than the server, so deliveries/s measures the clients.');
-  if (kinds.has('idle')) console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
+  if (kinds.has('idle')) {
+    console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
+    console.log('baseline RSS MiB (idle only): settled server RSS before the first connection, all its processes; "top": the first process alone (the --workers primary).');
+  }
   for (const line of partsLines(rows)) console.log(line);
   for (const [name, reason] of Object.entries(skipped)) console.log(`skipped ${name}: ${reason}`);
 }

@@ -47,6 +47,8 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
     connections: of('connections'),
     serverRssKiB: of('serverRssKiB'),
     serverRssBeforeKiB: of('serverRssBeforeKiB'),
+    topRssBeforeKiB: of('topRssBeforeKiB'),
+    processesBefore: of('processesBefore'),
     settleMs: of('settleMs'),
     rssPerConnectionKiB: of('rssPerConnectionKiB'),
     rssSettled: runs.every((run) => run.rssSettled),

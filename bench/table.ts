@@ -19,6 +19,17 @@ function rssCell(value: number, base: number | undefined): string {
   return `${fmt(value, 2)} (${diff >= 0 ? '+' : '−'}${Math.abs(diff).toFixed(2)}, ${ratio(value, base)})`;
 }
 
+/**
+ * Idle only: RSS before the first connection, in MiB, with its ratio to the baseline's; for a
+ * server of several processes, then the top one alone (the primary with --workers).
+ */
+function baselineCell(row: Row, base: Row | undefined): string {
+  const mib = (kib: number): string => fmt(kib / 1024, 1);
+  const total = withRatio(mib(row.serverRssBeforeKiB), row.serverRssBeforeKiB, base?.serverRssBeforeKiB);
+  if (!(row.processesBefore > 1)) return total;
+  return `${total}, ${row.processesBefore} procs; top ${mib(row.topRssBeforeKiB)} (${ratio(row.topRssBeforeKiB, base?.serverRssBeforeKiB)})`;
+}
+
 function notes(row: Row): string {
   if (row.measured === 0) return `FAILED: ${row.error ?? 'no measurement'}`;
   return [
@@ -45,11 +56,12 @@ function cells(row: Row, base: Row | undefined): string[] {
     withRatio(traffic ? fmt(row.serverCpuPer100k, 3) : NONE, row.serverCpuPer100k, b?.serverCpuPer100k),
     traffic ? fmt(row.loadCpuPer100k, 3) : NONE,
     idle ? rssCell(row.rssPerConnectionKiB, b?.rssPerConnectionKiB) : NONE,
+    idle ? baselineCell(row, b) : NONE,
     notes(row),
   ];
 }
 
-const HEADER = ['scenario', 'target', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU s/100k', 'load CPU s/100k', 'RSS KiB/conn', 'note'];
+const HEADER = ['scenario', 'target', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU s/100k', 'load CPU s/100k', 'RSS KiB/conn', 'baseline RSS MiB', 'note'];
 
 /** The table as Markdown lines, `baseline` being the target every ratio is to. */
 export function formatTable(rows: readonly Row[], baseline: string): string[] {

@@ -17,6 +17,11 @@ export interface Target {
   readonly packages?: readonly string[];
   /** Programs the target runs, looked up on PATH (Debian's package names them). */
   readonly programs?: readonly string[];
+  /**
+   * The script only starts the real server (the `stateroom` CLI, as a user runs it) and relays
+   * its port: every figure is then read from the script's child and its tree, not the script.
+   */
+  readonly launcher?: boolean;
 }
 
 /** The raw `ws` baseline comes first: every ratio is against it, so it always runs. */
@@ -25,12 +30,14 @@ export const BASELINE: Target = { key: 'raw-ws', name: 'raw ws', server: 'bench/
 export const TARGETS: readonly Target[] = [
   BASELINE,
   { key: 'stateroom', name: 'stateroom', server: 'bench/servers/stateroom.mjs', protocol: 'ws' },
+  // `stateroom serve --workers 1`: the CLI in one process, everything it loads included.
+  { key: 'serve', name: 'stateroom serve', server: 'bench/servers/stateroom-workers.mjs', args: ['1'], protocol: 'ws', launcher: true },
   // The same with durable rooms: a temporary --state-dir, the default 5 s snapshot interval
   // (`-1s`: a 1 s interval, five times the saves, to see what the cost scales with).
   { key: 'durable', name: 'stateroom durable', server: 'bench/servers/stateroom.mjs', args: ['durable'], protocol: 'ws' },
   { key: 'durable-1s', name: 'durable 1s', server: 'bench/servers/stateroom.mjs', args: ['durable=1000'], protocol: 'ws' },
   // `stateroom serve --workers 2`: rooms spread over forked worker processes (argv[2] = how many).
-  { key: 'workers', name: 'stateroom x2', server: 'bench/servers/stateroom-workers.mjs', args: ['2'], protocol: 'ws' },
+  { key: 'workers', name: 'stateroom x2', server: 'bench/servers/stateroom-workers.mjs', args: ['2'], protocol: 'ws', launcher: true },
   { key: 'wasm-worker', name: 'stateroom wasm', server: 'bench/servers/stateroom-wasm.mjs', args: ['worker'], protocol: 'ws' },
   { key: 'wasm-inline', name: 'wasm inline', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline'], protocol: 'ws' },
   { key: 'wasm-pool', name: 'wasm pool', server: 'bench/servers/stateroom-wasm.mjs', args: ['pool'], protocol: 'ws' },

@@ -4,8 +4,9 @@
  * `(fields, message)` methods can be passed in instead.
  * @module
  */
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
+import type * as PinoPretty from 'pino-pretty';
 
 /** The log levels the CLI's `--log-level` accepts, quietest last. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -43,6 +44,8 @@ export function createLogger(level: LogLevel, destination?: NodeJS.WritableStrea
  * JSON lines need none of this (JSON escapes them).
  */
 function prettyLines(out: NodeJS.WritableStream, colorize: boolean): { write(line: string): void } {
+  // Loaded only for a person's terminal: a server logging JSON lines never pays for it.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty.default;
   const prettify = pretty.prettyFactory({ colorize, singleLine: true, ignore: 'pid,hostname,name', translateTime: 'HH:MM:ss.l' });
   return {
     write(line: string): void {

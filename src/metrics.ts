@@ -4,7 +4,8 @@
  * reads them only when scraped, so counting costs an addition per message.
  * @module
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { CallHistogram } from './call-histogram.js';
 
 /** Counts kept by the transport between scrapes. */
 export class TrafficCounts {
@@ -106,20 +107,14 @@ export function createMetrics(sources: MetricSources): ServerMetrics {
   total('stateroom_messages_out_total', 'Messages sent to clients.', 'messagesOut');
   total('stateroom_bytes_out_total', 'Payload bytes sent to clients (text counted in UTF-16 units).', 'bytesOut');
   const closes = new Counter({ name: 'stateroom_closes_total', help: 'Connections closed, by close code (the code the server sent when it closed; codes it does not define count as other).', labelNames: ['code'], registers: [registry] });
-  const calls = new Histogram({
-    name: 'stateroom_call_duration_seconds',
-    help: 'Duration of service calls, by callback.',
-    labelNames: ['callback'],
-    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [registry],
-  });
-  // One child per callback, looked up once: observe({ callback }) would hash the labels on every call.
-  const byCallback: Record<string, { observe(seconds: number): void }> = {};
+  const calls = new CallHistogram('stateroom_call_duration_seconds', 'Duration of service calls, by callback.', [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+  // prom-client reads it like its own metrics: only what registerMetric uses is there.
+  registry.registerMetric(calls as unknown as Metric);
   const errors = new Counter({ name: 'stateroom_errors_total', help: 'Errors logged, by code.', labelNames: ['code'], registers: [registry] });
   return {
     registry,
     closed: (code) => closes.inc({ code: closeCodeLabel(code) }),
-    call: (callback, seconds) => (byCallback[callback] ??= calls.labels(callback)).observe(seconds),
+    call: (callback, seconds) => calls.observe(callback, seconds),
     error: (code) => errors.inc({ code }),
     durability: durabilityMetrics(registry, sources),
     cluster: clusterMetrics(registry, sources.cluster),

@@ -4,13 +4,13 @@
  * the order in which they start and stop.
  * @module
  */
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
+import { displayUrl } from './display-url.js';
 import { ErrorCode, StateroomError, describeThrown } from './errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_SERVICE_RESTART } from './protocol.js';
 import { clientModuleHandler, consoleHandler } from './console/index.js';
-import { durableRooms, type Durable } from './durability/setup.js';
-import { joinCluster, type Node } from './nodes/setup.js';
+import type { Durable } from './durability/setup.js';
+import type { Node } from './nodes/setup.js';
 import { createLogger, flushThrottle, type Logger } from './logger.js';
 import { TrafficCounts, createMetrics } from './metrics.js';
 import { resolveServerOptions, type ServerOptions } from './options.js';
@@ -20,6 +20,7 @@ import { nativeAdapterFactory } from './service/native.js';
 import type { ServiceSource } from './service/types.js';
 import { Transport } from './transport/server.js';
 import { staticFiles, type StaticHandler } from './transport/static-files.js';
+import { VERSION } from './version.js';
 
 /** A listening server. */
 export interface RunningServer {
@@ -86,11 +87,7 @@ export async function serve(service: ServiceSource | AdapterSource, options?: Se
   return Object.assign(running(address.port, url), { metricsPort });
 }
 
-/** `http://<host>:<port>`, with `localhost` for a wildcard host: what a user can open. */
-export function displayUrl(host: string, port: number): string {
-  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
-}
+export { displayUrl };
 
 /**
  * A server that does not listen: it is handed connections another process accepted (a
@@ -142,8 +139,10 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
   const o = resolveServerOptions(options);
   const log = o.logger ?? createLogger(o.logLevel);
   let source = service;
-  const node: Node | undefined = await joinCluster(o, log);
-  const durable: Durable | undefined = await durableRooms(o, service, log, ownsRoom, node?.store);
+  // Scale-out and durable rooms are imported only by a server that has them (memory it would hold for nothing).
+  const node: Node | undefined = o.redis === undefined ? undefined : await (await import('./nodes/setup.js')).joinCluster(o, log);
+  const durable: Durable | undefined =
+    o.stateDir === undefined && o.store === undefined && node === undefined ? undefined : await (await import('./durability/setup.js')).durableRooms(o, service, log, ownsRoom, node?.store);
   let createAdapter = durable?.wrap(adapterFactoryOf(service)) ?? adapterFactoryOf(service);
   const [staticHandler, clientHandler] = await Promise.all([
     directory('staticDir', o.staticDir, o.staticDotfiles),
@@ -267,7 +266,7 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
 }
 
 /** This package's version, as `/status` reports it. */
-export const { version: VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+export { VERSION };
 
 function adapterFactoryOf(service: ServiceSource | AdapterSource): AdapterFactory {
   if (typeof service === 'function') return nativeAdapterFactory(service);

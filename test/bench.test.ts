@@ -27,6 +27,8 @@ interface Row {
   p99Ms: number | null;
   serverCpuPer100k: number | null;
   rssPerConnectionKiB: number | null;
+  serverRssBeforeKiB: number | null;
+  topRssBeforeKiB: number | null;
 }
 
 /** Runs the harness in its own process group, so a run that hangs is killed with its servers and load generator. */
@@ -52,6 +54,7 @@ test('npm run bench -- --quick runs every scenario, prints the table, writes the
   const { code, stdout, stderr } = await runBench(['--quick', '--targets', 'raw-ws,stateroom', '--repetitions', '1', '--out', out]);
   assert.equal(code, 0, `bench exited ${code}\n${stderr.slice(-2_000)}`);
   assert.match(stdout, /\| scenario +\| target +\| deliveries\/s/);
+  assert.match(stdout, /\| RSS KiB\/conn +\| baseline RSS MiB +\|/);
   for (const scenario of SCENARIOS) {
     for (const target of TARGETS) assert.match(stdout, new RegExp(`\\| ${scenario} +\\| ${target} +\\|`), `a table row for ${scenario} · ${target}`);
   }
@@ -73,6 +76,8 @@ test('npm run bench -- --quick runs every scenario, prints the table, writes the
     assert.equal(row.measured, 1, `${what} was measured`);
     if (row.kind === 'idle') {
       positive(row.rssPerConnectionKiB, `${what}: RSS per connection`);
+      positive(row.serverRssBeforeKiB, `${what}: baseline RSS`);
+      positive(row.topRssBeforeKiB, `${what}: baseline RSS of the top process`);
     } else {
       positive(row.delivered, `${what}: deliveries`);
       positive(row.deliveriesPerSecond, `${what}: deliveries/s`);

@@ -1,7 +1,7 @@
-// stateroom with `--workers N` (argv[2], default 2): the CLI itself, as a user runs it, so the
-// primary and its forked workers are exactly what `stateroom serve --workers N` starts. The
-// driver sums CPU and RSS over this process's whole tree. Prints {"port":N} once the primary
-// listens. Needs `npm run build`.
+// stateroom with `--workers N` (argv[2], default 2; 1: one process): the CLI itself, as a user
+// runs it, so the primary and its forked workers are exactly what `stateroom serve --workers N`
+// starts. A launcher (bench/targets.ts): the driver reads CPU and RSS from the CLI process and
+// its tree, not from this one. Prints {"port":N} once the CLI listens. Needs `npm run build`.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';

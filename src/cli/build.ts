@@ -8,7 +8,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ErrorCode, StateroomError } from '../errors.js';
-import { buildDist, prepareBuild } from '../project/build.js';
 import { loadProjectConfig } from '../project/config.js';
 
 /** Adds the `build` command to `program`. */
@@ -19,6 +18,8 @@ export function addBuildCommand(program: Command): void {
     .argument('[dir]', 'the service folder (with an optional stateroom.toml)', '.')
     .option('--entry <file>', 'the entry file, instead of stateroom.toml\'s [service] entry or the usual places')
     .action(async (dir: string, flags: { entry?: string }) => {
+      // Imported here, not by every process of the `stateroom` command.
+      const { buildDist, prepareBuild } = await import('../project/build.js');
       const config = await loadProjectConfig(dir, flags.entry);
       const shown = (file: string): string => path.relative(process.cwd(), file) || '.';
       // cargo's progress and diagnostics go to stderr as they come, as cargo prints them itself.

@@ -6,14 +6,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { watch } from 'chokidar';
 import type { Command } from 'commander';
 import type { LogLevel } from '../logger.js';
 import type { Authorize } from '../options.js';
-import { prepareBuild, type Builder } from '../project/build.js';
+import type { Builder } from '../project/build.js';
 import { CONFIG_FILE, loadProjectConfig, type ProjectConfig } from '../project/config.js';
 import { DEFAULT_STATE_DIR, ignoredBy } from '../project/dev-ignore.js';
-import { serve, type RunningServer } from '../serve.js';
+import type { RunningServer } from '../serve.js';
 import type { AdapterSource } from '../service/adapter.js';
 import { parseLogLevel, parsePort } from './args.js';
 import { stopOnSignals } from './signals.js';
@@ -45,6 +44,8 @@ export function addDevCommand(program: Command): void {
     .option('--no-state-dir', 'rooms start fresh after every reload')
     .option('--log-level <level>', 'quietest level logged', parseLogLevel, 'info' as LogLevel)
     .action(async (positionalPort: number, flags: DevFlags) => {
+      // Imported here, not by every process of the `stateroom` command (a `serve --workers` primary among them).
+      const [{ prepareBuild }, { serve }] = await Promise.all([import('../project/build.js'), import('../serve.js')]);
       const port = flags.port ?? positionalPort;
       const config = await loadProjectConfig(flags.dir, flags.entry);
       const say = (line: string): boolean => process.stdout.write(`stateroom dev: ${line}\n`);
@@ -73,13 +74,14 @@ export function addDevCommand(program: Command): void {
         stateDir,
         authorize: gate.authorize,
       });
-      watchAndReload(config, builder, first.ok ? first.watch : [], server, say, gate, stateDir);
+      await watchAndReload(config, builder, first.ok ? first.watch : [], server, say, gate, stateDir);
       stopOnSignals(server);
     });
 }
 
 /** Rebuilds after each burst of changes; one build at a time, and one more if changes came meanwhile. */
-function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void, gate: AuthorizeGate, stateDir?: string): void {
+async function watchAndReload(config: ProjectConfig, builder: Builder, learnt: readonly string[], server: RunningServer, say: (line: string) => void, gate: AuthorizeGate, stateDir?: string): Promise<void> {
+  const { watch } = await import('chokidar');
   let timer: NodeJS.Timeout | undefined;
   let building = false;
   let again = false;

@@ -1,6 +1,9 @@
 /**
  * `stateroom serve <service>`: thin, like upstream's `serve.rs`. Flags become `serve()`
  * options, the file becomes a service, and Ctrl-C / SIGTERM shut down cleanly.
+ *
+ * The server and the service loader are imported only by the processes that serve: the
+ * primary of `--workers N` only routes sockets, and costs no more memory than that takes.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -8,15 +11,15 @@ import { availableParallelism } from 'node:os';
 import { Option, type Command } from 'commander';
 import { workerOf } from '../cluster/affinity.js';
 import { Primary, forkSelf } from '../cluster/primary.js';
-import { runWorker, workerIndex } from '../cluster/worker.js';
+import { failStart, runWorker, workerIndex } from '../cluster/worker.js';
+import { displayUrl } from '../display-url.js';
 import { DirectoryStore } from '../durability/dir-store.js';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { createLogger, type LogLevel } from '../logger.js';
 import { DEFAULT_SERVER_OPTIONS, resolveServerOptions, type ServerOptions } from '../options.js';
-import { displayUrl, serve, serveAdopted } from '../serve.js';
+import type { LoadedService } from '../project/load-service.js';
+import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions, type WasmIsolation } from '../wasm/host-options.js';
 import { withClusterTable } from './config-file.js';
-import { loadService, type LoadedService } from '../project/load-service.js';
-import { DEFAULT_WASM_HOST_OPTIONS, type WasmHostOptions, type WasmIsolation } from '../wasm/source.js';
 import { parseBytes, parseCount, parseLogLevel, parseMebibytes, parsePort, parseSeconds, parseSize } from './args.js';
 import { stopOnSignals } from './signals.js';
 
@@ -166,17 +169,22 @@ async function serveCommand(file: string, given: ServeFlags, command: Command): 
   const flags = await withClusterTable(given, command);
   // The default memory budget is the machine's: each of --workers N processes gets its share.
   const shareBudget = command.getOptionValueSource('wasmMemoryBudget') === 'default';
-  // Loaded in the primary too: a service that cannot load fails once, with one line.
-  const loaded = await loadService(file, toWasmHostOptions(flags, shareBudget));
+  const wasm = toWasmHostOptions(flags, shareBudget);
   const worker = workerIndex();
-  // Likewise a state directory that cannot be used: one line, before any worker starts.
-  if (worker === undefined && flags.stateDir !== undefined && flags.workers > 1) await DirectoryStore.open(flags.stateDir);
-  // The primary never calls serve(): check the options here, so a bad combination is one
-  // line before any worker starts.
-  if (worker === undefined && flags.workers > 1) resolveServerOptions(serverOptions(flags, loaded));
-  if (worker !== undefined) await serveAsWorker(loaded, flags, worker);
-  else if (flags.workers > 1) await serveAsPrimary(flags);
-  else stopOnSignals(await serve(loaded.service, serverOptions(flags, loaded)));
+  if (worker !== undefined) {
+    await serveAsWorker(file, wasm, flags, worker);
+  } else if (flags.workers > 1) {
+    // The primary never loads the service (a worker that cannot tells it why, and it says so
+    // once) nor calls serve(): a state directory that cannot be used and a bad combination
+    // of options are checked here, one line before any worker starts.
+    if (flags.stateDir !== undefined) await DirectoryStore.open(flags.stateDir);
+    resolveServerOptions(toServerOptions(flags));
+    await serveAsPrimary(flags);
+  } else {
+    const [{ loadService }, { serve }] = await Promise.all([import('../project/load-service.js'), import('../serve.js')]);
+    const loaded = await loadService(file, wasm);
+    stopOnSignals(await serve(loaded.service, serverOptions(flags, loaded)));
+  }
 }
 
 /** The flag behind a `serve()` option, and the unit the flag takes (`ms` options: seconds). */
@@ -251,7 +259,14 @@ function serverOptions(flags: ServeFlags, loaded: LoadedService): ServerOptions 
 }
 
 /** One of `--workers N`: the same server, fed connections by the primary. */
-async function serveAsWorker(loaded: LoadedService, flags: ServeFlags, index: number): Promise<void> {
+async function serveAsWorker(file: string, wasm: WasmHostOptions, flags: ServeFlags, index: number): Promise<void> {
+  const [{ loadService }, { serveAdopted }] = await Promise.all([import('../project/load-service.js'), import('../serve.js')]);
+  let loaded: LoadedService;
+  try {
+    loaded = await loadService(file, wasm);
+  } catch (err) {
+    return failStart(err);
+  }
   const logger = createLogger(flags.logLevel).child({ worker: index });
   const owns = (roomId: string): boolean => workerOf(roomId, flags.workers) === index;
   // The primary counts connection attempts where they arrive; counting again here would

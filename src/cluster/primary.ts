@@ -75,6 +75,8 @@ export class Primary {
   private metricsServer: HttpServer | undefined;
   private nextAny = 0;
   private stopping = false;
+  /** Every worker has been ready once: a worker that fails now is a restart that failed. */
+  private started = false;
   private readonly reports = new Reports();
 
   private constructor(
@@ -95,6 +97,7 @@ export class Primary {
     const primary = new Primary(options, log);
     const ready = Array.from({ length: options.workers }, (_, index) => primary.startWorker(index));
     await Promise.all(ready);
+    primary.started = true;
     const port = await primary.listen();
     let metricsPort: number | undefined;
     if (options.metricsPort !== undefined) {
@@ -159,6 +162,12 @@ export class Primary {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(this.startError(index, `it did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       child.on('message', (message: FromWorker) => {
+        if (message.type === 'failed' && slot.child === child && !slot.ready) {
+          // At start, the worker's own error is the one line the command prints; on a restart, a log line.
+          clearTimeout(timer);
+          reject(this.started ? new StateroomError(message.code, `worker ${index} could not start: ${message.message}`) : new StateroomError(message.code, message.message));
+          return;
+        }
         if (this.reports.received(message) || message.type !== 'ready' || slot.child !== child) return;
         clearTimeout(timer);
         slot.ready = true;

@@ -2,6 +2,7 @@
  * The IPC messages between the primary and its workers (JSON over the fork channel).
  * @module
  */
+import type { ErrorCode } from '../errors.js';
 import type { WorkerReport } from '../serve.js';
 
 /** Primary → worker. A `connection` message carries the socket handle beside it. */
@@ -16,4 +17,6 @@ export type ToWorker =
 /** Worker → primary. */
 export type FromWorker =
   | { readonly type: 'ready' }
+  /** It cannot start (its service does not load): the error, said once by the primary for every worker. */
+  | { readonly type: 'failed'; readonly code: ErrorCode; readonly message: string }
   | { readonly type: 'report'; readonly id: number; readonly report: WorkerReport };

@@ -5,9 +5,9 @@
  * @module
  */
 import type { ChildProcess } from 'node:child_process';
-import { AggregatorRegistry } from 'prom-client';
-import { VERSION, type WorkerReport } from '../serve.js';
+import type { WorkerReport } from '../serve.js';
 import { CachedRender } from '../transport/metrics-endpoint.js';
+import { VERSION } from '../version.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
 /** How long the primary waits for a worker's report; a worker that is late is left out. */
@@ -60,7 +60,8 @@ export class Reports {
   async metrics(workers: readonly ChildProcess[]): Promise<Answer> {
     this.metricsOf = workers;
     this.metricsCache ??= new CachedRender(async () => {
-      const reports = await this.gather(this.metricsOf);
+      // prom-client (~10 MiB of RSS) is loaded on the first scrape: the primary has no metrics of its own.
+      const [reports, { AggregatorRegistry }] = await Promise.all([this.gather(this.metricsOf), import('prom-client')]);
       const registry = AggregatorRegistry.aggregate(reports.map((r) => r.metrics));
       return { contentType: registry.contentType, body: await registry.metrics() };
     });

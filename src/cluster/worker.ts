@@ -5,6 +5,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import { StateroomError } from '../errors.js';
 import type { AdoptingServer } from '../serve.js';
 import type { FromWorker, ToWorker } from './protocol.js';
 
@@ -38,8 +39,25 @@ export function runWorker(server: AdoptingServer): void {
   process.on('SIGTERM', stop);
   // A primary that died (even SIGKILL) closes the channel: leave no orphan behind.
   process.on('disconnect', stop);
+  // Or was gone before this worker was ready (it stopped when another worker could not start).
+  if (process.send !== undefined && !process.connected) stop();
   const ready: FromWorker = { type: 'ready' };
   process.send?.(ready);
+}
+
+/**
+ * A worker that cannot start (its service does not load): a {@link StateroomError} goes to the
+ * primary, which prints it once for all its workers, and the worker exits 1 without printing
+ * it too. Anything else is thrown on, as an unexpected error.
+ */
+export async function failStart(err: unknown): Promise<never> {
+  if (!(err instanceof StateroomError) || process.send === undefined) throw err;
+  // A primary already gone has said it, for another worker (or died, and no one is listening).
+  if (process.connected) {
+    const failed: FromWorker = { type: 'failed', code: err.code, message: err.message };
+    await new Promise<void>((resolve) => process.send!(failed, () => resolve()));
+  }
+  process.exit(1);
 }
 
 async function answerReport(server: AdoptingServer, id: number): Promise<void> {

@@ -12,14 +12,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { require as tsxRequire } from 'tsx/cjs/api';
-import { tsImport } from 'tsx/esm/api';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Authorize } from '../options.js';
 import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource, type WasmHostOptions } from '../wasm/source.js';
 import { loadWasmFile } from '../wasm/abi/load.js';
+import { tsxImport, tsxRequire } from './typescript.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 const JAVASCRIPT = new Set(['.js', '.mjs', '.cjs']);
@@ -89,10 +88,10 @@ async function loadModule(file: string, fresh = false): Promise<LoadedModule> {
       // TypeScript that Node would run as CommonJS (.cts, or .ts outside a "type": "module"
       // package) goes through tsx's require hook: through tsImport its stack frames would
       // point into a data: URL instead of the .ts file and line.
-      module = { default: requireTypeScript(absolute, fresh) };
+      module = { default: await requireTypeScript(absolute, fresh) };
     } else {
       // tsImport evaluates a new copy of the module graph on each call; import() caches.
-      module = (fresh || TYPESCRIPT.has(extension) ? await tsImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+      module = (fresh || TYPESCRIPT.has(extension) ? await tsxImport(url, import.meta.url) : await import(url)) as { default?: unknown };
     }
   } catch (cause) {
     // ESM-only syntax (top-level await) in a file run as CommonJS: say how to make it a module.
@@ -137,7 +136,7 @@ const requireCache = createRequire(import.meta.url).cache;
  * the .ts file and line). `fresh`: the project's own modules tsx loaded before (outside
  * `node_modules`) are dropped from the cache first, so its whole graph is evaluated anew.
  */
-function requireTypeScript(absolute: string, fresh: boolean): unknown {
+function requireTypeScript(absolute: string, fresh: boolean): Promise<unknown> {
   if (fresh) {
     for (const key of Object.keys(requireCache)) {
       if (key.includes('?namespace=') && !key.includes(`${path.sep}node_modules${path.sep}`)) delete requireCache[key];

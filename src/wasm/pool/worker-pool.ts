@@ -5,7 +5,6 @@
  * starts a new one.
  * @module
  */
-import { availableParallelism } from 'node:os';
 import { ErrorCode, StateroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { StateroomModule } from '../abi/module.js';
@@ -16,11 +15,6 @@ import { PoolWorker, type Tenant } from './pool-worker.js';
  * stopped: rooms that come and go should not pay a thread start (~70 ms) each time.
  */
 export const IDLE_THREAD_MS = 10_000;
-
-/** Threads in a pool unless told otherwise: one per core, and at least two. */
-export function defaultPoolSize(): number {
-  return Math.max(2, availableParallelism());
-}
 
 export interface PoolOptions {
   /** How many threads all rooms share (ignored when `dedicated`). */
