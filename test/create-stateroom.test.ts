@@ -1,6 +1,6 @@
 // The starter (packages/create-stateroom, issue 14 item 1): `node index.mjs my-app` writes a
 // project; installed with this clone as its `stateroom` (npm install <clone>, as
-// test/cli.test.ts does), `npx stateroom dev` serves it, and two Chromium pages in one room see
+// test/cli-installed.test.ts does), `npx stateroom dev` serves it, and two Chromium pages in one room see
 // each other arrive, rename and chat. The AssemblyScript template is only checked for its files
 // (building it in a fresh install would fetch and run asc: slow).
 import assert from 'node:assert/strict';

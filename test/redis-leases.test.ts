@@ -2,7 +2,6 @@
 // are two nodes. Each test starts its own Redis; the cluster cases share one three-shard Redis
 // Cluster. Short TTLs, and every wait is for an event with a deadline.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { test, type TestContext } from 'node:test';
 import { roomKeys } from '../src/nodes/keys.js';
 import { Leases, type LeaseAnswer, type NodeIdentity } from '../src/nodes/leases.js';
@@ -272,7 +271,8 @@ test('leases: redis-server killed and started again → the holder loses the lea
   // While Redis is down, a new lease is refused at once with one clear error.
   await assert.rejects(a.acquire('another'), (err: unknown) => err instanceof StateroomError && err.code === ErrorCode.REDIS_UNAVAILABLE && err.message.includes(`127.0.0.1:${server.port}`));
 
-  const ready = once(client, 'ready');
+  // Not events.once: it rejects on the 'error' of a reconnect attempt made while Redis is down.
+  const ready = new Promise((resolve) => client.once('ready', resolve));
   await server.restart(); // empty: no persistence
   await within(ready, 'ioredis reconnecting', 5_000);
   const after = granted(await a.acquire(room));
