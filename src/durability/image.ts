@@ -175,6 +175,23 @@ function compress(body: Uint8Array, brotli: boolean, level: number | undefined):
 }
 
 /**
+ * Whether two images (as {@link encodeImage} made them) hold the same saved room: equal in every
+ * byte but their `savedAt` and the checksums that cover it. `undefined` is the same as nothing.
+ * Brotli and deflate are deterministic for one input and level, so two saves of an unchanged
+ * room make the same bytes; any change — memory, a global, a client, the timer — changes them.
+ */
+export function sameSavedRoom(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.byteLength !== b.byteLength || a.byteLength < IMAGE_PREAMBLE_BYTES) return false;
+  const x = asBuffer(a);
+  const y = asBuffer(b);
+  const savedAt = IMAGE_PREAMBLE_BYTES + 4;
+  const headerEnd = IMAGE_PREAMBLE_BYTES + x.readUInt32LE(MAGIC.length + 2);
+  if (headerEnd + 2 * CRC_BYTES > x.byteLength) return false;
+  const equal = (from: number, to: number): boolean => x.subarray(from, to).equals(y.subarray(from, to));
+  return equal(0, savedAt) && equal(savedAt + 8, headerEnd) && equal(headerEnd + CRC_BYTES, x.byteLength - CRC_BYTES);
+}
+
+/**
  * How many bytes from the start of an image hold its whole header (preamble, fields and the
  * header's CRC) — for a reader that reads a file's first bytes only. `prefix` needs at least
  * {@link IMAGE_PREAMBLE_BYTES}.
