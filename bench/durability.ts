@@ -3,8 +3,8 @@
 //
 //   snapshot     the adapter's snapshot(): a WASM guest's memory and globals copied out (on its
 //                pool thread, or inline), or a native service's snapshot() hook
-//   encode       the room's state around it (saved-room.ts) and the image (image.ts: raw
-//                deflate, level 1, on libuv's pool, plus two CRC-32s)
+//   encode       the room's state around it (saved-room.ts) and the image (image.ts: brotli
+//                quality 1, on libuv's pool, plus two CRC-32s)
 //   write        DirectoryStore.put: temporary file, fsync, rename, fsync of the directory
 //   read+decode  DirectoryStore.get, decodeImage (CRCs, inflate), decodeSavedRoom
 //   instance     a fresh adapter of the same source (what a restore starts from)

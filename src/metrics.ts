@@ -53,6 +53,8 @@ export interface ClusterMetrics {
 export interface DurabilityMetrics {
   /** A room was saved: `bytes` written, `seconds` from snapshot to the store's answer. */
   saved(bytes: number, seconds: number): void;
+  /** A save found the room as its last image holds it, and wrote nothing. */
+  unchanged(): void;
   /** A save failed (the store refused it, or `snapshot()` threw). */
   saveFailed(): void;
   /** A room was restored from `bytes` read in `seconds` (read, decode, restore). */
@@ -185,6 +187,7 @@ function durabilityMetrics(registry: Registry, sources: MetricSources): Durabili
       savedBytes.inc(bytes);
       saveSeconds.observe(seconds);
     },
+    unchanged: () => saves.inc({ result: 'unchanged' }),
     saveFailed: () => saves.inc({ result: 'failed' }),
     restored: (bytes, seconds) => {
       restores.inc({ result: 'ok' });

@@ -112,12 +112,47 @@ test('an empty file, a foreign file and an image of an unknown format version ar
   assert.match((await refused(decodeImage(new Uint8Array(0), 'e.room'), 'empty')).message, /e\.room.*empty/);
   assert.match((await refused(decodeImage(Buffer.from('{"value": 41}\n'), 'f.room'), 'JSON')).message, /not a room image \(it starts with 7b 22/);
   assert.match((await refused(decodeImage(Buffer.from('\x89PNG\r\n\x1a\n0000000000000000'), 'p.room'), 'PNG')).message, /not a room image/);
-  const next = forged(await encodeImage(image('v2')), (b) => b.writeUInt16LE(2, 8));
-  assert.match((await refused(decodeImage(next), 'version 2')).message, /format version 2; this stateroom reads version 1/);
+  const next = forged(await encodeImage(image('v3')), (b) => b.writeUInt16LE(3, 8));
+  assert.match((await refused(decodeImage(next), 'version 3')).message, /format version 3; this stateroom reads versions 1 to 2/);
+  assert.match((await refused(decodeImage(forged(next, (b) => b.writeUInt16LE(0, 8))), 'version 0')).message, /format version 0;/);
 });
 
-test('a zip bomb is bounded: an oversized declared body is refused before inflating, and a lying one is cut off', async () => {
-  const zeros = await encodeImage(image('bomb', new Uint8Array(64 * 1024 * 1024)));
+// Written by stateroom before format version 2 (deflate), byte for byte: a wasm room with a
+// timer, and a native one whose body is stored.
+const VERSION_1_IMAGES = [
+  'iVNSSU1HDQoBALwAAAABAQEAAACAVv68eEIAgLhX/rx4QlgAAAAAAAAAGwAAAAAAAAAQAAAAbABvAGIAYgB5ACAAPNiy34AAAABjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjAGMAYwBjADfHBiQryUhVSM4vzStJLVLILFZILFEwMbRWKKFYFACndHmr',
+  'iVNSSU1HDQoBADYAAAACAAAAAACAVv68eEIAAAAAAAAAAAIAAAAAAAAAAgAAAAAAAAAKAAAAcABsAGEAaQBuAAAAAAAmQoazNDFuUjZb',
+].map((base64) => Buffer.from(base64, 'base64'));
+
+test('images of format version 1 (deflate) still decode; brotli bodies are version 2 only', async () => {
+  const [wasm, native] = await Promise.all(VERSION_1_IMAGES.map((bytes) => decodeImage(bytes, 'v1.room')));
+  assert.deepEqual({ ...wasm!, body: Buffer.from(wasm!.body).toString() }, {
+    roomId: 'lobby 🎲',
+    kind: 'wasm',
+    moduleHash: 'c'.repeat(64),
+    savedAt: 1_700_000_000_000,
+    timerDueAt: 1_700_000_005_000,
+    body: 'the counter is at 41; '.repeat(4),
+  });
+  assert.equal(Buffer.from(native!.body).toString(), '41');
+  assert.equal(readImageHeader(VERSION_1_IMAGES[1]!).roomId, 'plain');
+
+  // What this code writes: version 2 with brotli, or on request version 1 with deflate, the same bytes as before.
+  const body = new TextEncoder().encode('the counter is at 41; '.repeat(4));
+  const fields = { roomId: 'lobby 🎲', kind: 'wasm', moduleHash: 'c'.repeat(64), savedAt: 1_700_000_000_000, timerDueAt: 1_700_000_005_000, body } as const;
+  const current = Buffer.from(await encodeImage(fields));
+  assert.deepEqual([current.readUInt16LE(8), current[14 + 1]], [2, 2], 'version 2, compression 2 (brotli)');
+  assert.equal(Buffer.from((await decodeImage(current)).body).toString(), 'the counter is at 41; '.repeat(4));
+  assert.deepEqual(Buffer.from(await encodeImage(fields, { compression: 'deflate' })), VERSION_1_IMAGES[0]);
+
+  // A version 1 image cannot claim brotli (no stateroom wrote one), nor any image an unknown compression.
+  const claimsBrotli = forged(VERSION_1_IMAGES[0]!, (b) => (b[14 + 1] = 2));
+  assert.match((await refused(decodeImage(claimsBrotli, 'v1.room'), 'brotli in v1')).message, /unknown compression 2 in a version 1 image/);
+  assert.match((await refused(decodeImage(forged(current, (b) => (b[14 + 1] = 3))), 'compression 3')).message, /unknown compression 3 in a version 2 image/);
+});
+
+for (const compression of ['brotli', 'deflate'] as const) test(`a zip bomb (${compression}) is bounded: an oversized declared body is refused before inflating, and a lying one is cut off`, async () => {
+  const zeros = await encodeImage(image('bomb', new Uint8Array(64 * 1024 * 1024)), { compression });
   assert.ok(zeros.length < 1024 * 1024, `64 MiB of zeros deflate to ${zeros.length} bytes`);
   const tooBig = await refused(decodeImage(zeros, 'bomb.room', { maxBodyBytes: 1024 * 1024 }), 'over the limit');
   assert.match(tooBig.message, /67108864 bytes uncompressed, over the limit of 1048576/);

@@ -14,6 +14,8 @@
  *   warning names both), in which case it starts fresh.
  * - A room nobody ever sent a message to is not saved (unless it was restored): connecting to
  *   random room ids must not fill the disk.
+ * - A save whose image holds exactly what the last image this instance wrote holds (a room
+ *   whose events only read its state) writes nothing: a compare instead of a write and fsync.
  * @module
  */
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
@@ -24,7 +26,7 @@ import type { RoomKeeper, SavedIds } from '../room/keeper.js';
 import type { Room } from '../room/room.js';
 import type { RoomState } from '../room/state.js';
 import type { SourceDurability } from '../service/adapter.js';
-import { decodeImage, encodeImage, readImageHeader } from './image.js';
+import { decodeImage, encodeImage, readImageHeader, sameSavedRoom } from './image.js';
 import { KeyQueue } from './key-queue.js';
 import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
 import type { RoomStore } from '../room-store.js';
@@ -43,6 +45,11 @@ const PRELOAD_HOLD_MS = 2_000;
 const RECOUNT_MS = 2_000;
 /** A wake-up the room limit refused is tried again after this long. */
 const WAKE_RETRY_MS = 1_000;
+/**
+ * Longer images are not remembered to skip unchanged saves: memory per live room stays small
+ * (a guest's compressed heap is a few KiB to a few tens of KiB; incompressible state is not).
+ */
+const MAX_REMEMBERED_IMAGE_BYTES = 256 * 1024;
 
 export interface DurableRoomsOptions {
   /** A changed room is saved again within this long. */
@@ -77,6 +84,12 @@ export class DurableRooms implements RoomKeeper {
   private readonly writes = new KeyQueue();
   /** Wake-ups of saved rooms whose timer is armed. */
   private readonly wakeups = new Map<string, NodeJS.Timeout>();
+  /**
+   * The image this process last wrote of each room it runs, while the store holds exactly it:
+   * forgotten when the room starts, is let go, is set aside, or a write of it fails (a failed
+   * write may have replaced the file all the same).
+   */
+  private readonly lastWritten = new Map<string, Uint8Array>();
   /** Room ids with an image in the store (as far as this process knows). */
   private readonly stored = new Set<string>();
   /** Rooms whose failed save was logged: the next failure is not, until a save succeeds. */
@@ -225,6 +238,7 @@ export class DurableRooms implements RoomKeeper {
     // Called in the same turn as the room's service is made: the room is of this source.
     const durability = this.durability;
     this.roomDurability.set(roomId, durability);
+    this.lastWritten.delete(roomId); // another process may have written it since
     this.cancelWake(roomId); // the room starts: its own timer takes over
     const preloaded = this.preloaded.get(roomId);
     this.preloaded.delete(roomId);
@@ -291,7 +305,9 @@ export class DurableRooms implements RoomKeeper {
     room.releaseDetached();
     const state = worthSaving(room) ? this.lastSnapshot(room) : Promise.resolve(undefined);
     const disposed = room.dispose();
-    const saved = this.pending.run(room.id, () => state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body }, durability))));
+    const saved = this.pending
+      .run(room.id, () => state.then((taken) => (taken?.body === undefined ? undefined : this.keep(room.id, { ...taken, body: taken.body }, durability))))
+      .finally(() => this.lastWritten.delete(room.id));
     return Promise.all([saved, disposed]).then(() => undefined);
   }
 
@@ -403,9 +419,15 @@ export class DurableRooms implements RoomKeeper {
     }
     try {
       const bytes = await encodeImage({ roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) });
-      await this.store.put(roomId, bytes);
-      this.stored.add(roomId);
-      this.metrics?.saved(bytes.byteLength, (performance.now() - started) / 1000);
+      if (sameSavedRoom(this.lastWritten.get(roomId), bytes)) {
+        this.metrics?.unchanged();
+      } else {
+        this.lastWritten.delete(roomId);
+        await this.store.put(roomId, bytes);
+        if (bytes.byteLength <= MAX_REMEMBERED_IMAGE_BYTES) this.lastWritten.set(roomId, bytes);
+        this.stored.add(roomId);
+        this.metrics?.saved(bytes.byteLength, (performance.now() - started) / 1000);
+      }
       if (this.failing.delete(roomId)) this.log.info({ roomId }, `room "${roomId}" is saved again`);
       return true;
     } catch (err) {
@@ -435,6 +457,7 @@ export class DurableRooms implements RoomKeeper {
 
   private async setAside(roomId: string): Promise<void> {
     await this.writes.settled(roomId);
+    this.lastWritten.delete(roomId);
     try {
       const where = await this.store.setAside(roomId, 'restore failed');
       this.stored.delete(roomId);

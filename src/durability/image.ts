@@ -1,6 +1,6 @@
 /**
  * A room image on disk (or in any store): what a saved room is, as bytes. The body — the
- * adapter's own bytes, opaque here — is compressed off the main thread (zlib on libuv's pool),
+ * adapter's own bytes, opaque here — is compressed off the main thread (brotli on libuv's pool),
  * and the image carries a magic, a format version, its header fields and two CRC-32s: one over
  * the header alone, so a listing can trust a header without reading the body, and one over the
  * whole file, so a torn, truncated, bit-flipped or foreign file is always refused, never
@@ -11,10 +11,11 @@
  * offset   bytes  field
  * 0        8      magic 89 53 52 49 4D 47 0D 0A ("\x89SRIMG\r\n": binary, and a CR/LF
  *                 mangled by a text-mode copy shows)
- * 8        2      format version (1)
+ * 8        2      format version (2; version 1 images are still read)
  * 10       4      H: length of the header fields
  * 14       H      header fields:
- *                   u8 kind (1 wasm, 2 native) · u8 compression (0 stored, 1 raw deflate)
+ *                   u8 kind (1 wasm, 2 native) · u8 compression (0 stored, 1 raw deflate,
+ *                   2 brotli: version 2 only)
  *                   u8 flags (bit 0: a timer is pending) · u8 reserved (0)
  *                   f64 savedAt (epoch ms) · f64 timerDueAt (epoch ms; 0 without a timer)
  *                   u64 bodyBytes (uncompressed) · u64 storedBytes (as stored)
@@ -24,6 +25,10 @@
  * 18+H     S      the body, as stored (S = storedBytes)
  * 18+H+S   4      CRC-32 of every byte before it
  * ```
+ * Version 2 differs from version 1 only in compression 2: brotli at quality 1 compresses a
+ * guest's memory about twice as fast as deflate at level 1, to the same size, and gives up on
+ * incompressible bytes at once (deflate spends ~20 ms per MiB on them). bench/README.md has the
+ * figures.
  * @module
  */
 import { promisify } from 'node:util';
@@ -67,7 +72,15 @@ export interface DecodeOptions {
 
 /** Options of {@link encodeImage}. */
 export interface EncodeOptions {
-  /** zlib level, 1 (fastest) to 9 (smallest); default {@link DEFAULT_COMPRESSION_LEVEL}. */
+  /**
+   * `'brotli'` (the default) writes a format version 2 image; `'deflate'` writes a version 1
+   * image, as stateroom did before brotli (readable by older versions).
+   */
+  readonly compression?: 'brotli' | 'deflate';
+  /**
+   * Brotli quality (0–11, default {@link DEFAULT_BROTLI_QUALITY}) or zlib level (1–9, default
+   * {@link DEFAULT_COMPRESSION_LEVEL}), for the compression chosen.
+   */
   readonly level?: number;
 }
 
@@ -78,8 +91,15 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024 * 1024;
  * already folds; higher levels cost several times the CPU for a few percent (docs/durability.md).
  */
 export const DEFAULT_COMPRESSION_LEVEL = 1;
-/** The format version this code writes and reads. */
-export const IMAGE_FORMAT_VERSION = 1;
+/**
+ * Quality 1: on a 64 KiB AssemblyScript heap half the CPU of deflate level 1 for the same
+ * size; on a mostly-zero 1 MiB Rust heap a third; quality 0 is slower on long zero runs.
+ */
+export const DEFAULT_BROTLI_QUALITY = 1;
+/** The format version this code writes (with brotli); it reads this one and every earlier one. */
+export const IMAGE_FORMAT_VERSION = 2;
+/** The first format version: the same layout, without brotli. */
+const DEFLATE_FORMAT_VERSION = 1;
 
 const MAGIC = Uint8Array.of(0x89, 0x53, 0x52, 0x49, 0x4d, 0x47, 0x0d, 0x0a);
 /** Magic, version and header length: what must be read to know how long the header is. */
@@ -94,21 +114,26 @@ const KIND_CODES: Readonly<Record<ImageKind, number>> = { wasm: 1, native: 2 };
 const KINDS: ReadonlyMap<number, ImageKind> = new Map(Object.entries(KIND_CODES).map(([kind, code]) => [code, kind as ImageKind]));
 const STORED = 0;
 const DEFLATE = 1;
+const BROTLI = 2;
 const FLAG_TIMER = 1;
 
 const deflateRaw = promisify(zlib.deflateRaw);
 const inflateRaw = promisify(zlib.inflateRaw);
+const brotliCompress = promisify(zlib.brotliCompress);
+const brotliDecompress = promisify(zlib.brotliDecompress);
 
 /**
- * The bytes of `image`: its body compressed with raw deflate on libuv's thread pool (never on
- * the caller's thread), or stored as is when compression would not make it smaller.
+ * The bytes of `image`: its body compressed (brotli, or raw deflate for a version 1 image) on
+ * libuv's thread pool (never on the caller's thread), or stored as is when compression would
+ * not make it smaller.
  *
  * @throws TypeError when a field is out of its range (a caller's bug, not a disk problem).
  */
 export async function encodeImage(image: RoomImage, options: EncodeOptions = {}): Promise<Uint8Array> {
   checkImage(image);
   const { body } = image;
-  const compressed = body.length === 0 ? body : await deflateRaw(body, { level: options.level ?? DEFAULT_COMPRESSION_LEVEL });
+  const brotli = (options.compression ?? 'brotli') === 'brotli';
+  const compressed = body.length === 0 ? body : await compress(body, brotli, options.level);
   const useStored = compressed.length >= body.length;
   const stored = useStored ? body : compressed;
 
@@ -121,10 +146,10 @@ export async function encodeImage(image: RoomImage, options: EncodeOptions = {})
 
   out.set(MAGIC, 0);
   let at = MAGIC.length;
-  at = out.writeUInt16LE(IMAGE_FORMAT_VERSION, at);
+  at = out.writeUInt16LE(brotli ? IMAGE_FORMAT_VERSION : DEFLATE_FORMAT_VERSION, at);
   at = out.writeUInt32LE(fieldsBytes, at);
   at = out.writeUInt8(KIND_CODES[image.kind], at);
-  at = out.writeUInt8(useStored ? STORED : DEFLATE, at);
+  at = out.writeUInt8(useStored ? STORED : brotli ? BROTLI : DEFLATE, at);
   at = out.writeUInt8(image.timerDueAt === undefined ? 0 : FLAG_TIMER, at);
   at = out.writeUInt8(0, at);
   at = out.writeDoubleLE(image.savedAt, at);
@@ -143,6 +168,29 @@ export async function encodeImage(image: RoomImage, options: EncodeOptions = {})
   return out;
 }
 
+function compress(body: Uint8Array, brotli: boolean, level: number | undefined): Promise<Buffer> {
+  if (!brotli) return deflateRaw(body, { level: level ?? DEFAULT_COMPRESSION_LEVEL });
+  const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_SIZE_HINT } = zlib.constants;
+  return brotliCompress(body, { params: { [BROTLI_PARAM_QUALITY]: level ?? DEFAULT_BROTLI_QUALITY, [BROTLI_PARAM_SIZE_HINT]: body.length } });
+}
+
+/**
+ * Whether two images (as {@link encodeImage} made them) hold the same saved room: equal in every
+ * byte but their `savedAt` and the checksums that cover it. `undefined` is the same as nothing.
+ * Brotli and deflate are deterministic for one input and level, so two saves of an unchanged
+ * room make the same bytes; any change — memory, a global, a client, the timer — changes them.
+ */
+export function sameSavedRoom(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.byteLength !== b.byteLength || a.byteLength < IMAGE_PREAMBLE_BYTES) return false;
+  const x = asBuffer(a);
+  const y = asBuffer(b);
+  const savedAt = IMAGE_PREAMBLE_BYTES + 4;
+  const headerEnd = IMAGE_PREAMBLE_BYTES + x.readUInt32LE(MAGIC.length + 2);
+  if (headerEnd + 2 * CRC_BYTES > x.byteLength) return false;
+  const equal = (from: number, to: number): boolean => x.subarray(from, to).equals(y.subarray(from, to));
+  return equal(0, savedAt) && equal(savedAt + 8, headerEnd) && equal(headerEnd + CRC_BYTES, x.byteLength - CRC_BYTES);
+}
+
 /**
  * How many bytes from the start of an image hold its whole header (preamble, fields and the
  * header's CRC) — for a reader that reads a file's first bytes only. `prefix` needs at least
@@ -158,8 +206,8 @@ export function imageHeaderBytes(prefix: Uint8Array, where?: string): number {
   }
   if (!startsWithMagic(bytes)) throw corrupt(where, notAnImage(bytes));
   const version = bytes.readUInt16LE(MAGIC.length);
-  if (version !== IMAGE_FORMAT_VERSION) {
-    throw corrupt(where, `format version ${version}; this stateroom reads version ${IMAGE_FORMAT_VERSION} (written by a newer stateroom, or corrupt)`);
+  if (version < DEFLATE_FORMAT_VERSION || version > IMAGE_FORMAT_VERSION) {
+    throw corrupt(where, `format version ${version}; this stateroom reads versions ${DEFLATE_FORMAT_VERSION} to ${IMAGE_FORMAT_VERSION} (written by a newer stateroom, or corrupt)`);
   }
   const fieldsBytes = bytes.readUInt32LE(MAGIC.length + 2);
   if (fieldsBytes < FIXED_FIELDS_BYTES + 8 || fieldsBytes > MAX_HEADER_FIELDS_BYTES) {
@@ -198,7 +246,10 @@ export function readImageHeader(bytes: Uint8Array, where?: string, totalBytes: n
   const reserved = buf.readUInt8(at + 3);
   at += 4;
   if (kind === undefined) throw corrupt(where, `unknown kind ${buf.readUInt8(IMAGE_PREAMBLE_BYTES)}`);
-  if (compression !== STORED && compression !== DEFLATE) throw corrupt(where, `unknown compression ${compression}`);
+  const version = buf.readUInt16LE(MAGIC.length);
+  if (compression !== STORED && compression !== DEFLATE && (compression !== BROTLI || version < IMAGE_FORMAT_VERSION)) {
+    throw corrupt(where, `unknown compression ${compression} in a version ${version} image`);
+  }
   if ((flags & ~FLAG_TIMER) !== 0 || reserved !== 0) throw corrupt(where, `unknown flags ${flags}/${reserved}`);
   const savedAt = buf.readDoubleLE(at);
   const timerField = buf.readDoubleLE(at + 8);
@@ -240,11 +291,13 @@ export async function decodeImage(bytes: Uint8Array, where?: string, options: De
   }
   const stored = buf.subarray(trailer - header.storedBytes, trailer);
   let body: Uint8Array = stored;
-  if (isDeflated(buf)) {
+  const compression = buf.readUInt8(IMAGE_PREAMBLE_BYTES + 1);
+  if (compression !== STORED) {
+    // One byte more than declared: a body that inflates past its declared size is caught by
+    // the length check below instead of being cut to fit.
+    const bounded = { maxOutputLength: Math.max(1, header.bodyBytes + 1) };
     try {
-      // One byte more than declared: a body that inflates past its declared size is caught by
-      // the length check below instead of being cut to fit.
-      body = await inflateRaw(stored, { maxOutputLength: Math.max(1, header.bodyBytes + 1) });
+      body = compression === BROTLI ? await brotliDecompress(stored, bounded) : await inflateRaw(stored, bounded);
     } catch (err) {
       throw corrupt(where, `its body does not inflate (${err instanceof Error ? err.message : String(err)})`, err);
     }
@@ -254,10 +307,6 @@ export async function decodeImage(bytes: Uint8Array, where?: string, options: De
   }
   const { bodyBytes: _b, storedBytes: _s, ...fields } = header;
   return { ...fields, body };
-}
-
-function isDeflated(buf: Buffer): boolean {
-  return buf.readUInt8(IMAGE_PREAMBLE_BYTES + 1) === DEFLATE;
 }
 
 function checkImage(image: RoomImage): void {
