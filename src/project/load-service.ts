@@ -1,8 +1,10 @@
 /**
  * Loads the service given on the command line:
- * - `.ts`/`.mts`/`.cts` through tsx (no build step for the user), `.js`/`.mjs`/`.cjs` with
- *   plain `import()`: the default export must be a service class or a factory, and an
- *   `authorize` export, if any, a function (the `serve()` option of that name);
+ * - `.ts`/`.mts` (and JavaScript that `dev` reloads) bundled with esbuild in this thread
+ *   (esm-bundle.ts), CommonJS TypeScript through tsx's require hook, `.js`/`.mjs`/`.cjs`
+ *   with plain `import()` (no build step for the user): the default export must be a
+ *   service class or a factory, and an `authorize` export, if any, a function (the
+ *   `serve()` option of that name);
  * - `.wasm`/`.wat`: a WebAssembly guest, checked before the first room;
  * - a directory holding `server.wasm` and optionally `static/` (the layout `stateroom build`
  *   writes, as upstream's `dist/`).
@@ -18,6 +20,7 @@ import type { AdapterSource } from '../service/adapter.js';
 import type { ServiceSource } from '../service/types.js';
 import { wasmAdapterSource, type WasmHostOptions } from '../wasm/source.js';
 import { loadWasmFile } from '../wasm/abi/load.js';
+import { canBundleBeside, importBundled } from './esm-bundle.js';
 import { tsxImport, tsxRequire } from './typescript.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
@@ -82,16 +85,20 @@ async function loadModule(file: string, fresh = false): Promise<LoadedModule> {
   const extension = path.extname(absolute).toLowerCase();
   const url = pathToFileURL(absolute).href;
   let module: { default?: unknown };
-  const commonJs = TYPESCRIPT.has(extension) && (await isCommonJs(absolute));
+  const typescript = TYPESCRIPT.has(extension);
+  const commonJs = await isCommonJs(absolute);
   try {
-    if (commonJs) {
+    if (typescript && commonJs) {
       // TypeScript that Node would run as CommonJS (.cts, or .ts outside a "type": "module"
       // package) goes through tsx's require hook: through tsImport its stack frames would
       // point into a data: URL instead of the .ts file and line.
       module = { default: await requireTypeScript(absolute, fresh) };
+    } else if ((typescript || fresh) && !commonJs && (await canBundleBeside(absolute))) {
+      // Compiled in this thread: tsx's loader would run in a module hooks thread (~14 MiB).
+      module = (await importBundled(absolute)) as { default?: unknown };
     } else {
       // tsImport evaluates a new copy of the module graph on each call; import() caches.
-      module = (fresh || TYPESCRIPT.has(extension) ? await tsxImport(url, import.meta.url) : await import(url)) as { default?: unknown };
+      module = (fresh || typescript ? await tsxImport(url, import.meta.url) : await import(url)) as { default?: unknown };
     }
   } catch (cause) {
     // ESM-only syntax (top-level await) in a file run as CommonJS: say how to make it a module.
@@ -111,10 +118,13 @@ async function loadModule(file: string, fresh = false): Promise<LoadedModule> {
   return { service: exported as ServiceSource, ...(authorize === undefined ? {} : { authorize: authorize as Authorize }) };
 }
 
-/** Whether Node runs the TypeScript file `absolute` as CommonJS: `.cts`, or `.ts` whose nearest package.json is not `"type": "module"`. */
+/**
+ * Whether Node runs the file `absolute` as CommonJS: `.cts`/`.cjs`, or `.ts`/`.js` whose
+ * nearest package.json is not `"type": "module"`.
+ */
 async function isCommonJs(absolute: string): Promise<boolean> {
   const extension = path.extname(absolute).toLowerCase();
-  if (extension !== '.ts') return extension === '.cts';
+  if (extension !== '.ts' && extension !== '.js') return extension === '.cts' || extension === '.cjs';
   for (let dir = path.dirname(absolute); ; dir = path.dirname(dir)) {
     const text = await readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
     if (text !== undefined) {

@@ -1,0 +1,92 @@
+// An ES module .ts service is bundled with esbuild in the main thread and imported as
+// JavaScript, not through tsx's loader, which runs in a module hooks thread (~14 MiB). So it
+// costs a server no thread over a .mjs one; its stack frames still name the .ts file and line;
+// the bundle beside the entry is gone once loaded; `dev`'s fresh loads see edits; a .cjs file
+// of its own is run by Node as it is.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { loadModuleFresh, loadService } from '../src/project/load-service.js';
+import { startServing } from './helpers/cli.js';
+import { client } from './helpers/sockets.js';
+
+async function modulePackage(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stateroom-esm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+  return dir;
+}
+
+const ECHO = 'export default class Echo { message(client, payload, ctx) { ctx.sendMessage(client, String(payload)); } }\n';
+const ECHO_TS = `import type { ClientId, Context, Payload } from 'stateroom';
+export default class Echo { message(client: ClientId, payload: Payload, ctx: Context): void { ctx.sendMessage(client, String(payload)); } }
+`;
+
+async function threadsServing(t: TestContext, file: string): Promise<number> {
+  const server = await startServing(['serve', file, '--port', '0', '--host', '127.0.0.1', '--workers', '1'], t.after.bind(t));
+  const c = await client(server.ws('/ws/r'));
+  t.after(() => c.ws.terminate());
+  c.ws.send('hi');
+  assert.equal(await c.nextText(), 'hi');
+  return readdirSync(`/proc/${server.child.pid}/task`).length;
+}
+
+test('stateroom serve x.ts runs in as many threads as the same service as .mjs (no module hooks thread)', async (t) => {
+  const dir = await modulePackage(t);
+  await writeFile(path.join(dir, 'echo.mjs'), ECHO);
+  await writeFile(path.join(dir, 'echo.ts'), ECHO_TS);
+  const [mjs, ts] = [await threadsServing(t, path.join(dir, 'echo.mjs')), await threadsServing(t, path.join(dir, 'echo.ts'))];
+  assert.equal(ts, mjs, `threads of the .ts server (${ts}) against the .mjs one (${mjs})`);
+});
+
+// The throw is on line 8, column 35 of the .ts source, in a module of a subfolder.
+const THROWER = `import type { ClientId } from 'stateroom';
+
+interface Thing { a: number }
+
+export default class Boom {
+  message(_c: ClientId, payload: string): void {
+    const t: Thing = { a: 1 };
+    if (payload === 'boom') throw new Error(\`boom \${t.a}\`);
+  }
+}
+`;
+
+test('an ES module .ts service: .ts stack frames, its authorize export, no bundle left beside it', async (t) => {
+  const dir = await modulePackage(t);
+  await mkdir(path.join(dir, 'lib'));
+  await writeFile(path.join(dir, 'lib', 'boom.ts'), THROWER);
+  const file = path.join(dir, 'service.ts');
+  // A .cjs file of its own runs as Node runs it: its own __dirname, require() of a builtin.
+  await writeFile(path.join(dir, 'lib', 'where.cjs'), "const path = require('node:path');\nmodule.exports = { where: path.basename(__dirname) };\n");
+  await writeFile(file, "import helper from './lib/where.cjs';\nexport { default } from './lib/boom';\nexport const authorize = (): boolean => helper.where === 'lib';\n");
+  const loaded = await loadService(file);
+  assert.equal(loaded.authorize?.({} as never, 'r', {} as never), true, "authorize sees the .cjs helper's own __dirname");
+  const Service = loaded.service as unknown as new () => { message(c: string, p: string): void };
+  const thrown = (() => {
+    try {
+      new Service().message('c', 'boom');
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error('message() did not throw');
+  })();
+  const boom = path.join(dir, 'lib', 'boom.ts');
+  assert.match(thrown.stack?.split('\n')[1] ?? '', new RegExp(`^ {4}at Boom\\.message \\(${boom.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:8:35\\)$`));
+  assert.deepEqual((await readdir(dir)).sort(), ['lib', 'package.json', 'service.ts']);
+});
+
+test("dev's fresh loads of an ES module .ts service see an edited import", async (t) => {
+  const dir = await modulePackage(t);
+  const file = path.join(dir, 'service.ts');
+  await writeFile(file, "import { label } from './lib';\nexport default class { static label: string = label; }\n");
+  const label = async (): Promise<unknown> => ((await loadModuleFresh(file)).service as unknown as { label: unknown }).label;
+  await writeFile(path.join(dir, 'lib.ts'), "export const label: string = 'first';\n");
+  const first = await label();
+  await writeFile(path.join(dir, 'lib.ts'), "export const label: string = 'second';\n");
+  assert.deepEqual([first, await label()], ['first', 'second']);
+  assert.deepEqual((await readdir(dir)).sort(), ['lib.ts', 'package.json', 'service.ts']);
+});
