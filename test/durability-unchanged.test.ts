@@ -9,7 +9,7 @@ import path from 'node:path';
 import test from 'node:test';
 import wabt from 'wabt';
 import { DirectoryStore } from '../src/durability/dir-store.js';
-import { decodeImage, encodeImage, sameSavedRoom, type RoomImage } from '../src/durability/image.js';
+import { decodeImage, encodeImage, sameSavedRoom, savedRoomDigest, type RoomImage } from '../src/durability/image.js';
 import { serve, type RoomStore } from '../src/index.js';
 import { createLogger } from '../src/logger.js';
 import { compileStateroomModule } from '../src/wasm/abi/module.js';
@@ -80,6 +80,10 @@ test('sameSavedRoom: images equal but for savedAt are the same room; a byte of t
   assert.ok(!sameSavedRoom(first, await encodeImage({ ...base, timerDueAt: undefined })), 'no timer');
   assert.ok(!sameSavedRoom(first, await encodeImage({ ...base, roomId: 's' })), 'another room');
   assert.ok(!sameSavedRoom(undefined, first));
+  // The keeper remembers a digest of the same comparison, not the image.
+  assert.equal(savedRoomDigest(first), savedRoomDigest(await encodeImage({ ...base, savedAt: base.savedAt + 5_000 })));
+  assert.notEqual(savedRoomDigest(first), savedRoomDigest(await encodeImage({ ...base, body })));
+  assert.notEqual(savedRoomDigest(first), savedRoomDigest(await encodeImage({ ...base, timerDueAt: base.timerDueAt! + 1 })));
 });
 
 test('a WASM room on the pool whose events change nothing is not rewritten; a change to one global alone is', async (t) => {

@@ -5,7 +5,7 @@
 // of its own is run by Node as it is.
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -89,4 +89,49 @@ test("dev's fresh loads of an ES module .ts service see an edited import", async
   await writeFile(path.join(dir, 'lib.ts'), "export const label: string = 'second';\n");
   assert.deepEqual([first, await label()], ['first', 'second']);
   assert.deepEqual((await readdir(dir)).sort(), ['lib.ts', 'package.json', 'service.ts']);
+});
+
+test('what Node resolves, still resolves: a workspace package whose exports are .ts is bundled, and a symlinked entry finds the packages of its real folder', async (t) => {
+  const root = await mkdtemp(path.join(tmpdir(), 'stateroom-esm-ws-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  // A workspace: app/ imports @me/lib, a symlink to ../lib whose main is TypeScript.
+  await mkdir(path.join(root, 'lib'));
+  await writeFile(path.join(root, 'lib', 'package.json'), '{ "name": "@me/lib", "type": "module", "main": "index.ts" }\n');
+  await writeFile(path.join(root, 'lib', 'index.ts'), 'export const greeting: string = "from a .ts package";\n');
+  await mkdir(path.join(root, 'app', 'node_modules', '@me'), { recursive: true });
+  await symlink(path.join(root, 'lib'), path.join(root, 'app', 'node_modules', '@me', 'lib'));
+  // ...and a plain JavaScript package, which stays an import.
+  await mkdir(path.join(root, 'app', 'node_modules', 'plain'));
+  await writeFile(path.join(root, 'app', 'node_modules', 'plain', 'package.json'), '{ "name": "plain", "type": "module", "main": "index.js" }\n');
+  await writeFile(path.join(root, 'app', 'node_modules', 'plain', 'index.js'), 'export const word = "plain";\n');
+  await writeFile(path.join(root, 'app', 'package.json'), '{ "type": "module" }\n');
+  await writeFile(
+    path.join(root, 'app', 'room.ts'),
+    "import { greeting } from '@me/lib';\nimport { word } from 'plain';\nexport default class Room { connect(c: number, ctx: { sendMessage(c: number, p: string): void }): void { ctx.sendMessage(c, `${greeting}, ${word}`); } }\n",
+  );
+  // The entry reached through a symlink in another folder, which has no node_modules.
+  await mkdir(path.join(root, 'elsewhere'));
+  await writeFile(path.join(root, 'elsewhere', 'package.json'), '{ "type": "module" }\n');
+  await symlink(path.join(root, 'app', 'room.ts'), path.join(root, 'elsewhere', 'room.ts'));
+  for (const entry of [path.join(root, 'app', 'room.ts'), path.join(root, 'elsewhere', 'room.ts')]) {
+    const server = await startServing(['serve', entry, '--port', '0', '--host', '127.0.0.1', '--workers', '1'], t.after.bind(t));
+    const c = await client(server.ws('/ws/r'));
+    t.after(() => c.ws.terminate());
+    assert.equal(await c.nextText(), 'from a .ts package, plain', entry);
+  }
+  assert.deepEqual((await readdir(path.join(root, 'app'))).filter((f) => f.startsWith('.stateroom-')), [], 'no bundle left');
+});
+
+test('a bundle left by a process that died is removed at the next load; a build error is one line with the file, line and text', async (t) => {
+  const dir = await modulePackage(t);
+  await writeFile(path.join(dir, 'echo.ts'), ECHO_TS);
+  await writeFile(path.join(dir, '.stateroom-echo-999999-0a1b2c3d.mjs'), 'export default 1;\n'); // pid 999999 is not running
+  await loadService(path.join(dir, 'echo.ts'));
+  assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.stateroom-')), []);
+  await writeFile(path.join(dir, 'bad.ts'), 'export default class {\n  x = ;\n}\n');
+  await assert.rejects(loadService(path.join(dir, 'bad.ts')), (err: Error) => {
+    assert.match(err.message, new RegExp(`bad\\.ts could not be loaded: Error: ${path.join(dir, 'bad.ts').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:7: Unexpected ";"`));
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
 });

@@ -48,7 +48,7 @@ export function addRoomsCommand(program: Command): void {
 
   rooms
     .command('delete')
-    .description('delete a saved room: its next client starts it fresh (a running server saves it again while it is live)')
+    .description('delete a saved room: its next client starts it fresh (a running server that has it live saves it again at its next change)')
     .argument('<roomId>', 'the room id, as clients name it in /ws/<roomId> (decoded)')
     .addOption(stateDir())
     .action(async (roomId: string, flags: Flags) => remove(await DirectoryStore.openExisting(flags.stateDir), roomId));

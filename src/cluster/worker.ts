@@ -40,9 +40,13 @@ export function runWorker(server: AdoptingServer): void {
   // A primary that died (even SIGKILL) closes the channel: leave no orphan behind.
   process.on('disconnect', stop);
   // Or was gone before this worker was ready (it stopped when another worker could not start).
-  if (process.send !== undefined && !process.connected) stop();
+  if (process.send !== undefined && !process.connected) {
+    stop();
+    return;
+  }
   const ready: FromWorker = { type: 'ready' };
-  process.send?.(ready);
+  // The channel may close between the check and the send: an error there is not worth a stack.
+  process.send?.(ready, undefined, undefined, () => {});
 }
 
 /**

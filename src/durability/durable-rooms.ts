@@ -26,7 +26,7 @@ import type { RoomKeeper, SavedIds } from '../room/keeper.js';
 import type { Room } from '../room/room.js';
 import type { RoomState } from '../room/state.js';
 import type { SourceDurability } from '../service/adapter.js';
-import { decodeImage, encodeImage, readImageHeader, sameSavedRoom } from './image.js';
+import { decodeImage, encodeImage, readImageHeader, savedRoomDigest } from './image.js';
 import { KeyQueue } from './key-queue.js';
 import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
 import type { RoomStore } from '../room-store.js';
@@ -45,12 +45,6 @@ const PRELOAD_HOLD_MS = 2_000;
 const RECOUNT_MS = 2_000;
 /** A wake-up the room limit refused is tried again after this long. */
 const WAKE_RETRY_MS = 1_000;
-/**
- * Longer images are not remembered to skip unchanged saves: memory per live room stays small
- * (a guest's compressed heap is a few KiB to a few tens of KiB; incompressible state is not).
- */
-const MAX_REMEMBERED_IMAGE_BYTES = 256 * 1024;
-
 export interface DurableRoomsOptions {
   /** A changed room is saved again within this long. */
   readonly snapshotIntervalMs: number;
@@ -85,11 +79,12 @@ export class DurableRooms implements RoomKeeper {
   /** Wake-ups of saved rooms whose timer is armed. */
   private readonly wakeups = new Map<string, NodeJS.Timeout>();
   /**
-   * The image this process last wrote of each room it runs, while the store holds exactly it:
-   * forgotten when the room starts, is let go, is set aside, or a write of it fails (a failed
-   * write may have replaced the file all the same).
+   * A digest of the image this process last wrote of each room it runs ({@link
+   * savedRoomDigest}: 64 characters, not the image), while the store holds exactly it: forgotten
+   * when the room starts, is let go, fails, is set aside, or a write of it fails (a failed write
+   * may have replaced the file all the same).
    */
-  private readonly lastWritten = new Map<string, Uint8Array>();
+  private readonly lastWritten = new Map<string, string>();
   /** Room ids with an image in the store (as far as this process knows). */
   private readonly stored = new Set<string>();
   /** Rooms whose failed save was logged: the next failure is not, until a save succeeds. */
@@ -333,6 +328,7 @@ export class DurableRooms implements RoomKeeper {
   failed(room: Room): Promise<void> {
     this.unschedule(room);
     this.durabilityOf(room);
+    this.lastWritten.delete(room.id);
     if (!room.failedFromSaved) return Promise.resolve();
     this.metrics?.restoreFailed();
     return this.pending.run(room.id, () => this.setAside(room.id));
@@ -419,12 +415,13 @@ export class DurableRooms implements RoomKeeper {
     }
     try {
       const bytes = await encodeImage({ roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) });
-      if (sameSavedRoom(this.lastWritten.get(roomId), bytes)) {
+      const digest = savedRoomDigest(bytes);
+      if (this.lastWritten.get(roomId) === digest) {
         this.metrics?.unchanged();
       } else {
         this.lastWritten.delete(roomId);
         await this.store.put(roomId, bytes);
-        if (bytes.byteLength <= MAX_REMEMBERED_IMAGE_BYTES) this.lastWritten.set(roomId, bytes);
+        this.lastWritten.set(roomId, digest);
         this.stored.add(roomId);
         this.metrics?.saved(bytes.byteLength, (performance.now() - started) / 1000);
       }

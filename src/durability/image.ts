@@ -32,6 +32,7 @@
  * @module
  */
 import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import { ErrorCode, StateroomError } from '../errors.js';
 import type { ImageKind } from '../service/adapter.js';
@@ -189,6 +190,20 @@ export function sameSavedRoom(a: Uint8Array | undefined, b: Uint8Array): boolean
   if (headerEnd + 2 * CRC_BYTES > x.byteLength) return false;
   const equal = (from: number, to: number): boolean => x.subarray(from, to).equals(y.subarray(from, to));
   return equal(0, savedAt) && equal(savedAt + 8, headerEnd) && equal(headerEnd + CRC_BYTES, x.byteLength - CRC_BYTES);
+}
+
+/**
+ * A digest of what {@link sameSavedRoom} compares (every byte but `savedAt` and the CRCs): two
+ * images of one room have equal digests exactly when they hold the same saved room (but for a
+ * SHA-256 collision). What a keeper remembers of a room's last image: 64 characters, not the image.
+ */
+export function savedRoomDigest(image: Uint8Array): string {
+  const x = asBuffer(image);
+  const hash = createHash('sha256');
+  if (x.byteLength < IMAGE_PREAMBLE_BYTES) return hash.update(x).digest('hex');
+  const savedAt = IMAGE_PREAMBLE_BYTES + 4;
+  const headerEnd = Math.min(x.byteLength, IMAGE_PREAMBLE_BYTES + x.readUInt32LE(MAGIC.length + 2));
+  return hash.update(x.subarray(0, savedAt)).update(x.subarray(savedAt + 8, headerEnd)).update(x.subarray(headerEnd + CRC_BYTES, Math.max(headerEnd + CRC_BYTES, x.byteLength - CRC_BYTES))).digest('hex');
 }
 
 /**

@@ -11,10 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, rm } from 'node:fs/promises';
+import { access, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
+import type { Message, Plugin } from 'esbuild';
 import { importEsbuild } from './typescript.js';
 
 /** The bundle's name starts so: a dot-file, which `dev` never watches (dev-ignore.ts). */
@@ -36,9 +36,32 @@ const COMMON_JS_FILES_AS_THEY_ARE: Plugin = {
   },
 };
 
+const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
+
+/**
+ * A package is imported from where it is (as Node would) — unless it resolves to TypeScript
+ * (a workspace package whose `exports` name `.ts` files, as tsx ran them): Node cannot import
+ * that, so it is bundled too. Replaces esbuild's `packages: 'external'`, which cannot tell.
+ */
+const PACKAGES_AS_NODE_WOULD: Plugin = {
+  name: 'stateroom-packages',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, async ({ path: specifier, kind, resolveDir, importer, pluginData }) => {
+      if (kind === 'entry-point' || (pluginData as { probing?: boolean } | undefined)?.probing === true) return undefined;
+      if (specifier.startsWith('node:')) return { path: specifier, external: true };
+      const found = await build.resolve(specifier, { kind, resolveDir, importer, pluginData: { probing: true } });
+      return found.errors.length === 0 && !found.external && TYPESCRIPT_FILE.test(found.path) ? { path: found.path } : { path: specifier, external: true };
+    });
+  },
+};
+
+/** Builds run one at a time: each stops esbuild's process after it, which would strand a build in flight. */
+let builds: Promise<unknown> = Promise.resolve();
+
 /** Whether the bundle can be written beside `absolute` (not in a read-only folder). */
-export function canBundleBeside(absolute: string): Promise<boolean> {
-  return access(path.dirname(absolute), constants.W_OK).then(
+export async function canBundleBeside(absolute: string): Promise<boolean> {
+  const real = await realpath(absolute).catch(() => absolute);
+  return access(path.dirname(real), constants.W_OK).then(
     () => true,
     () => false,
   );
@@ -49,15 +72,30 @@ export function canBundleBeside(absolute: string): Promise<boolean> {
  * reload), stack frames naming the source files and lines.
  * @throws what esbuild (a syntax error, an import it cannot find) or the module's evaluation threw.
  */
-export async function importBundled(absolute: string): Promise<unknown> {
+export async function importBundled(entry: string): Promise<unknown> {
+  // Beside the file itself, not a symlink to it: its packages resolve from where it really is.
+  const absolute = await realpath(entry);
   const outfile = bundlePath(absolute);
+  const built = builds.then(() => build(absolute, outfile));
+  builds = built.catch(() => undefined);
+  await built;
+  // Stack frames then name the .ts file and line, through the bundle's inline source map.
+  process.setSourceMapsEnabled(true);
+  try {
+    return await import(pathToFileURL(outfile).href);
+  } finally {
+    await rm(outfile, { force: true });
+  }
+}
+
+async function build(absolute: string, outfile: string): Promise<void> {
+  await removeStaleBundles(absolute);
   const esbuild = await importEsbuild();
   try {
     await esbuild.build({
       entryPoints: [absolute],
       outfile,
       bundle: true,
-      packages: 'external',
       format: 'esm',
       platform: 'node',
       sourcemap: 'inline',
@@ -65,21 +103,44 @@ export async function importBundled(absolute: string): Promise<unknown> {
       logLevel: 'silent',
       // Bundled CommonJS code (a package-less .js helper) calls require(): give it Node's.
       banner: { js: `import { createRequire as ${CREATE_REQUIRE} } from 'node:module'; const require = ${CREATE_REQUIRE}(import.meta.url);` },
-      plugins: [COMMON_JS_FILES_AS_THEY_ARE],
+      plugins: [COMMON_JS_FILES_AS_THEY_ARE, PACKAGES_AS_NODE_WOULD],
     });
   } catch (cause) {
     await rm(outfile, { force: true });
-    throw cause;
+    throw buildError(cause);
   } finally {
     // Its process would otherwise stay for the server's lifetime; the next build starts another.
     await esbuild.stop();
   }
-  // Stack frames then name the .ts file and line, through the bundle's inline source map.
-  process.setSourceMapsEnabled(true);
+}
+
+/** esbuild's "Build failed with N errors:\n…" as one line: the first error's file, line and text. */
+function buildError(cause: unknown): unknown {
+  const errors = (cause as { errors?: Message[] } | null)?.errors;
+  const first = errors?.[0];
+  if (first === undefined) return cause;
+  const where = first.location === null ? '' : `${path.resolve(first.location.file)}:${first.location.line}:${first.location.column + 1}: `;
+  const more = errors!.length > 1 ? ` (and ${errors!.length - 1} more error${errors!.length > 2 ? 's' : ''})` : '';
+  return new Error(`${where}${first.text}${more}`, { cause });
+}
+
+/** Bundles of this entry left by a process that died before removing them (a kill during the load). */
+async function removeStaleBundles(absolute: string): Promise<void> {
+  const dir = path.dirname(absolute);
+  const prefix = `${BUNDLE_PREFIX}${path.basename(absolute, path.extname(absolute))}-`;
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = name.startsWith(prefix) && name.endsWith('.mjs') ? /^(\d+)-[0-9a-f]{8}\.mjs$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid !== undefined && Number(pid) !== process.pid && !running(Number(pid))) await rm(path.join(dir, name), { force: true });
+  }
+}
+
+function running(pid: number): boolean {
   try {
-    return await import(pathToFileURL(outfile).href);
-  } finally {
-    await rm(outfile, { force: true });
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
