@@ -95,6 +95,20 @@ test('typed messages round-trip: a handler per type, typed broadcast and send, t
   assert.deepEqual(seen.rejections, []);
 });
 
+test('jsonClient.detach(): a wrapper stops hearing the client, which goes on for everyone else', async (t) => {
+  const { base } = await start(t);
+  const alice = chatClient(t, base, 'detach');
+  const bob = chatClient(t, base, 'detach');
+  const extra = jsonClient<Chat>(bob.chat.client);
+  const heardByExtra: string[] = [];
+  extra.on('said', ({ text }) => heardByExtra.push(text));
+  await bob.until(() => bob.received.length >= 1, 'bob to be welcomed');
+  extra.detach();
+  alice.chat.send({ type: 'say', text: 'after the detach' });
+  await bob.until(() => bob.received.some((m) => m.type === 'said'), "alice's message at bob's own wrapper");
+  assert.deepEqual(heardByExtra, [], 'the detached wrapper heard nothing');
+});
+
 /** Sends `frame` on a raw socket and returns the rejection it is answered with. */
 async function rejectionOf(inbox: Inbox, frame: string | Buffer): Promise<Rejection> {
   inbox.ws.send(frame);

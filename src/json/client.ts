@@ -29,6 +29,12 @@ export interface JsonClient<P extends Protocol> {
   onMessage(listener: (message: Incoming<P>) => void): () => void;
   /** Calls `listener` with every frame that is not a typed message (binary, not JSON, no string `type`). */
   onUntyped(listener: (data: Data) => void): () => void;
+  /**
+   * Stops listening to the client underneath and drops every listener of this wrapper; the
+   * client itself goes on (close it with `client.close()`). For a wrapper made for a while
+   * over a client that lives longer.
+   */
+  detach(): void;
 }
 
 type Listener = (value: never) => void;
@@ -53,7 +59,7 @@ export function jsonClient<P extends Protocol>(client: Client): JsonClient<P> {
     set.add(listener);
     return () => void set.delete(listener);
   };
-  client.on('message', (data) => {
+  const off = client.on('message', (data) => {
     const parsed = parseMessage(data);
     if ('rejection' in parsed) return call(untyped, data);
     call(byType.get(parsed.message.type), parsed.message);
@@ -69,6 +75,12 @@ export function jsonClient<P extends Protocol>(client: Client): JsonClient<P> {
     },
     onMessage: (listener) => add(all, listener),
     onUntyped: (listener) => add(untyped, listener),
+    detach: () => {
+      off();
+      byType.clear();
+      all.clear();
+      untyped.clear();
+    },
   };
 }
 
