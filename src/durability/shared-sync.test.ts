@@ -36,13 +36,16 @@ test('callers that ask while a sync runs share one later sync; none is answered 
   assert.equal(await settled(fourth), 'resolved');
 });
 
-test('a failed sync fails only the callers it was for; the next callers get a sync of their own', async () => {
+test('a failed sync fails its callers and those queued behind it (a later fsync may not report the same writeback error); callers after that get a sync of their own', async () => {
   const { shared, runs } = controlled();
   const first = shared.request();
   const second = shared.request();
   runs[0]!.reject(new Error('EIO'));
   assert.equal(await settled(first), 'rejected: EIO');
-  assert.equal(runs.length, 2);
+  assert.equal(await settled(second), 'rejected: EIO', 'queued while the failed sync ran: failed too, its save retries');
+  assert.equal(runs.length, 1, 'no sync started for it');
+  const third = shared.request();
+  assert.equal(runs.length, 2, 'a new caller gets a sync of its own');
   runs[1]!.resolve();
-  assert.equal(await settled(second), 'resolved');
+  assert.equal(await settled(third), 'resolved');
 });
