@@ -135,3 +135,15 @@ test('a bundle left by a process that died is removed at the next load; a build 
     return true;
   });
 });
+
+test("tsconfig paths still resolve: a service importing '@lib/…' mapped by its tsconfig.json", async (t) => {
+  const dir = await modulePackage(t);
+  await writeFile(path.join(dir, 'tsconfig.json'), '{ "compilerOptions": { "baseUrl": ".", "paths": { "@lib/*": ["src/lib/*"] } } }\n');
+  await mkdir(path.join(dir, 'src', 'lib'), { recursive: true });
+  await writeFile(path.join(dir, 'src', 'lib', 'words.ts'), 'export const hello: string = "mapped by paths";\n');
+  await writeFile(path.join(dir, 'room.ts'), "import { hello } from '@lib/words';\nexport default class Room { connect(c: number, ctx: { sendMessage(c: number, p: string): void }): void { ctx.sendMessage(c, hello); } }\n");
+  const server = await startServing(['serve', path.join(dir, 'room.ts'), '--port', '0', '--host', '127.0.0.1', '--workers', '1'], t.after.bind(t));
+  const c = await client(server.ws('/ws/r'));
+  t.after(() => c.ws.terminate());
+  assert.equal(await c.nextText(), 'mapped by paths');
+});
