@@ -90,7 +90,7 @@ test('native template: npm install <clone>, npx stateroom dev, and two pages in 
   const tsconfig = JSON.parse(await readFile(path.join(app, 'tsconfig.json'), 'utf8')) as { compilerOptions: { strict?: boolean } };
   assert.equal(tsconfig.compilerOptions.strict, true);
   assert.match(await readFile(path.join(app, 'static/app.js'), 'utf8'), /import \{ connect \} from '\/__stateroom\/client\.js'/);
-  assert.deepEqual((await readFile(path.join(app, '.gitignore'), 'utf8')).split('\n').filter(Boolean), ['node_modules/', 'dist/', '.stateroom/']);
+  assert.deepEqual((await readFile(path.join(app, '.gitignore'), 'utf8')).split('\n').filter(Boolean), ['node_modules/', 'dist/', '.stateroom/', '.stateroom-*.mjs']);
 
   // This clone as its stateroom (a link, as npm installs a folder; dist/ is built: npm test
   // builds before the tests, and --ignore-scripts keeps npm from rebuilding it under others).

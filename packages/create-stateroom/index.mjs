@@ -27,6 +27,7 @@ Writes a stateroom project into <folder> (new, or empty).
 const GITIGNORE = `node_modules/
 dist/
 .stateroom/
+.stateroom-*.mjs
 `;
 
 const INDEX_HTML = `<!doctype html>
@@ -379,7 +380,7 @@ room (the default is \`lobby\`).
 |---|---|
 ${files.map(([file, what]) => `| \`${file}\` | ${what} |`).join('\n')}
 | \`package.json\` | the scripts, and stateroom |
-| \`.gitignore\` | node_modules/, dist/ and .stateroom/ (the rooms \`npm run dev\` saves) |
+| \`.gitignore\` | node_modules/, dist/, .stateroom/ (the rooms \`npm run dev\` saves) and .stateroom-*.mjs (a service's bundle while it loads) |
 
 \`npm run dev -- --port 3000\` passes flags to \`stateroom dev\`; \`npx stateroom --help\` lists
 the commands.
