@@ -46,6 +46,9 @@ export interface AdmissionOptions {
   readonly router?: Router | undefined;
 }
 
+/** The verdict when there is no authorize hook: admitted, as no user. */
+const ADMITTED: { user?: ClientUser } = Object.freeze({});
+
 export class UpgradeAdmission {
   private readonly attempts: ConnectionRate;
 
@@ -64,9 +67,11 @@ export class UpgradeAdmission {
   async check(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<Target | undefined> {
     const checked = this.checkRequest(req, socket);
     if (checked === undefined) return undefined;
-    if (await this.forwarded(req, socket, head, checked.roomId)) return undefined;
+    // No await where there is nothing to wait for (no router, no authorize hook): each one
+    // costs every upgrade a promise and a resumption, garbage a burst of connections leaves.
+    if (this.options.router !== undefined && (await this.forwarded(req, socket, head, checked.roomId))) return undefined;
     if (this.checkOrigin(req, socket) === undefined) return undefined;
-    const verdict = await this.authorized(req, socket, checked.roomId);
+    const verdict = this.options.authorize === undefined ? ADMITTED : await this.authorized(req, socket, checked.roomId);
     if (verdict === false || socket.destroyed) return undefined;
     const { token } = checked.identity;
     const target = token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: seatToken(verdict.user, token) } };
