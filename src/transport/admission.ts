@@ -16,7 +16,7 @@ import type { ClientUser } from '../service/types.js';
 import { readVerdict, seatToken } from './authorize-verdict.js';
 import { ConnectionRate } from './rate-limit.js';
 import { refuseUpgrade } from './reply.js';
-import type { Router } from './router.js';
+import { clientAddressOf, type Router } from './router.js';
 import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
 
 /** What an admitted upgrade asked for, kept from the checks until the socket opens. */
@@ -91,7 +91,7 @@ export class UpgradeAdmission {
     const room = parseRoomPath(pathname);
     if (room === undefined) return this.refused(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
     // Only asked for when limited: Node keeps the peer's address on the socket once read.
-    const ip = this.attempts.limited ? (this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '?') : '';
+    const ip = this.attempts.limited ? (clientAddressOf(req, this.options.router) ?? '?') : '';
     if (!this.attempts.allow(ip, Date.now())) return this.refused(socket, 429, `too many connection attempts from ${ip}; try again in a minute`);
     if (!room.ok) return this.refused(socket, 400, room.reason);
     const identity = parseIdentity(query);
@@ -141,7 +141,7 @@ export class UpgradeAdmission {
     if (authorize === undefined) return {};
     let verdict;
     try {
-      const address = this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '';
+      const address = clientAddressOf(req, this.options.router) ?? '';
       verdict = readVerdict(await authorize(req, roomId, { address }));
     } catch (err) {
       // Every client can make it throw again: throttled (its stack once per window).

@@ -24,3 +24,11 @@ export interface Router {
    */
   forwardedClient?(request: IncomingMessage): string | undefined;
 }
+
+/**
+ * The client's address as the server can vouch for it: the one a forwarding node proved, else
+ * the socket's peer; `undefined` when the socket no longer knows it.
+ */
+export function clientAddressOf(request: IncomingMessage, router: Router | undefined): string | undefined {
+  return router?.forwardedClient?.(request) ?? request.socket.remoteAddress;
+}

@@ -27,6 +27,7 @@ import { PendingConnections, timedOut, type PendingLimits } from './pending.js';
 import { ClientLimiter, type ClientRates } from './rate-limit.js';
 import { clientErrorStatus, refuseUpgrade } from './reply.js';
 import { splitTarget } from './room-path.js';
+import { clientAddressOf } from './router.js';
 import { Routes, type RouteOptions } from './routes.js';
 
 export interface TransportOptions extends RouteOptions, AdmissionOptions, PendingLimits {
@@ -245,7 +246,7 @@ export class Transport {
    * forwarded. A user object comes checked, bounded and frozen from the admission.
    */
   private clientInfoOf(req: IncomingMessage, user: ClientUser | undefined): ClientInfo {
-    const address = this.options.router?.forwardedClient?.(req) ?? req.socket.remoteAddress ?? '';
+    const address = clientAddressOf(req, this.options.router) ?? '';
     const { origin, 'user-agent': userAgent } = req.headers;
     return {
       address: capped(address),
