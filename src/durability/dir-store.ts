@@ -24,6 +24,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader } from './image.js';
+import { isRunning } from '../process-alive.js';
 import type { RoomStore } from '../room-store.js';
 import { KeyQueue } from './key-queue.js';
 import { SharedSync } from './shared-sync.js';
@@ -354,15 +355,6 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoOf(err) === 'EPERM'; // it runs, as another user
   }
 }
 

@@ -15,6 +15,7 @@ import { access, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Message, Plugin } from 'esbuild';
+import { isRunning } from '../process-alive.js';
 import { importEsbuild } from './typescript.js';
 
 /** The bundle's name starts so: a dot-file, which `dev` never watches (dev-ignore.ts). */
@@ -131,18 +132,10 @@ async function removeStaleBundles(absolute: string): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     const pid = name.startsWith(prefix) && name.endsWith('.mjs') ? /^(\d+)-[0-9a-f]{8}\.mjs$/.exec(name.slice(prefix.length))?.[1] : undefined;
-    if (pid !== undefined && Number(pid) !== process.pid && !running(Number(pid))) await rm(path.join(dir, name), { force: true });
+    if (pid !== undefined && Number(pid) !== process.pid && !isRunning(Number(pid))) await rm(path.join(dir, name), { force: true });
   }
 }
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A name of its own beside the entry: `--workers` processes bundle the same entry at once. */
 function bundlePath(absolute: string): string {
