@@ -5,7 +5,7 @@
  * @module
  */
 import path from 'node:path';
-import { ErrorCode, StateroomError } from '../errors.js';
+import { invalid, optional, subTable } from './toml-values.js';
 
 /** `[cluster]`, as read: every key optional, paths absolute. */
 export interface ClusterTable {
@@ -32,9 +32,7 @@ export const CLUSTER_KEYS: Readonly<Record<string, string>> = {
  * @throws {@link StateroomError} `SR_ERR_CONFIG_INVALID` naming the file and the key.
  */
 export function parseClusterTable(file: string, value: unknown): ClusterTable {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) throw invalid(file, '[cluster] must be a table');
-  const table = value as Record<string, unknown>;
+  const table = subTable(file, 'cluster', value);
   const unknown = Object.keys(table).filter((k) => !Object.hasOwn(CLUSTER_KEYS, k));
   if (unknown.length > 0) throw invalid(file, `unknown key(s) ${unknown.map((k) => `cluster.${k}`).join(', ')}; known: ${Object.keys(CLUSTER_KEYS).map((k) => `cluster.${k}`).join(', ')}`);
   const text = (key: string): string | undefined => {
@@ -49,17 +47,9 @@ export function parseClusterTable(file: string, value: unknown): ClusterTable {
     throw invalid(file, `cluster.lease_ttl must be a number of seconds from 1 to 600, e.g. lease_ttl = 10`);
   }
   return {
-    ...present('redis', text('redis')),
-    ...present('nodeUrl', text('node_url')),
-    ...present('secretFile', secretFile === undefined ? undefined : path.resolve(path.dirname(file), secretFile)),
-    ...present('leaseTtlMs', ttl === undefined ? undefined : Math.round(ttl * 1000)),
+    ...optional('redis', text('redis')),
+    ...optional('nodeUrl', text('node_url')),
+    ...optional('secretFile', secretFile === undefined ? undefined : path.resolve(path.dirname(file), secretFile)),
+    ...optional('leaseTtlMs', ttl === undefined ? undefined : Math.round(ttl * 1000)),
   };
-}
-
-function present<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function invalid(file: string, message: string): StateroomError {
-  return new StateroomError(ErrorCode.CONFIG_INVALID, `${file}: ${message}`, { file });
 }

@@ -8,9 +8,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'smol-toml';
-import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
+import { describeThrown } from '../errors.js';
 import { parseClusterTable } from './cluster-table.js';
 import { detectKind, type ServiceKind } from './kind.js';
+import { invalid, optional, subTable } from './toml-values.js';
 
 export { ENTRY_CANDIDATES, type ServiceKind } from './kind.js';
 
@@ -108,17 +109,6 @@ export async function loadProjectConfig(root: string, entryOverride?: string): P
   };
 }
 
-/** `{ [key]: value }`, or nothing when value is undefined (the config's optional fields are absent, never undefined). */
-function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function subTable(file: string, name: string, value: unknown): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date) throw invalid(file, `[${name}] must be a table`);
-  return value as Record<string, unknown>;
-}
-
 /** The TOML file `file` as a table; `{}` when it does not exist. @throws `SR_ERR_CONFIG_INVALID` */
 export async function readToml(file: string): Promise<Record<string, unknown>> {
   let text: string;
@@ -148,8 +138,4 @@ function isWithin(inner: string, outer: string): boolean {
 
 async function isFile(file: string): Promise<boolean> {
   return stat(file).then((s) => s.isFile(), () => false);
-}
-
-function invalid(file: string, message: string, cause?: unknown): StateroomError {
-  return new StateroomError(ErrorCode.CONFIG_INVALID, `${file}: ${message}`, { file }, cause === undefined ? undefined : { cause });
 }
