@@ -27,6 +27,8 @@ export interface Target {
   readonly resumes: boolean;
   /** The user `authorize` admitted the client as, when it named one (`ctx.clientInfo`). */
   readonly user?: ClientUser | undefined;
+  /** The request's query string (without `?`), as split once here: `ctx.clientInfo`'s `query`. */
+  readonly query: string;
 }
 
 export interface AdmissionOptions {
@@ -100,7 +102,7 @@ export class UpgradeAdmission {
     if (ownsRoom !== undefined && !ownsRoom(room.roomId)) {
       return this.refused(socket, 421, `room "${room.roomId}" is served by another worker process: connect again on a new connection`);
     }
-    return { roomId: room.roomId, identity };
+    return { roomId: room.roomId, identity, query };
   }
 
   /** The Origin check (403): the room's owner runs it, so it comes after forwarding. */

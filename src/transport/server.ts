@@ -26,7 +26,6 @@ import { Outbox } from './outbox.js';
 import { PendingConnections, timedOut, type PendingLimits } from './pending.js';
 import { ClientLimiter, type ClientRates } from './rate-limit.js';
 import { clientErrorStatus, refuseUpgrade } from './reply.js';
-import { splitTarget } from './room-path.js';
 import { clientAddressOf } from './router.js';
 import { Routes, type RouteOptions } from './routes.js';
 
@@ -221,7 +220,7 @@ export class Transport {
     const connection = new Connection(ws, req.socket, this.shared);
     // An exact client is sent its seat frame first, by the seat (see Seats.take).
     const exact = ws.protocol === PROTOCOL_EXACT;
-    const info = this.clientInfoOf(req, target.user);
+    const info = this.clientInfoOf(req, target.query, target.user);
     try {
       connection.seat = this.placement.join(roomId, connection, { ...identity, exact, info });
     } catch (err) {
@@ -245,14 +244,14 @@ export class Transport {
    * the socket's peer, or the one a node of the cluster that proved it holds the secret
    * forwarded. A user object comes checked, bounded and frozen from the admission.
    */
-  private clientInfoOf(req: IncomingMessage, user: ClientUser | undefined): ClientInfo {
+  private clientInfoOf(req: IncomingMessage, query: string, user: ClientUser | undefined): ClientInfo {
     const address = clientAddressOf(req, this.options.router) ?? '';
     const { origin, 'user-agent': userAgent } = req.headers;
     return {
       address: capped(address),
       origin: origin === undefined ? '' : capped(origin),
       ...(userAgent === undefined ? {} : { userAgent: capped(userAgent) }),
-      query: clientQuery(splitTarget(req.url ?? '/').query),
+      query: clientQuery(query),
       ...(user === undefined ? {} : { user: typeof user === 'string' ? capped(user) : user }),
     };
   }
