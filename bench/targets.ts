@@ -45,6 +45,8 @@ export const TARGETS: readonly Target[] = [
   { key: 'wasm-inline-durable', name: 'wasm inline durable', server: 'bench/servers/stateroom-wasm.mjs', args: ['inline', 'durable'], protocol: 'ws' },
   // Scale-out: clients connect to a node that forwards them to the room's owner (Redis leases).
   { key: 'forwarded', name: 'forwarded', server: 'bench/servers/stateroom-forwarded.mjs', protocol: 'ws', programs: ['redis-server'] },
+  // Node with nothing between the socket and the rooms (no ws): how low any Node.js server can go.
+  { key: 'node-floor', name: 'node floor', server: 'bench/servers/node-floor.mjs', protocol: 'ws' },
   { key: 'socketio', name: 'socket.io', server: 'bench/servers/socketio.mjs', protocol: 'socketio' },
   {
     key: 'colyseus',
