@@ -12,6 +12,7 @@ import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MetricsEndpoint, UNAUTHORIZED, headerOf } from '../transport/metrics-endpoint.js';
 import { PendingConnections, timedOut, type PendingLimits } from '../transport/pending.js';
+import { endAndClose } from '../transport/reply.js';
 import { ConnectionRate } from '../transport/rate-limit.js';
 import { MAX_REQUEST_LINE_BYTES, routeOf, workerOf } from './affinity.js';
 import type { FromWorker, ToWorker } from './protocol.js';
@@ -348,7 +349,7 @@ function refuse(socket: Socket, reason: string): void {
 function respond(socket: Socket, { status, contentType, body }: Answer): void {
   const bytes = Buffer.from(body);
   const head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: ${contentType}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`;
-  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), bytes]));
+  endAndClose(socket, Buffer.concat([Buffer.from(head, 'latin1'), bytes]));
 }
 
 /** What a paused socket has read but not yet emitted. */

@@ -43,10 +43,33 @@ export function refuseUpgrade(socket: Duplex, status: number, text: string): voi
     return;
   }
   const body = `${text}\n`;
-  socket.end(
+  endAndClose(
+    socket,
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'Connection: close\r\n' +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/** How long a client answered on a raw socket gets, once the answer is out, to hang up before it is cut. */
+export const LINGER_MS = 1_000;
+/** How long a client that does not read its answer may keep the socket in all. */
+export const UNREAD_LINGER_MS = 10_000;
+
+/**
+ * Writes a last `answer` on a raw socket, and makes sure the socket then closes. `end()` alone
+ * half-closes it: a client that keeps its side open would keep the descriptor for as long as it
+ * likes — one per refused connection, past every cap and rate limit. So what the client still
+ * sends is read and dropped (its hang-up then closes the socket at once); a client that does not
+ * hang up is cut {@link LINGER_MS} after the answer is out, and one that does not read it after
+ * {@link UNREAD_LINGER_MS}.
+ */
+export function endAndClose(socket: Duplex, answer: string | Uint8Array): void {
+  const cut = (): void => {
+    socket.destroy();
+  };
+  socket.end(answer, () => setTimeout(cut, LINGER_MS).unref());
+  socket.resume();
+  setTimeout(cut, UNREAD_LINGER_MS).unref();
 }
