@@ -96,8 +96,11 @@ export { displayUrl };
 export interface AdoptingServer extends RunningServer {
   /** Serves a connection accepted elsewhere; `head` is what was already read from it. */
   adopt(socket: Socket, head: Buffer): void;
-  /** What `/status?format=json` and `/metrics` would say, for the primary to add up. */
-  report(): Promise<WorkerReport>;
+  /**
+   * What `/status?format=json` would say, for the primary to add up — and what `/metrics`
+   * would, when `withMetrics` (a rendering of every metric: only for a scrape).
+   */
+  report(withMetrics: boolean): Promise<WorkerReport>;
 }
 
 /** What `GET /status?format=json` answers. */
@@ -113,10 +116,10 @@ export interface ServerStatus {
   readonly oldestUnsavedChangeSeconds?: number;
 }
 
-/** One worker's status and metrics (prom-client's JSON form), for the primary. */
+/** One worker's status, and its metrics (prom-client's JSON form) when asked, for the primary. */
 export interface WorkerReport {
   readonly status: ServerStatus;
-  readonly metrics: object[];
+  readonly metrics?: object[] | undefined;
 }
 
 /** Starts everything `serve()` does but listening; see {@link AdoptingServer}. */
@@ -130,7 +133,7 @@ export async function serveAdopted(
   // Object.assign keeps the getters of the running server (a spread would freeze them).
   return Object.assign(running(o.port, url), {
     adopt: (socket: Socket, head: Buffer) => transport.adopt(socket, head),
-    report: async (): Promise<WorkerReport> => ({ status: status(), metrics: await metrics.registry.getMetricsAsJSON() }),
+    report: async (withMetrics: boolean): Promise<WorkerReport> => (withMetrics ? { status: status(), metrics: await metrics.registry.getMetricsAsJSON() } : { status: status() }),
   });
 }
 

@@ -11,8 +11,14 @@ export type ToWorker =
   | { readonly type: 'connection'; readonly head: string }
   /** Close every client with 1001, dispose every room, exit. */
   | { readonly type: 'shutdown' }
-  /** Send your status and metrics (for `/status?format=json` and `/metrics`). */
-  | { readonly type: 'report'; readonly id: number };
+  /**
+   * Send your status (for `/status?format=json`), and your metrics too when `what` is
+   * `metrics` (for `/metrics`): a status alone costs a worker no metrics rendering.
+   */
+  | { readonly type: 'report'; readonly id: number; readonly what: ReportKind };
+
+/** What a report is for. */
+export type ReportKind = 'status' | 'metrics';
 
 /** Worker → primary. */
 export type FromWorker =

@@ -1,6 +1,6 @@
 /**
  * `/status?format=json` and `/metrics` for a cluster: the primary asks every worker for its
- * status and metrics over IPC and adds them up (prom-client's `AggregatorRegistry.aggregate`
+ * status (and, for `/metrics` only, its metrics) over IPC and adds them up (prom-client's `AggregatorRegistry.aggregate`
  * merges the metrics), so one scrape sees the whole server rather than one worker of it.
  * @module
  */
@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { WorkerReport } from '../serve.js';
 import { CachedRender } from '../transport/metrics-endpoint.js';
 import { VERSION } from '../version.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import type { FromWorker, ReportKind, ToWorker } from './protocol.js';
 
 /** How long the primary waits for a worker's report; a worker that is late is left out. */
 const REPORT_TIMEOUT_MS = 2_000;
@@ -27,6 +27,8 @@ export class Reports {
   /** The cluster's metrics, gathered at most once a second however often they are scraped. */
   private metricsCache: CachedRender | undefined;
   private metricsOf: readonly ChildProcess[] = [];
+  /** The status being gathered now, which requests arriving meanwhile share. */
+  private statusAsked: Promise<Answer> | undefined;
 
   /** Takes a worker's message; true when it was a report. */
   received(message: FromWorker): boolean {
@@ -35,9 +37,17 @@ export class Reports {
     return true;
   }
 
-  /** The whole cluster's `/status?format=json`. */
-  async status(workers: readonly ChildProcess[]): Promise<Answer> {
-    const reports = await this.gather(workers);
+  /**
+   * The whole cluster's `/status?format=json`. Requests that arrive while the workers are
+   * being asked share that answer: a flood of them asks each worker one status at a time.
+   */
+  status(workers: readonly ChildProcess[]): Promise<Answer> {
+    this.statusAsked ??= this.gatherStatus(workers).finally(() => (this.statusAsked = undefined));
+    return this.statusAsked;
+  }
+
+  private async gatherStatus(workers: readonly ChildProcess[]): Promise<Answer> {
+    const reports = await this.gather(workers, 'status');
     const sum = (field: 'rooms' | 'connections'): number => reports.reduce((total, r) => total + r.status[field], 0);
     const body = {
       status: 'ok',
@@ -61,19 +71,19 @@ export class Reports {
     this.metricsOf = workers;
     this.metricsCache ??= new CachedRender(async () => {
       // prom-client (~10 MiB of RSS) is loaded on the first scrape: the primary has no metrics of its own.
-      const [reports, { AggregatorRegistry }] = await Promise.all([this.gather(this.metricsOf), import('prom-client')]);
-      const registry = AggregatorRegistry.aggregate(reports.map((r) => r.metrics));
+      const [reports, { AggregatorRegistry }] = await Promise.all([this.gather(this.metricsOf, 'metrics'), import('prom-client')]);
+      const registry = AggregatorRegistry.aggregate(reports.map((r) => r.metrics ?? []));
       return { contentType: registry.contentType, body: await registry.metrics() };
     });
     const { contentType, body } = await this.metricsCache.get();
     return { status: 200, contentType, body };
   }
 
-  private gather(workers: readonly ChildProcess[]): Promise<WorkerReport[]> {
-    return Promise.all(workers.map((worker) => this.ask(worker))).then((all) => all.filter((r): r is WorkerReport => r !== undefined));
+  private gather(workers: readonly ChildProcess[], what: ReportKind): Promise<WorkerReport[]> {
+    return Promise.all(workers.map((worker) => this.ask(worker, what))).then((all) => all.filter((r): r is WorkerReport => r !== undefined));
   }
 
-  private ask(worker: ChildProcess): Promise<WorkerReport | undefined> {
+  private ask(worker: ChildProcess, what: ReportKind): Promise<WorkerReport | undefined> {
     if (!worker.connected) return Promise.resolve(undefined);
     const id = this.nextId++;
     return new Promise((resolve) => {
@@ -84,7 +94,7 @@ export class Reports {
       };
       const timer = setTimeout(() => done(undefined), REPORT_TIMEOUT_MS);
       this.waiting.set(id, done);
-      const request: ToWorker = { type: 'report', id };
+      const request: ToWorker = { type: 'report', id, what };
       worker.send(request, (err) => {
         if (err !== null && err !== undefined) done(undefined);
       });

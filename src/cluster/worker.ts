@@ -32,7 +32,7 @@ export function runWorker(server: AdoptingServer): void {
   process.on('message', (message: ToWorker, socket?: Socket) => {
     if (message.type === 'connection' && socket !== undefined) server.adopt(socket, Buffer.from(message.head, 'base64'));
     else if (message.type === 'shutdown') stop();
-    else if (message.type === 'report') void answerReport(server, message.id);
+    else if (message.type === 'report') void answerReport(server, message.id, message.what === 'metrics');
   });
   // Ctrl-C reaches the whole process group: the primary decides, and tells us.
   process.on('SIGINT', () => {});
@@ -64,7 +64,7 @@ export async function failStart(err: unknown): Promise<never> {
   process.exit(1);
 }
 
-async function answerReport(server: AdoptingServer, id: number): Promise<void> {
-  const reply: FromWorker = { type: 'report', id, report: await server.report() };
+async function answerReport(server: AdoptingServer, id: number, withMetrics: boolean): Promise<void> {
+  const reply: FromWorker = { type: 'report', id, report: await server.report(withMetrics) };
   process.send?.(reply);
 }
