@@ -9,7 +9,7 @@ import { LogThrottle } from '../src/logger.js';
 import { within } from './helpers/deadline.js';
 import { LogLines } from './helpers/json-logs.js';
 import { MemoryLogger } from './helpers/logs.js';
-import { open } from './helpers/sockets.js';
+import { closed, open } from './helpers/sockets.js';
 
 const BAD = 2_000;
 
@@ -49,6 +49,28 @@ test(`${BAD} bad messages from one client write a few KiB of log, and a summary 
   const others = errors.find((l) => /more errors of other kinds in room "victim"/.test(String(l.entry.msg)));
   assert.ok(others, 'the varied errors past the per-room share are counted');
   assert.equal(errors.filter((l) => l.entry.err !== undefined).length, 5, 'five full lines (with stacks) for the room in the window');
+});
+
+test('many clients closed for their rate write one line of each kind and a summary, not a line each', async (t) => {
+  const logger = new MemoryLogger();
+  const server = await serve(() => ({}), { port: 0, host: '127.0.0.1', logger, messageRateLimit: 5, rateLimitPersistMs: 200 });
+  let stopped = false;
+  t.after(() => (stopped ? undefined : server.close()));
+  const CLIENTS = 30;
+  const sockets = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => open(`ws://127.0.0.1:${server.port}/ws/flood-${i % 3}`)));
+  t.after(() => sockets.forEach((ws) => ws.terminate()));
+  const shut = Promise.all(sockets.map((ws) => closed(ws, 5_000)));
+  const flood = setInterval(() => {
+    for (const ws of sockets) for (let i = 0; i < 5 && ws.readyState === ws.OPEN; i++) ws.send('spam');
+  }, 20);
+  t.after(() => clearInterval(flood));
+  assert.deepEqual(new Set((await shut).map(({ code }) => code)), new Set([1008]));
+  clearInterval(flood);
+  await server.close(); // writes the throttle's summaries
+  stopped = true;
+  const lines = (pattern: RegExp): string[] => logger.entries.filter((e) => pattern.test(e.message)).map((e) => e.message);
+  assert.deepEqual(lines(/rate-limited/), ['client rate-limited: dropping its messages over the limit', `client rate-limited: dropping its messages over the limit … and ${CLIENTS - 1} more like it in clients in the last 10 s`]);
+  assert.deepEqual(lines(/1008/), ['client closed with 1008: over its rate limit for too long', `client closed with 1008: over its rate limit for too long … and ${CLIENTS - 1} more like it in clients in the last 10 s`]);
 });
 
 test('the throttle writes each kind once per window, bounds what it remembers, and starts afresh after a flush', () => {

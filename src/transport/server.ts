@@ -11,7 +11,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { describeThrown } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { throttleOf, type Logger } from '../logger.js';
 import type { TrafficCounts } from '../metrics.js';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, CLOSE_POLICY, PROTOCOL_EXACT, PROTOCOL_FRESH, PROTOCOL_RESUMED } from '../protocol.js';
 import type { Placement, SeatHandle } from '../room/placement.js';
@@ -279,9 +279,9 @@ export class Transport {
     // (docs/client.md: a rate-limited message is dropped, not retried).
     seat.skipped();
     const fields = { roomId: seat.roomId, clientId: seat.clientId, ip: connection.raw.remoteAddress };
-    if (verdict === 'drop-first') this.log.warn(fields, 'client rate-limited: dropping its messages over the limit');
+    if (verdict === 'drop-first') this.clientLine('warn', 'rate-limited', fields, 'client rate-limited: dropping its messages over the limit');
     if (verdict === 'close') {
-      this.log.warn({ ...fields, dropped: limiter.dropped }, 'client closed with 1008: over its rate limit for too long');
+      this.clientLine('warn', 'rate-closed', { ...fields, dropped: limiter.dropped }, 'client closed with 1008: over its rate limit for too long');
       connection.closeAndCut(CLOSE_POLICY, 'rate limit exceeded');
     }
     return false;
@@ -289,7 +289,7 @@ export class Transport {
 
   private overflowed(connection: Connection): void {
     const { seat } = connection;
-    this.log.warn({ roomId: seat?.roomId, clientId: seat?.clientId }, 'client closed with 1013: it did not read and its outgoing buffer filled');
+    this.clientLine('warn', 'too-slow', { roomId: seat?.roomId, clientId: seat?.clientId }, 'client closed with 1013: it did not read and its outgoing buffer filled');
     this.gone(connection);
   }
 
@@ -303,8 +303,17 @@ export class Transport {
 
   private dropped(connection: Connection): void {
     const { seat } = connection;
-    this.log.info({ roomId: seat?.roomId, clientId: seat?.clientId }, 'client dropped: silent past the heartbeat timeout');
+    this.clientLine('info', 'silent', { roomId: seat?.roomId, clientId: seat?.clientId }, 'client dropped: silent past the heartbeat timeout');
     this.gone(connection);
+  }
+
+  /**
+   * A line about one client, throttled by its kind: one line per client would let connections
+   * opened for the purpose write the log without bound. The first of each kind in a window is
+   * written in full (room, client, address); the rest are counted in one summary line.
+   */
+  private clientLine(level: 'warn' | 'info', kind: string, fields: object, message: string): void {
+    throttleOf(this.log).write(level, 'clients', kind, fields, message);
   }
 
   private shutDown(connection: Connection, code: number, reason: string): Promise<void> {
