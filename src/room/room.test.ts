@@ -440,3 +440,19 @@ test('abandon stops the room at once: clients closed with the code, nothing more
   assert.equal(await room.snapshot(), undefined);
   assert.deepEqual(events, []);
 });
+
+test('many clients closed for piling messages up write one line, and the rest are counted', () => {
+  const log = new MemoryLogger();
+  // Its first message never finishes: everything after waits for the room.
+  const room = new Room('r', () => ({ init: () => {}, connect: () => {}, disconnect: () => {}, timer: () => {}, message: () => new Promise<void>(() => {}) }), noHooks, log, {
+    ...NO_RESUME,
+    maxQueuedBytes: 100,
+  });
+  const sinks = Array.from({ length: 20 }, () => new Sink());
+  for (const sink of sinks) {
+    const client = join(room, sink);
+    for (let i = 0; i < 3; i++) room.message(client, 'x'.repeat(60), sink);
+  }
+  assert.deepEqual(new Set(sinks.map((sink) => sink.closedWith?.[0])), new Set([1013]));
+  assert.equal(log.entries.filter((e) => /too many of its messages wait/.test(e.message)).length, 1);
+});

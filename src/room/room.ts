@@ -245,7 +245,8 @@ export class Room {
     seat.queuedBytes += payload.length + MESSAGE_OVERHEAD;
     if (seat.queuedBytes > (this.options.maxQueuedBytes ?? Infinity)) {
       seat.queuedBytes -= payload.length + MESSAGE_OVERHEAD;
-      this.log.warn({ roomId: this.id, clientId: client }, 'client closed with 1013: too many of its messages wait for the room');
+      // Throttled by kind, as the transport's lines about one client are: not a line per client.
+      throttleOf(this.log).write('warn', 'clients', 'queue-full', { roomId: this.id, clientId: client }, 'client closed with 1013: too many of its messages wait for the room');
       seat.close(CLOSE_TRY_AGAIN_LATER, 'too many messages waiting for the room');
       return;
     }
