@@ -1,13 +1,16 @@
 // --static and --client: content types, index.html, and nothing from outside the directory.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { createServer, get, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import SharedCounter from '../examples/counter/service.js';
 import { serve } from '../src/index.js';
-import { within } from './helpers/deadline.js';
+import { staticFiles } from '../src/transport/static-files.js';
+import { until, within } from './helpers/deadline.js';
 
 async function site(t: TestContext, options: { staticDotfiles?: boolean } = {}) {
   const base = await mkdtemp(path.join(tmpdir(), 'stateroom-static-'));
@@ -136,4 +139,43 @@ test('methods other than GET and HEAD get 405 with Allow, on every plain route',
   const head = await rawGet(server.port, '/app.js', { method: 'HEAD' });
   assert.equal(head.status, 200);
   assert.equal(head.body, '');
+});
+
+test('a client that asks for a large file and never reads it is cut once the download stalls; one that reads gets it all', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stateroom-stall-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const SIZE = 8 * 1024 * 1024; // more than the socket buffers hold
+  await writeFile(path.join(dir, 'big.bin'), Buffer.alloc(SIZE, 7));
+  const handler = await staticFiles(dir, { stalledMs: 300 });
+  const responses: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    responses.push(res);
+    void handler(req, res, 'big.bin');
+  });
+  t.after(() => server.closeAllConnections());
+  t.after(() => server.close());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const stalled = connect(port, '127.0.0.1');
+  t.after(() => stalled.destroy());
+  stalled.on('error', () => {});
+  stalled.pause(); // never reads
+  stalled.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until(() => responses.length === 1, 'the request');
+  await within(once(responses[0]!, 'close'), 'the server to cut a download that made no progress', 5_000);
+  assert.equal(responses[0]!.writableFinished, false, 'cut, not finished');
+  // A client that reads gets every byte: the timer counts only a download that stands still.
+  const got = await within(
+    new Promise<number>((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path: '/big.bin' }, (res) => {
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        res.on('end', () => resolve(bytes));
+        res.on('error', reject);
+      }).on('error', reject);
+    }),
+    'the whole download',
+    10_000,
+  );
+  assert.equal(got, SIZE);
 });

@@ -22,12 +22,22 @@ export interface StaticOptions {
    * directory often holds `.env`, `.git/` or `.htpasswd`, never meant for the public.
    */
   readonly dotfiles?: boolean;
+  /** How long a download may make no progress (its client reads nothing) before it is cut. */
+  readonly stalledMs?: number;
 }
+
+/**
+ * The default of {@link StaticOptions.stalledMs}. Node times a request out, but not a response:
+ * without this, each client that asks for a large file and never reads it would hold its
+ * socket and the open file for as long as it likes.
+ */
+export const STALLED_DOWNLOAD_MS = 30_000;
 
 /** A handler serving files from `root`, which must exist (checked at start). */
 export async function staticFiles(root: string, options: StaticOptions = {}): Promise<StaticHandler> {
   const realRoot = await realpath(root);
   const dotfiles = options.dotfiles === true;
+  const stalledMs = options.stalledMs ?? STALLED_DOWNLOAD_MS;
   return async (req, res, relative) => {
     const file = await resolveInside(realRoot, relative, dotfiles);
     if (file === undefined) {
@@ -47,7 +57,9 @@ export async function staticFiles(root: string, options: StaticOptions = {}): Pr
       res.end();
       return;
     }
-    // pipeline, not pipe: a client that hangs up mid-download must close the file too.
+    // An idle timer on the socket: a client that reads on, however slowly, keeps resetting it.
+    res.setTimeout(stalledMs, () => res.destroy());
+    // pipeline, not pipe: a client that hangs up mid-download (or is cut) must close the file too.
     pipeline(createReadStream(file.path, range), res, () => {});
   };
 }
