@@ -22,7 +22,11 @@ export interface StaticOptions {
    * directory often holds `.env`, `.git/` or `.htpasswd`, never meant for the public.
    */
   readonly dotfiles?: boolean;
-  /** How long a download may make no progress (its client reads nothing) before it is cut. */
+  /**
+   * How long a download may make no progress (its client reads nothing) before it is cut: the
+   * socket's idle timer, which Node lets pass once more if a write was under way, so a stalled
+   * download is cut within twice this.
+   */
   readonly stalledMs?: number;
 }
 
@@ -31,7 +35,7 @@ export interface StaticOptions {
  * without this, each client that asks for a large file and never reads it would hold its
  * socket and the open file for as long as it likes.
  */
-export const STALLED_DOWNLOAD_MS = 30_000;
+export const STALLED_DOWNLOAD_MS = 15_000;
 
 /** A handler serving files from `root`, which must exist (checked at start). */
 export async function staticFiles(root: string, options: StaticOptions = {}): Promise<StaticHandler> {
