@@ -1,0 +1,159 @@
+/**
+ * The state directory's writer: one worker thread (writer-thread.ts) that encodes and writes
+ * room images, and the server thread's side of it — a request out, an answer back, nothing
+ * else. What a save costs the server thread is then a message each way; the compression,
+ * the writes, the fsyncs and the renames run on the writer's stack (bench/README.md,
+ * "Durable rooms", has the figures).
+ *
+ * The thread starts with the first write and holds the process open only while a write is
+ * unanswered. If it dies, every unanswered write fails with an error naming its room and file
+ * (the keeper logs it and retries), and the next write starts a new thread.
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { ErrorCode, StateroomError } from '../errors.js';
+import { threadEntry } from '../thread-entry.js';
+import type { RoomImage } from './image.js';
+
+/** What the writer thread gets at its start. */
+export interface WriterSetup {
+  /** The state directory, fsynced after renames. */
+  readonly dir: string;
+}
+
+/** One write: an image to encode, or bytes already encoded, for `file` by way of `temporary`. */
+export type WriteRequest = {
+  readonly id: number;
+  readonly file: string;
+  readonly temporary: string;
+} & ({ readonly image: RoomImage; readonly previousDigest: string | undefined } | { readonly image?: undefined; readonly bytes: Uint8Array });
+
+/** The thread's answer to one request (answers come in arrays, one array per batch). */
+export type WriteAnswer =
+  | { readonly id: number; readonly ok: true; readonly written: boolean; readonly digest: string | undefined; readonly bytes: number }
+  | { readonly id: number; readonly ok: false; readonly message: string; readonly errno?: string };
+
+/** What a write of an image did. */
+export interface WrittenImage {
+  /** False when its digest was the one given: nothing was written. */
+  readonly written: boolean;
+  /** {@link savedRoomDigest} of the image. */
+  readonly digest: string;
+  /** Its size, encoded. */
+  readonly bytes: number;
+}
+
+interface Waiter {
+  readonly roomId: string;
+  readonly file: string;
+  readonly resolve: (answer: WriteAnswer & { ok: true }) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** The thread's heap holds only glue: images are array buffers, outside it. */
+const WRITER_HEAP_MB = 32;
+
+/** The writer of one state directory. */
+export class ImageWriter {
+  private thread: Worker | undefined;
+  private readonly waiting = new Map<number, Waiter>();
+  private nextId = 1;
+  private closed = false;
+  /** Called once no write is unanswered (close() waits for it). */
+  private idle: (() => void) | undefined;
+  /** Resolves when the running thread has exited. */
+  private exited: Promise<void> = Promise.resolve();
+
+  /** @param entry - The thread's module (tests start one that fails). */
+  constructor(
+    private readonly dir: string,
+    private readonly entry = threadEntry(import.meta.url, 'writer-thread'),
+  ) {}
+
+  /**
+   * Encodes `image` and writes it to `file` (by way of `temporary`), unless its digest is
+   * `previousDigest`. `giveBody`: the body's buffer is handed to the thread, not copied (the
+   * caller must not use it again).
+   * @throws Error with the OS error's `code` when the write failed; {@link StateroomError}
+   * `SR_ERR_STATE_DIR` when the writer thread stopped first.
+   */
+  async writeImage(image: RoomImage, file: string, temporary: string, previousDigest: string | undefined, giveBody: boolean): Promise<WrittenImage> {
+    const transfer = giveBody && ownsWholeBuffer(image.body) ? [image.body.buffer as ArrayBuffer] : [];
+    const answer = await this.send({ id: this.nextId++, file, temporary, image, previousDigest }, image.roomId, transfer);
+    return { written: answer.written, digest: answer.digest ?? '', bytes: answer.bytes };
+  }
+
+  /** Writes `bytes` (an encoded image, copied to the thread) to `file` by way of `temporary`. */
+  async writeBytes(roomId: string, bytes: Uint8Array, file: string, temporary: string): Promise<void> {
+    await this.send({ id: this.nextId++, file, temporary, bytes }, roomId, []);
+  }
+
+  /** Waits for the writes under way, then stops the thread; writes after this fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.waiting.size > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    await this.thread?.terminate();
+    await this.exited;
+  }
+
+  private send(request: WriteRequest, roomId: string, transfer: ArrayBuffer[]): Promise<WriteAnswer & { ok: true }> {
+    if (this.closed) return Promise.reject(new StateroomError(ErrorCode.STATE_DIR, `room "${roomId}" could not be saved to ${request.file}: the state directory ${this.dir} is closed (the server is shutting down)`, { roomId, file: request.file }));
+    const thread = this.running();
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) thread.ref(); // an unanswered write holds the process open
+      this.waiting.set(request.id, { roomId, file: request.file, resolve, reject });
+      thread.postMessage(request, transfer);
+    });
+  }
+
+  private running(): Worker {
+    if (this.thread !== undefined) return this.thread;
+    const setup: WriterSetup = { dir: this.dir };
+    const thread = new Worker(this.entry.entry, { workerData: setup, eval: this.entry.eval, resourceLimits: { maxOldGenerationSizeMb: WRITER_HEAP_MB } });
+    thread.unref();
+    thread.on('message', (answers: WriteAnswer[]) => this.answered(answers));
+    let why = 'it exited';
+    thread.on('error', (err) => (why = `it failed: ${err.message}`));
+    this.exited = new Promise((resolve) =>
+      thread.once('exit', (code) => {
+        if (this.thread === thread) this.thread = undefined;
+        this.stopped(code === 0 || this.closed ? why : `${why} (exit code ${code})`);
+        resolve();
+      }),
+    );
+    this.thread = thread;
+    return thread;
+  }
+
+  private answered(answers: WriteAnswer[]): void {
+    for (const answer of answers) {
+      const waiter = this.waiting.get(answer.id);
+      if (waiter === undefined) continue;
+      this.waiting.delete(answer.id);
+      if (answer.ok) waiter.resolve(answer);
+      else waiter.reject(Object.assign(new Error(answer.message), answer.errno === undefined ? {} : { code: answer.errno }));
+    }
+    if (this.waiting.size === 0) this.becameIdle();
+  }
+
+  private becameIdle(): void {
+    this.thread?.unref();
+    this.idle?.();
+    this.idle = undefined;
+  }
+
+  /** The thread is gone: every write it had not answered fails, naming its room. */
+  private stopped(why: string): void {
+    const lost = [...this.waiting.values()];
+    this.waiting.clear();
+    this.becameIdle();
+    for (const { roomId, file, reject } of lost) {
+      reject(new StateroomError(ErrorCode.STATE_DIR, `the writer thread of the state directory ${this.dir} stopped (${why}) before room "${roomId}" was written to ${file}; a new thread takes the next write`, { roomId, file }));
+    }
+  }
+}
+
+/** Whether `bytes` spans its whole (transferable) buffer: handing that over takes nothing from anyone else. */
+function ownsWholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
