@@ -2,7 +2,7 @@
 // and a thread that dies, each fail the save loudly with the room named — never a save that
 // hangs or silently stops — and closing waits for the writes under way.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
@@ -75,7 +75,7 @@ test('a writer thread that dies fails every write it had, naming each room; the 
   const dir = tempDir();
   // A thread that exits at its first request, as one that crashed (out of memory, a bug) would.
   const dying = { entry: `require('node:worker_threads').parentPort.once('message', () => process.exit(3))`, eval: true };
-  const writer = new ImageWriter(dir, dying);
+  const writer = new ImageWriter(dir, { entry: dying });
   const write = (roomId: string): Promise<unknown> => writer.writeImage(imageOf(roomId), path.join(dir, `${roomId}.room`), path.join(dir, `${roomId}.tmp`), undefined, false);
   const stopped = (roomId: string) => (err: unknown): boolean => {
     assert.ok(err instanceof StateroomError, String(err));
@@ -109,4 +109,19 @@ test('an image given twice is written once: the second, with the first one\'s di
   const third = await store.putImage(imageOf('same', 'changed'), first.digest);
   assert.equal(third.written, true);
   await store.close();
+});
+
+test('a writer thread idle for a while stops, giving back its memory; the next write starts another', async () => {
+  const dir = tempDir();
+  const writer = new ImageWriter(dir, { idleStopMs: 50 });
+  const write = (text: string): Promise<unknown> => writer.writeImage(imageOf('napping', text), path.join(dir, 'napping.room'), path.join(dir, `napping.tmp-${text}`), undefined, false);
+  assert.equal(writer.running, false, 'no thread before the first write');
+  await within(write('one'), 'the first write');
+  assert.equal(writer.running, true);
+  await until(() => !writer.running, 'the idle thread to stop');
+  await within(write('two'), 'a write after it stopped');
+  const image = await decodeImage(readFileSync(path.join(dir, 'napping.room')), 'napping.room');
+  assert.equal(new TextDecoder().decode(image.body), 'two');
+  await within(writer.close(), 'close');
+  assert.equal(writer.running, false);
 });

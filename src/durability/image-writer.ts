@@ -5,8 +5,8 @@
  * the writes, the fsyncs and the renames run on the writer's stack (bench/README.md,
  * "Durable rooms", has the figures).
  *
- * The thread starts with the first write and holds the process open only while a write is
- * unanswered. If it dies, every unanswered write fails with an error naming its room and file
+ * The thread starts with the first write, holds the process open only while a write is
+ * unanswered, and stops after {@link IDLE_STOP_MS} without one (it holds ~10 MiB). If it dies, every unanswered write fails with an error naming its room and file
  * (the keeper logs it and retries), and the next write starts a new thread.
  * @module
  */
@@ -52,6 +52,16 @@ interface Waiter {
 
 /** The thread's heap holds only glue: images are array buffers, outside it. */
 const WRITER_HEAP_MB = 32;
+/** A thread without a write for this long stops; the next write starts another (~30 ms). */
+export const IDLE_STOP_MS = 30_000;
+
+/** Options of {@link ImageWriter}: what tests change. */
+export interface ImageWriterOptions {
+  /** The thread's module (tests start one that fails). */
+  readonly entry?: { readonly entry: string | URL; readonly eval: boolean };
+  /** Default {@link IDLE_STOP_MS}. */
+  readonly idleStopMs?: number;
+}
 
 /** The writer of one state directory. */
 export class ImageWriter {
@@ -61,14 +71,24 @@ export class ImageWriter {
   private closed = false;
   /** Called once no write is unanswered (close() waits for it). */
   private idle: (() => void) | undefined;
-  /** Resolves when the running thread has exited. */
+  /** Resolves when the last thread started has exited. */
   private exited: Promise<void> = Promise.resolve();
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly entry: { readonly entry: string | URL; readonly eval: boolean };
+  private readonly idleStopMs: number;
 
-  /** @param entry - The thread's module (tests start one that fails). */
   constructor(
     private readonly dir: string,
-    private readonly entry = threadEntry(import.meta.url, 'writer-thread'),
-  ) {}
+    options: ImageWriterOptions = {},
+  ) {
+    this.entry = options.entry ?? threadEntry(import.meta.url, 'writer-thread');
+    this.idleStopMs = options.idleStopMs ?? IDLE_STOP_MS;
+  }
+
+  /** Whether a thread runs now (it starts with a write and stops when idle). */
+  get running(): boolean {
+    return this.thread !== undefined;
+  }
 
   /**
    * Encodes `image` and writes it to `file` (by way of `temporary`), unless its digest is
@@ -91,6 +111,7 @@ export class ImageWriter {
   /** Waits for the writes under way, then stops the thread; writes after this fail. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     if (this.waiting.size > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     await this.thread?.terminate();
     await this.exited;
@@ -98,7 +119,8 @@ export class ImageWriter {
 
   private send(request: WriteRequest, roomId: string, transfer: ArrayBuffer[]): Promise<WriteAnswer & { ok: true }> {
     if (this.closed) return Promise.reject(new StateroomError(ErrorCode.STATE_DIR, `room "${roomId}" could not be saved to ${request.file}: the state directory ${this.dir} is closed (the server is shutting down)`, { roomId, file: request.file }));
-    const thread = this.running();
+    clearTimeout(this.idleTimer);
+    const thread = this.thread ?? this.start();
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) thread.ref(); // an unanswered write holds the process open
       this.waiting.set(request.id, { roomId, file: request.file, resolve, reject });
@@ -106,8 +128,7 @@ export class ImageWriter {
     });
   }
 
-  private running(): Worker {
-    if (this.thread !== undefined) return this.thread;
+  private start(): Worker {
     const setup: WriterSetup = { dir: this.dir };
     const thread = new Worker(this.entry.entry, { workerData: setup, eval: this.entry.eval, resourceLimits: { maxOldGenerationSizeMb: WRITER_HEAP_MB } });
     thread.unref();
@@ -116,8 +137,12 @@ export class ImageWriter {
     thread.on('error', (err) => (why = `it failed: ${err.message}`));
     this.exited = new Promise((resolve) =>
       thread.once('exit', (code) => {
-        if (this.thread === thread) this.thread = undefined;
-        this.stopped(code === 0 || this.closed ? why : `${why} (exit code ${code})`);
+        // A thread stopped while idle was replaced at once: it had no writes, and the writes
+        // waiting now are its successor's.
+        if (this.thread === thread) {
+          this.thread = undefined;
+          this.stopped(code === 0 || this.closed ? why : `${why} (exit code ${code})`);
+        }
         resolve();
       }),
     );
@@ -140,6 +165,18 @@ export class ImageWriter {
     this.thread?.unref();
     this.idle?.();
     this.idle = undefined;
+    if (this.thread !== undefined && !this.closed) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.stopIdle(), this.idleStopMs).unref();
+    }
+  }
+
+  /** Gives back the idle thread's memory; the next write starts another. */
+  private stopIdle(): void {
+    const thread = this.thread;
+    if (thread === undefined || this.waiting.size > 0) return;
+    this.thread = undefined;
+    void thread.terminate();
   }
 
   /** The thread is gone: every write it had not answered fails, naming its room. */
