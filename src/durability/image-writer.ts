@@ -6,8 +6,9 @@
  * "Durable rooms", has the figures).
  *
  * The thread starts with the first write, holds the process open only while a write is
- * unanswered, and stops after {@link IDLE_STOP_MS} without one (it holds ~10 MiB). If it dies, every unanswered write fails with an error naming its room and file
- * (the keeper logs it and retries), and the next write starts a new thread.
+ * unanswered, and stops after {@link IDLE_STOP_MS} without one (it holds ~10 MiB). If it
+ * dies, every unanswered write fails with an error naming its room and file (the keeper logs
+ * it and retries), and the next write starts a new thread.
  * @module
  */
 import { Worker } from 'node:worker_threads';
@@ -37,7 +38,7 @@ export type WriteAnswer =
 export interface WrittenImage {
   /** False when its digest was the one given: nothing was written. */
   readonly written: boolean;
-  /** {@link savedRoomDigest} of the image. */
+  /** The image's digest (image.ts, `savedRoomDigest`): what the next write of the room compares with. */
   readonly digest: string;
   /** Its size, encoded. */
   readonly bytes: number;
