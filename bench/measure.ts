@@ -39,6 +39,13 @@ export interface Measurement {
   /** Idle only: false when RSS was still moving when read (the bound on waiting ran out). */
   readonly rssSettled: boolean;
   /**
+   * Traffic, for a server with durable rooms: the room images it saved from "go" to the last
+   * delivery (its `/metrics`, `stateroom_room_saves_total{result="ok"}`); NaN for others. How
+   * many saves land is set by how fast they are (at most four at once), so a server's extra CPU
+   * per delivery compares only with its saves beside it.
+   */
+  readonly saves: number;
+  /**
    * Traffic, for a server that names its parts (`{"port":N,"parts":{"owner":pid,…}}`): each
    * part's CPU seconds per 100k deliveries (the part's process tree), e.g. owner and forwarder.
    */
@@ -136,6 +143,8 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
   return withServer(target, root, (server, port, measured, parts) =>
     withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
       const partsCpu = (): Array<[string, number, number]> => Object.entries(parts ?? {}).map(([name, pid]) => [name, cpuSeconds(pid), systemCpuSeconds(pid)]);
+      // Read outside the CPU window: the request is the server's work, not the scenario's.
+      const savesBefore = await savesOf(port);
       const partsBefore = partsCpu();
       const serverBefore = cpuSeconds(measured);
       const loadBefore = cpuSeconds(load.pid);
@@ -143,6 +152,7 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
       const serverCpu = cpuSeconds(measured) - serverBefore;
       const loadCpu = cpuSeconds(load.pid) - loadBefore; // it stays up until stop()
       const partsAfter = partsCpu();
+      const saves = (await savesOf(port)) - savesBefore;
       const per100k = (seconds: number): number => (seconds / Math.max(1, result.delivered)) * 100_000;
       return {
         ...(parts === undefined
@@ -168,9 +178,24 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
         settleMs: NaN,
         rssPerConnectionKiB: NaN,
         rssSettled: true,
+        saves,
       };
     }),
   );
+}
+
+/** Room images a stateroom server has saved so far (its `/metrics`); NaN for a server without them. */
+async function savesOf(port: number): Promise<number> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const text = await response.text();
+    const saved = /^stateroom_room_saves_total\{result="ok"\} (\d+)/m.exec(text);
+    // A counter nothing has counted yet has its HELP line and no sample.
+    if (saved === null) return text.includes('# HELP stateroom_room_saves_total ') ? 0 : NaN;
+    return Number(saved[1]);
+  } catch {
+    return NaN;
+  }
 }
 
 /** Server RSS (process tree) once settled, with a full GC of every server process each second. */
@@ -211,6 +236,7 @@ function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettl
         settleMs: before.waitedMs + after.waitedMs,
         rssPerConnectionKiB: (after.kib - before.kib) / connections,
         rssSettled: before.settled && after.settled,
+        saves: NaN,
       };
     });
   });

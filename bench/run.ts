@@ -85,6 +85,7 @@ function printTable(options: Options, rows: readonly Row[], skipped: Record<stri
   for (const line of formatTable(rows, BASELINE.name)) console.log(line);
   const kinds = new Set(options.scenarios.map((scenario) => scenario.kind));
   if (kinds.has('traffic')) console.log('client-bound: the load generator used more CPU than the server, so deliveries/s measures the clients.');
+  if (rows.some((row) => Number.isFinite(row.saves))) console.log('saves (durable rooms): room images saved during the measured window (the server\'s /metrics); more saves, more CPU.');
   if (kinds.has('idle')) {
     console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
     console.log('baseline RSS MiB (idle only): settled server RSS before the first connection, all its processes; "top": the first process alone (the --workers primary).');

@@ -52,6 +52,7 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
     settleMs: of('settleMs'),
     rssPerConnectionKiB: of('rssPerConnectionKiB'),
     rssSettled: runs.every((run) => run.rssSettled),
+    saves: of('saves'),
     ...partsOf(runs),
   };
 }

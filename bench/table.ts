@@ -34,6 +34,7 @@ function notes(row: Row): string {
   if (row.measured === 0) return `FAILED: ${row.error ?? 'no measurement'}`;
   return [
     row.clientBound ? 'client-bound' : '',
+    Number.isFinite(row.saves) ? `${Math.round(row.saves)} saves` : '',
     row.timedOut ? 'TIMED OUT' : '',
     row.rssSettled ? '' : 'RSS still moving',
     row.failures > 0 ? `${row.failures} of ${row.failures + row.measured} failed: ${row.error}` : '',

@@ -10,10 +10,11 @@
  *
  * Writes are crash-safe: a temporary file beside the image (`<name>.tmp-<pid>-<token>-<n>`),
  * written, fsynced, renamed over the image, then the directory fsynced, so a crash at any
- * moment leaves the old image or the new one (renames that land together share one fsync of the
- * directory, started after the last of them). Writes of one room are serialized (in call
- * order, the last wins); temporary files are invisible to `get`/`list` and removed at `open`
- * once their writer is gone. Images set aside are renamed `<name>.bad-<time>-<random>` with
+ * moment leaves the old image or the new one. They run on the store's writer thread
+ * (image-writer.ts), which also encodes the images the keeper saves, and writes that arrive
+ * together share one fsync of the directory, after the last of their renames. Writes of one
+ * room are serialized (in call order, the last wins); temporary files are invisible to
+ * `get`/`list` and removed at `open` once their writer is gone. Images set aside are renamed `<name>.bad-<time>-<random>` with
  * the reason in `<that>.why`.
  * @module
  */
@@ -23,11 +24,11 @@ import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type F
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCode, StateroomError } from '../errors.js';
-import { imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader } from './image.js';
+import { checkImage, imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader, type RoomImage } from './image.js';
+import { ImageWriter, type WrittenImage } from './image-writer.js';
 import { isRunning } from '../process-alive.js';
 import type { RoomStore } from '../room-store.js';
 import { KeyQueue } from './key-queue.js';
-import { SharedSync } from './shared-sync.js';
 
 /** One image file of the directory, as a listing sees it: its header, or why it has none. */
 export type ImageFile =
@@ -65,12 +66,12 @@ export class DirectoryStore implements RoomStore {
   readonly description: string;
   /** The tail of each room's queue of writes: a room's put/delete/setAside run one at a time. */
   private readonly queues = new KeyQueue();
-  /** The fsync of the directory after a rename, shared by the puts that land together. */
-  private readonly directorySync: SharedSync;
+  /** Encodes and writes images on its own thread, started by the first write. */
+  private readonly writer: ImageWriter;
 
   private constructor(readonly dir: string) {
     this.description = `directory ${dir}`;
-    this.directorySync = new SharedSync(() => syncDirectory(dir));
+    this.writer = new ImageWriter(dir);
   }
 
   /**
@@ -162,16 +163,48 @@ export class DirectoryStore implements RoomStore {
     }
     if (header.roomId !== roomId) throw new TypeError(`DirectoryStore.put: an image of room "${header.roomId}" put as room "${roomId}"`);
     return this.queues.run(roomId, async () => {
-      const temporary = `${file}.tmp-${process.pid}-${PROCESS_TOKEN}-${++written}`;
       try {
-        await writeDurably(temporary, bytes);
-        await rename(temporary, file);
-        await this.directorySync.request();
+        await this.writer.writeBytes(roomId, bytes, file, this.temporaryOf(file));
       } catch (err) {
-        await unlink(temporary).catch(() => {});
+        if (err instanceof StateroomError) throw err;
         throw ioError(`cannot save room image ${file}`, file, err);
       }
     });
+  }
+
+  /**
+   * Encodes `image` and replaces the room's image with it, crash-safely, like {@link put} —
+   * both on the store's writer thread, so the caller's thread only sends the image and reads
+   * the answer. Writes nothing when the encoded image's digest (image.ts, `savedRoomDigest`) is
+   * `previousDigest` (the room is as last written).
+   * @param giveBody - The body's buffer may be handed to the writer thread instead of copied:
+   *   the caller does not use it again.
+   * @throws TypeError when a field of `image` is out of its range.
+   * @throws {@link StateroomError} `SR_ERR_STATE_DIR` when it cannot be written (disk full, the
+   *   writer thread stopped…), naming the room and the file; the old image stays.
+   */
+  async putImage(image: RoomImage, previousDigest?: string, giveBody = false): Promise<WrittenImage> {
+    checkImage(image);
+    const { roomId } = image;
+    const file = this.where(roomId);
+    return this.queues.run(roomId, async () => {
+      try {
+        return await this.writer.writeImage(image, file, this.temporaryOf(file), previousDigest, giveBody);
+      } catch (err) {
+        if (err instanceof StateroomError) throw err;
+        throw ioError(`cannot save room image ${file} of room "${roomId}"`, file, err, roomId);
+      }
+    });
+  }
+
+  /** Waits for the writes under way (those queued behind others included), then stops the writer thread; later writes fail. */
+  async close(): Promise<void> {
+    await this.queues.idle();
+    await this.writer.close();
+  }
+
+  private temporaryOf(file: string): string {
+    return `${file}.tmp-${process.pid}-${PROCESS_TOKEN}-${++written}`;
   }
 
   /** Removes the image of `roomId`; resolves to whether there was one. */
@@ -391,6 +424,6 @@ function stateDirError(dir: string, what: string, err: unknown, advice = adviceF
   return new StateroomError(ErrorCode.STATE_DIR, `state directory ${dir} ${what}${because}: ${advice}`, { file: dir }, err === undefined ? undefined : { cause: err });
 }
 
-function ioError(what: string, file: string, err: unknown): StateroomError {
-  return new StateroomError(ErrorCode.STATE_DIR, `${what} (${describeIo(err)}): ${adviceFor(err)}`, { file }, { cause: err });
+function ioError(what: string, file: string, err: unknown, roomId?: string): StateroomError {
+  return new StateroomError(ErrorCode.STATE_DIR, `${what} (${describeIo(err)}): ${adviceFor(err)}`, roomId === undefined ? { file } : { roomId, file }, { cause: err });
 }

@@ -26,7 +26,8 @@ import type { RoomKeeper, SavedIds } from '../room/keeper.js';
 import type { Room } from '../room/room.js';
 import type { RoomState } from '../room/state.js';
 import type { SourceDurability } from '../service/adapter.js';
-import { decodeImage, encodeImage, readImageHeader, savedRoomDigest } from './image.js';
+import { decodeImage, readImageHeader } from './image.js';
+import { imageSaverOf, type ImageSaver } from './image-saver.js';
 import { KeyQueue } from './key-queue.js';
 import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
 import type { RoomStore } from '../room-store.js';
@@ -104,6 +105,8 @@ export class DurableRooms implements RoomKeeper {
   /** The last client id of each preloaded state that was read. */
   private readonly preloadedIds = new Map<string, SavedIds>();
   private metrics: DurabilityMetrics | undefined;
+  /** Encodes and writes one image (on the directory store's writer thread, or here). */
+  private readonly saveImage: ImageSaver;
   /** A count of the store's rooms under way (see recount), and when the last one began. */
   private recounting: Promise<void> | undefined;
   private recountedAt = -Infinity;
@@ -113,7 +116,9 @@ export class DurableRooms implements RoomKeeper {
     private durability: SourceDurability,
     private readonly options: DurableRoomsOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.saveImage = imageSaverOf(store);
+  }
 
   /**
    * Connects the keeper to its placement, then reads which rooms are saved and arms the
@@ -414,16 +419,17 @@ export class DurableRooms implements RoomKeeper {
       return false;
     }
     try {
-      const bytes = await encodeImage({ roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) });
-      const digest = savedRoomDigest(bytes);
-      if (this.lastWritten.get(roomId) === digest) {
+      // A fresh body for this save: the saver may hand its buffer to the writer thread.
+      const image = { roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) };
+      const previous = this.lastWritten.get(roomId);
+      this.lastWritten.delete(roomId);
+      const saved = await this.saveImage(image, previous);
+      this.lastWritten.set(roomId, saved.digest);
+      if (!saved.written) {
         this.metrics?.unchanged();
       } else {
-        this.lastWritten.delete(roomId);
-        await this.store.put(roomId, bytes);
-        this.lastWritten.set(roomId, digest);
         this.stored.add(roomId);
-        this.metrics?.saved(bytes.byteLength, (performance.now() - started) / 1000);
+        this.metrics?.saved(saved.bytes, (performance.now() - started) / 1000);
       }
       if (this.failing.delete(roomId)) this.log.info({ roomId }, `room "${roomId}" is saved again`);
       return true;

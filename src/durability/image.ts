@@ -1,6 +1,7 @@
 /**
  * A room image on disk (or in any store): what a saved room is, as bytes. The body — the
- * adapter's own bytes, opaque here — is compressed off the main thread (brotli on libuv's pool),
+ * adapter's own bytes, opaque here — is compressed off the main thread (brotli on libuv's pool,
+ * or on the state directory's writer thread: encodeImageSync),
  * and the image carries a magic, a format version, its header fields and two CRC-32s: one over
  * the header alone, so a listing can trust a header without reading the body, and one over the
  * whole file, so a torn, truncated, bit-flipped or foreign file is always refused, never
@@ -123,6 +124,16 @@ const inflateRaw = promisify(zlib.inflateRaw);
 const brotliCompress = promisify(zlib.brotliCompress);
 const brotliDecompress = promisify(zlib.brotliDecompress);
 
+/** An image in three pieces, to be written one after the other: what {@link encodeImageSync} makes without copying the body into one buffer. */
+export interface ImageParts {
+  /** Magic, version, header fields and the header's CRC-32. */
+  readonly head: Buffer;
+  /** The body as stored: compressed, or the body itself when compression did not pay. */
+  readonly stored: Uint8Array;
+  /** The CRC-32 of `head` and `stored`. */
+  readonly tail: Buffer;
+}
+
 /**
  * The bytes of `image`: its body compressed (brotli, or raw deflate for a version 1 image) on
  * libuv's thread pool (never on the caller's thread), or stored as is when compression would
@@ -132,47 +143,81 @@ const brotliDecompress = promisify(zlib.brotliDecompress);
  */
 export async function encodeImage(image: RoomImage, options: EncodeOptions = {}): Promise<Uint8Array> {
   checkImage(image);
-  const { body } = image;
   const brotli = (options.compression ?? 'brotli') === 'brotli';
+  const { body } = image;
   const compressed = body.length === 0 ? body : await compress(body, brotli, options.level);
+  return joinImage(assemble(image, compressed, brotli));
+}
+
+/**
+ * {@link encodeImage} on the caller's thread, in pieces: for a thread whose whole job is to
+ * encode and write images (the state directory's writer), where a promise per step would cost
+ * more than the work.
+ *
+ * @throws TypeError when a field is out of its range.
+ */
+export function encodeImageSync(image: RoomImage, options: EncodeOptions = {}): ImageParts {
+  checkImage(image);
+  const brotli = (options.compression ?? 'brotli') === 'brotli';
+  const { body } = image;
+  return assemble(image, body.length === 0 ? body : compressSync(body, brotli, options.level), brotli);
+}
+
+/** The image's pieces as one buffer. */
+export function joinImage({ head, stored, tail }: ImageParts): Buffer {
+  const out = Buffer.allocUnsafe(head.length + stored.length + tail.length);
+  out.set(head, 0);
+  out.set(stored, head.length);
+  out.set(tail, head.length + stored.length);
+  return out;
+}
+
+/** The header and trailer around `compressed` — or around the body itself, when compression did not make it smaller. */
+function assemble(image: RoomImage, compressed: Uint8Array, brotli: boolean): ImageParts {
+  const { body } = image;
   const useStored = compressed.length >= body.length;
   const stored = useStored ? body : compressed;
-
   const roomId = Buffer.from(image.roomId, 'utf16le');
   const moduleHash = Buffer.from(image.moduleHash, 'utf16le');
   const fieldsBytes = FIXED_FIELDS_BYTES + 4 + roomId.length + 4 + moduleHash.length;
   if (fieldsBytes > MAX_HEADER_FIELDS_BYTES) throw new TypeError(`room image: the room id and module hash take ${fieldsBytes} bytes; at most ${MAX_HEADER_FIELDS_BYTES}`);
   const headerEnd = IMAGE_PREAMBLE_BYTES + fieldsBytes;
-  const out = Buffer.allocUnsafe(headerEnd + CRC_BYTES + stored.length + CRC_BYTES);
+  const head = Buffer.allocUnsafe(headerEnd + CRC_BYTES);
 
-  out.set(MAGIC, 0);
+  head.set(MAGIC, 0);
   let at = MAGIC.length;
-  at = out.writeUInt16LE(brotli ? IMAGE_FORMAT_VERSION : DEFLATE_FORMAT_VERSION, at);
-  at = out.writeUInt32LE(fieldsBytes, at);
-  at = out.writeUInt8(KIND_CODES[image.kind], at);
-  at = out.writeUInt8(useStored ? STORED : brotli ? BROTLI : DEFLATE, at);
-  at = out.writeUInt8(image.timerDueAt === undefined ? 0 : FLAG_TIMER, at);
-  at = out.writeUInt8(0, at);
-  at = out.writeDoubleLE(image.savedAt, at);
-  at = out.writeDoubleLE(image.timerDueAt ?? 0, at);
-  at = out.writeBigUInt64LE(BigInt(body.length), at);
-  at = out.writeBigUInt64LE(BigInt(stored.length), at);
+  at = head.writeUInt16LE(brotli ? IMAGE_FORMAT_VERSION : DEFLATE_FORMAT_VERSION, at);
+  at = head.writeUInt32LE(fieldsBytes, at);
+  at = head.writeUInt8(KIND_CODES[image.kind], at);
+  at = head.writeUInt8(useStored ? STORED : brotli ? BROTLI : DEFLATE, at);
+  at = head.writeUInt8(image.timerDueAt === undefined ? 0 : FLAG_TIMER, at);
+  at = head.writeUInt8(0, at);
+  at = head.writeDoubleLE(image.savedAt, at);
+  at = head.writeDoubleLE(image.timerDueAt ?? 0, at);
+  at = head.writeBigUInt64LE(BigInt(body.length), at);
+  at = head.writeBigUInt64LE(BigInt(stored.length), at);
   for (const text of [roomId, moduleHash]) {
-    at = out.writeUInt32LE(text.length, at);
-    out.set(text, at);
+    at = head.writeUInt32LE(text.length, at);
+    head.set(text, at);
     at += text.length;
   }
-  at = out.writeUInt32LE(zlib.crc32(out.subarray(0, headerEnd)), at);
-  out.set(stored, at);
-  at += stored.length;
-  out.writeUInt32LE(zlib.crc32(out.subarray(0, at)), at);
-  return out;
+  head.writeUInt32LE(zlib.crc32(head.subarray(0, headerEnd)), at);
+  const tail = Buffer.allocUnsafe(CRC_BYTES);
+  tail.writeUInt32LE(zlib.crc32(stored, zlib.crc32(head)), 0);
+  return { head, stored, tail };
 }
 
 function compress(body: Uint8Array, brotli: boolean, level: number | undefined): Promise<Buffer> {
-  if (!brotli) return deflateRaw(body, { level: level ?? DEFAULT_COMPRESSION_LEVEL });
+  return brotli ? brotliCompress(body, brotliOptions(body, level)) : deflateRaw(body, { level: level ?? DEFAULT_COMPRESSION_LEVEL });
+}
+
+function compressSync(body: Uint8Array, brotli: boolean, level: number | undefined): Buffer {
+  return brotli ? zlib.brotliCompressSync(body, brotliOptions(body, level)) : zlib.deflateRawSync(body, { level: level ?? DEFAULT_COMPRESSION_LEVEL });
+}
+
+function brotliOptions(body: Uint8Array, level: number | undefined): zlib.BrotliOptions {
   const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_SIZE_HINT } = zlib.constants;
-  return brotliCompress(body, { params: { [BROTLI_PARAM_QUALITY]: level ?? DEFAULT_BROTLI_QUALITY, [BROTLI_PARAM_SIZE_HINT]: body.length } });
+  return { params: { [BROTLI_PARAM_QUALITY]: level ?? DEFAULT_BROTLI_QUALITY, [BROTLI_PARAM_SIZE_HINT]: body.length } };
 }
 
 /**
@@ -199,11 +244,24 @@ export function sameSavedRoom(a: Uint8Array | undefined, b: Uint8Array): boolean
  */
 export function savedRoomDigest(image: Uint8Array): string {
   const x = asBuffer(image);
-  const hash = createHash('sha256');
-  if (x.byteLength < IMAGE_PREAMBLE_BYTES) return hash.update(x).digest('hex');
+  if (x.byteLength < IMAGE_PREAMBLE_BYTES) return createHash('sha256').update(x).digest('hex');
+  const headEnd = Math.min(x.byteLength, IMAGE_PREAMBLE_BYTES + x.readUInt32LE(MAGIC.length + 2) + CRC_BYTES);
+  return digestOfParts(x.subarray(0, headEnd), x.subarray(headEnd, Math.max(headEnd, x.byteLength - CRC_BYTES)));
+}
+
+/** {@link savedRoomDigest} of an image in pieces (equal to that of the pieces joined). */
+export function imagePartsDigest({ head, stored }: ImageParts): string {
+  return digestOfParts(head, stored);
+}
+
+/** SHA-256 of `head` but for its `savedAt` and its CRC, then `stored`. */
+function digestOfParts(head: Buffer, stored: Uint8Array): string {
   const savedAt = IMAGE_PREAMBLE_BYTES + 4;
-  const headerEnd = Math.min(x.byteLength, IMAGE_PREAMBLE_BYTES + x.readUInt32LE(MAGIC.length + 2));
-  return hash.update(x.subarray(0, savedAt)).update(x.subarray(savedAt + 8, headerEnd)).update(x.subarray(headerEnd + CRC_BYTES, Math.max(headerEnd + CRC_BYTES, x.byteLength - CRC_BYTES))).digest('hex');
+  return createHash('sha256')
+    .update(head.subarray(0, savedAt))
+    .update(head.subarray(savedAt + 8, Math.max(savedAt + 8, head.length - CRC_BYTES)))
+    .update(stored)
+    .digest('hex');
 }
 
 /**
@@ -324,7 +382,11 @@ export async function decodeImage(bytes: Uint8Array, where?: string, options: De
   return { ...fields, body };
 }
 
-function checkImage(image: RoomImage): void {
+/**
+ * Checks every field of `image` against its range.
+ * @throws TypeError naming the field (a caller's bug, not a disk problem).
+ */
+export function checkImage(image: RoomImage): void {
   if (typeof image.roomId !== 'string') throw new TypeError('room image: roomId must be a string');
   if (!(image.kind in KIND_CODES)) throw new TypeError(`room image: kind must be 'wasm' or 'native', not ${String(image.kind)}`);
   if (typeof image.moduleHash !== 'string') throw new TypeError('room image: moduleHash must be a string');

@@ -23,4 +23,9 @@ export class KeyQueue {
   settled(key: string): Promise<void> {
     return (this.tails.get(key) ?? Promise.resolve()).then(() => undefined);
   }
+
+  /** Resolves once every operation on every key has finished, those called meanwhile included (never rejects). */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all(this.tails.values());
+  }
 }

@@ -30,7 +30,8 @@ export interface Durable {
   readonly oldestUnsavedSeconds: number;
   /** The server begins to close: no saved room is woken from now on. */
   stopWakes(): void;
-  close(): void;
+  /** Stops scheduling saves; resolves once the writes under way are done (a state directory's writer thread stopped). */
+  close(): Promise<void>;
 }
 
 /**
@@ -48,7 +49,9 @@ export async function durableRooms(
   if (o.stateDir === undefined && o.store === undefined && clusterStore === undefined) return undefined;
   let durability = durabilityOf(service, log);
   if (durability === undefined) return undefined;
-  const store = clusterStore ?? o.store ?? (await DirectoryStore.open(o.stateDir ?? ''));
+  // Only a store opened here is closed here: one passed in is its owner's.
+  const opened = (clusterStore ?? o.store) !== undefined ? undefined : await DirectoryStore.open(o.stateDir ?? '');
+  const store = clusterStore ?? o.store ?? opened!;
   const keeper = new DurableRooms(store, durability, { snapshotIntervalMs: o.snapshotIntervalMs, maxSavedRooms: o.maxSavedRooms, ownsRoom }, log);
   const sleepers = new Sleepers();
   log.info({ store: store.description, snapshotIntervalMs: o.snapshotIntervalMs }, `rooms are saved in ${store.description} (a change within ${o.snapshotIntervalMs / 1000} s)`);
@@ -70,7 +73,10 @@ export async function durableRooms(
       return keeper.oldestUnsavedSeconds;
     },
     stopWakes: () => keeper.stopWakes(),
-    close: () => keeper.close(),
+    close: async () => {
+      keeper.close();
+      await opened?.close();
+    },
   };
 }
 

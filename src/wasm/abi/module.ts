@@ -11,7 +11,7 @@ import { ErrorCode, StateroomError, describeThrown } from '../../errors.js';
 import { BinaryFormatError, readModule, showFuncType, type FuncType, type ModuleInfo } from './binary.js';
 import type { SnapshotLayout } from './snapshot.js';
 import type { StartCheckInput, StartCheckOutput } from './start-thread.js';
-import { threadEntry } from './thread-entry.js';
+import { threadEntry } from '../../thread-entry.js';
 import { WASI_FUNCTIONS, WASI_MODULE } from './wasi.js';
 
 /** A compiled, checked guest: instantiate it once per room. */

@@ -1,0 +1,31 @@
+/**
+ * How the keeper saves one image: encoded and written by the store itself when it can (the
+ * directory store's writer thread), else encoded here (brotli on libuv's pool) and put as
+ * bytes — any {@link RoomStore}, the Redis one among them.
+ * @module
+ */
+import type { RoomStore } from '../room-store.js';
+import { encodeImage, savedRoomDigest, type RoomImage } from './image.js';
+import type { WrittenImage } from './image-writer.js';
+
+/**
+ * Saves `image` unless its digest is `previousDigest`; the body's buffer is the saver's
+ * (the caller made it for this save). Rejects as the store's `put` does.
+ */
+export type ImageSaver = (image: RoomImage, previousDigest: string | undefined) => Promise<WrittenImage>;
+
+/** A store that encodes and writes images itself (the directory store). */
+interface ImageStore extends RoomStore {
+  putImage(image: RoomImage, previousDigest: string | undefined, giveBody: boolean): Promise<WrittenImage>;
+}
+
+/** The way to save images into `store`. */
+export function imageSaverOf(store: RoomStore): ImageSaver {
+  if (typeof (store as Partial<ImageStore>).putImage === 'function') return (image, previousDigest) => (store as ImageStore).putImage(image, previousDigest, true);
+  return async (image, previousDigest) => {
+    const bytes = await encodeImage(image);
+    const digest = savedRoomDigest(bytes);
+    if (digest !== previousDigest) await store.put(image.roomId, bytes);
+    return { written: digest !== previousDigest, digest, bytes: bytes.byteLength };
+  };
+}
