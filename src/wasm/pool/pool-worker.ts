@@ -24,6 +24,7 @@ import type { MessageToProcess } from '../abi/codec.js';
 import { Fifo } from './fifo.js';
 import type { StateroomModule } from '../abi/module.js';
 import { PAGE_BYTES } from '../abi/rewrite.js';
+import { threadEntry } from '../../thread-entry.js';
 import { ELSEWHERE, EMPTY, HEAD, Ring, TAIL } from './ring.js';
 import {
   readReply,
@@ -39,14 +40,7 @@ import {
   type ThreadSetup,
 } from './wire.js';
 
-// Run from source (tests, tsx) the thread's entry is a .ts file: Node 20 applies no loader
-// hooks to a worker's entry module, so a one-line entry imports it through tsx instead.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const THREAD_ENTRY: string | URL = FROM_SOURCE
-  ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.tsImport(${JSON.stringify(
-      new URL('./thread-main.ts', import.meta.url).href,
-    )}, ${JSON.stringify(import.meta.url)}))`
-  : new URL('./thread-main.js', import.meta.url);
+const THREAD_ENTRY = threadEntry(import.meta.url, 'thread-main');
 
 /** Bytes of each ring (one each way, per thread). Longer frames go by a message port. */
 const RING_BYTES = 128 * 1024;
@@ -192,10 +186,10 @@ export class PoolWorker {
       port: channel.port2,
       snapshot: module.snapshot,
     };
-    this.thread = new Worker(THREAD_ENTRY, {
+    this.thread = new Worker(THREAD_ENTRY.entry, {
       workerData: setup,
       transferList: [channel.port2],
-      eval: FROM_SOURCE,
+      eval: THREAD_ENTRY.eval,
       // Guest memories are not on the JS heap; the heap holds only the host's glue.
       resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
