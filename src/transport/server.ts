@@ -188,15 +188,21 @@ export class Transport {
     // A method, not a closure: a closure here would share this call's scope, and the socket
     // would keep the request and its head alive for as long as the connection lives.
     socket.on('error', this.earlyError);
-    void this.admission.check(req, socket, head).then((target) => {
-      if (target === undefined || socket.destroyed) return;
-      if (this.closing) {
-        refuseUpgrade(socket, 503, 'the server is shutting down');
-        return;
-      }
-      this.targets.set(req, target);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
-    });
+    const target = this.admission.check(req, socket, head);
+    // Admitted in this turn unless a check had to wait (see UpgradeAdmission.check).
+    if (target instanceof Promise) void target.then((later) => this.admitted(req, socket, head, later));
+    else this.admitted(req, socket, head, target);
+  }
+
+  /** Hands an admitted upgrade to `ws`, unless it was refused, or closed, in the meantime. */
+  private admitted(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target | undefined): void {
+    if (target === undefined || socket.destroyed) return;
+    if (this.closing) {
+      refuseUpgrade(socket, 503, 'the server is shutting down');
+      return;
+    }
+    this.targets.set(req, target);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }
 
   /**
