@@ -47,6 +47,17 @@ export function splitTarget(target: string): { pathname: string; query: string }
  */
 export const SERVER_PARAMS: ReadonlySet<string> = new Set(['token', 'received']);
 
+/** A client that names neither a token nor what it received: one object for all of them. */
+const NO_IDENTITY: ParsedIdentity = Object.freeze({ ok: true });
+
+/**
+ * Whether a query may hold `token` or `received`: only spelled out or percent-encoded, so a
+ * query with neither is read without a `URLSearchParams` (most clients send no query at all).
+ */
+function mayNameServerParams(query: string): boolean {
+  return query.includes('token') || query.includes('received') || query.includes('%');
+}
+
 /** The longest token, in characters. */
 export const MAX_TOKEN_LENGTH = 256;
 
@@ -59,6 +70,7 @@ export type ParsedIdentity =
  * (present when it resumes). Other parameters are left to the application.
  */
 export function parseIdentity(query: string): ParsedIdentity {
+  if (!mayNameServerParams(query)) return NO_IDENTITY;
   const params = new URLSearchParams(query);
   const token = params.get('token') ?? undefined;
   const receivedText = params.get('received') ?? undefined;
