@@ -18,10 +18,6 @@ export interface PendingLimits {
   readonly maxUnroutedPerAddress: number;
 }
 
-/** The pending connections an accepted socket is counted in: the close listener's way back. */
-const OWNER = Symbol('stateroom.pending.owner');
-type Tracked = Socket & { [OWNER]?: PendingConnections };
-
 interface PendingState {
   readonly address: string;
   /** `performance.now()` past which the request is late. */
@@ -39,6 +35,11 @@ export class PendingConnections {
   private readonly perAddress = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private readonly sweepBound = (): void => this.sweep();
+  /**
+   * A pending connection closed: one listener for all of them (a socket calls it as `this`),
+   * there only while the connection is pending, so a socket that goes on carries nothing of it.
+   */
+  private readonly closed: (this: Socket) => void;
   /** Connections refused for being over a cap (for tests and logs). */
   refused = 0;
 
@@ -48,7 +49,12 @@ export class PendingConnections {
   constructor(
     private readonly limits: PendingLimits,
     private readonly late: (socket: Socket) => void,
-  ) {}
+  ) {
+    const settle = (socket: Socket): void => this.settle(socket);
+    this.closed = function (this: Socket): void {
+      settle(this);
+    };
+  }
 
   /** How many connections are pending now. */
   get size(): number {
@@ -73,12 +79,7 @@ export class PendingConnections {
     this.perAddress.set(address, fromAddress + 1);
     this.deadlines.set(socket, { address, deadline: performance.now() + headersTimeoutMs });
     this.timer ??= this.arm(headersTimeoutMs);
-    const tracked = socket as Tracked;
-    // Once per socket: a keep-alive connection is admitted again for each request.
-    if (tracked[OWNER] === undefined) {
-      tracked[OWNER] = this;
-      socket.on('close', settleOnClose);
-    }
+    socket.on('close', this.closed);
     return true;
   }
 
@@ -88,6 +89,7 @@ export class PendingConnections {
     if (state === undefined) return;
     // The timer stays armed: it finds nothing due, or the next deadline, when it fires.
     this.deadlines.delete(socket);
+    socket.off('close', this.closed);
     const left = (this.perAddress.get(state.address) ?? 1) - 1;
     if (left === 0) this.perAddress.delete(state.address);
     else this.perAddress.set(state.address, left);
@@ -111,11 +113,6 @@ export class PendingConnections {
     // Rounded up: a timer counts whole milliseconds, and must not fire before the deadline.
     return setTimeout(this.sweepBound, Math.ceil(delayMs)).unref();
   }
-}
-
-/** A pending connection closed: one function for every socket, called with it as `this`. */
-function settleOnClose(this: Tracked): void {
-  this[OWNER]?.settle(this);
 }
 
 /** Answers 408 on a connection whose request did not arrive in time, and closes it. */

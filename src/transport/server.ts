@@ -109,7 +109,9 @@ export class Transport {
       this.routes.request(req, res);
     });
     // Listened and adopted connections alike (adopt emits 'connection' too).
-    this.http.on('connection', (socket: Socket) => this.pending.admit(socket));
+    this.http.on('connection', (socket: Socket) => {
+      this.pending.admit(socket);
+    });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.http.on('clientError', (err: Error, socket) => {
       const status = clientErrorStatus(err);
@@ -202,6 +204,8 @@ export class Transport {
       return;
     }
     this.targets.set(req, target);
+    // ws listens for the socket's errors from here on, a refused handshake's included.
+    socket.off('error', this.earlyError);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }
 
@@ -220,9 +224,7 @@ export class Transport {
     const target = this.targets.get(req);
     if (target === undefined) return;
     const { roomId, identity } = target;
-    // req.socket is the TCP socket the upgrade came on, which ws now frames; ws has its own
-    // error listener on it from here on.
-    req.socket.off('error', this.earlyError);
+    // req.socket is the TCP socket the upgrade came on, which ws now frames.
     const connection = new Connection(ws, req.socket, this.shared);
     // An exact client is sent its seat frame first, by the seat (see Seats.take).
     const exact = ws.protocol === PROTOCOL_EXACT;
