@@ -111,7 +111,9 @@ export class UpgradeAdmission {
       this.refused(socket, admission.status, admission.reason);
       return undefined;
     }
-    return { ...target, resumes: admission.resumes, ...(verdict.user === undefined ? {} : { user: verdict.user }) };
+    // Built whole, not spread: the one object an admitted upgrade keeps until its socket opens.
+    const { roomId, identity, query } = target;
+    return { roomId, identity, query, resumes: admission.resumes, user: verdict.user };
   }
 
   /** The checks that need nothing but the request, in the order their answers make sense. */

@@ -70,6 +70,8 @@ export class Transport {
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
+      // `open` tracks the connections: ws's own set would cost each one an entry and a closure.
+      clientTracking: false,
       maxPayload: options.maxPayloadBytes,
       perMessageDeflate: false,
       handleProtocols: (offered, req) => this.pickProtocol(offered, req),
@@ -230,7 +232,7 @@ export class Transport {
     const exact = ws.protocol === PROTOCOL_EXACT;
     const info = this.clientInfoOf(req, target.query, target.user);
     try {
-      connection.seat = this.placement.join(roomId, connection, { ...identity, exact, info });
+      connection.seat = this.placement.join(roomId, connection, { token: identity.token, received: identity.received, exact, info });
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
       // Without a listener, a bad frame during the close would be an uncaught 'error'.
