@@ -22,9 +22,10 @@ export function parseRoomPath(pathname: string): RoomPath | undefined {
   if (!pathname.startsWith('/ws/')) return undefined;
   const encoded = pathname.slice('/ws/'.length);
   if (encoded === '') return { ok: false, reason: 'the room id is empty: use /ws for the default room or /ws/<roomId>' };
-  let roomId: string;
+  let roomId = encoded;
   try {
-    roomId = decodeURIComponent(encoded);
+    // Only when there is something to decode: decoding copies the string.
+    if (encoded.includes('%')) roomId = decodeURIComponent(encoded);
   } catch {
     return { ok: false, reason: 'the room id is not valid percent-encoding' };
   }
