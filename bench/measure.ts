@@ -36,6 +36,12 @@ export interface Measurement {
   readonly settleMs: number;
   /** Idle only: server RSS grown per open connection, KiB. NaN for traffic scenarios. */
   readonly rssPerConnectionKiB: number;
+  /**
+   * Idle only: what the burst of connections left behind — server RSS {@link BURST_READ_MS}
+   * after the last client opened, before any forced GC or settling, less the settled RSS before
+   * the first connection — per connection, KiB. NaN for traffic scenarios.
+   */
+  readonly burstKiBPerConnection: number;
   /** Idle only: false when RSS was still moving when read (the bound on waiting ran out). */
   readonly rssSettled: boolean;
   /**
@@ -65,6 +71,8 @@ export const isFailure = (outcome: Outcome): outcome is Failure => 'failed' in o
 
 /** A server has this long to print its port (the WASM one compiles its guest first). */
 const SERVER_START_MS = 60_000;
+/** The burst figure is read this long after the last client opened (issue 14's "2 s after 4,000 connects"). */
+export const BURST_READ_MS = 2_000;
 /** How long the load generator may take to print its result once told "go", beyond the run's own deadline. */
 const ANSWER_GRACE_MS = 15_000;
 
@@ -177,6 +185,7 @@ function measureTraffic(target: Target, scenario: Scenario, deadlineMs: number, 
         processesBefore: NaN,
         settleMs: NaN,
         rssPerConnectionKiB: NaN,
+        burstKiBPerConnection: NaN,
         rssSettled: true,
         saves,
       };
@@ -198,6 +207,8 @@ async function savesOf(port: number): Promise<number> {
   }
 }
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Server RSS (process tree) once settled, with a full GC of every server process each second. */
 function settledRss(pid: number, settle: IdleSettle): Promise<Settled> {
   return settledKiB(() => rssKiB(pid), { ...settle, poke: { everyMs: 1_000, run: () => collectGarbage(pid) } });
@@ -205,7 +216,9 @@ function settledRss(pid: number, settle: IdleSettle): Promise<Settled> {
 
 /**
  * Server RSS once settled with every client connected, minus the same just before the first
- * connection, per connection. "go" then only confirms that every connection is still open.
+ * connection, per connection; and before settling, the burst's: RSS {@link BURST_READ_MS} after
+ * every client is open, minus the same baseline. "go" then only confirms that every connection
+ * is still open.
  */
 function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettle }: Settings, root: string): Promise<Measurement> {
   const connections = connectionsOf(scenario);
@@ -215,6 +228,9 @@ function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettl
     const topRssBeforeKiB = processRssKiB(measured);
     const processesBefore = processTree(measured).length;
     return withLoad(planFor(target, scenario, port, deadlineMs), server, root, async (load) => {
+      // Read as the burst left it: V8 has not been asked to collect anything yet.
+      await whileRunning(server, sleep(BURST_READ_MS));
+      const burst = rssKiB(measured);
       const after = await settledRss(measured, idleSettle);
       const result = await run(load, server, deadlineMs);
       if (result.open < connections) throw new Error(`only ${result.open} of ${connections} connections stayed open`);
@@ -235,6 +251,7 @@ function measureIdle(target: Target, scenario: Scenario, { deadlineMs, idleSettl
         processesBefore,
         settleMs: before.waitedMs + after.waitedMs,
         rssPerConnectionKiB: (after.kib - before.kib) / connections,
+        burstKiBPerConnection: (burst - before.kib) / connections,
         rssSettled: before.settled && after.settled,
         saves: NaN,
       };

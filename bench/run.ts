@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chartOf, colorOf, renderChart } from './chart.js';
-import { isFailure, measure, type Outcome } from './measure.js';
+import { BURST_READ_MS, isFailure, measure, type Outcome } from './measure.js';
 import { parseOptions, USAGE, UsageError, type Options } from './options.js';
 import { CLOCK_TICKS } from './proc.js';
 import type { Scenario } from './scenarios.js';
@@ -51,7 +51,7 @@ function runnable(targets: readonly Target[]): { run: Target[]; skipped: Record<
 
 function progress(outcome: Outcome, scenario: Scenario): string {
   if (isFailure(outcome)) return `FAILED: ${outcome.error}`;
-  if (scenario.kind === 'idle') return `${outcome.rssPerConnectionKiB.toFixed(2)} KiB/connection, baseline ${(outcome.serverRssBeforeKiB / 1024).toFixed(1)} MiB (top process ${(outcome.topRssBeforeKiB / 1024).toFixed(1)})`;
+  if (scenario.kind === 'idle') return `${outcome.rssPerConnectionKiB.toFixed(2)} KiB/connection (burst ${outcome.burstKiBPerConnection.toFixed(2)}), baseline ${(outcome.serverRssBeforeKiB / 1024).toFixed(1)} MiB (top process ${(outcome.topRssBeforeKiB / 1024).toFixed(1)})`;
   return `${Math.round(outcome.deliveriesPerSecond).toLocaleString('en')} deliveries/s`;
 }
 
@@ -88,6 +88,7 @@ function printTable(options: Options, rows: readonly Row[], skipped: Record<stri
   if (rows.some((row) => Number.isFinite(row.saves))) console.log('saves (durable rooms): room images saved during the measured window (the server\'s /metrics); more saves, more CPU.');
   if (kinds.has('idle')) {
     console.log('RSS KiB/conn (idle only): server RSS growth per open connection; in brackets the difference to raw ws, then the ratio.');
+    console.log(`burst KiB/conn (idle only): the same, read ${BURST_READ_MS / 1000} s after the last client opened, before any forced GC or settling.`);
     console.log('baseline RSS MiB (idle only): settled server RSS before the first connection, all its processes; "top": the first process alone (the --workers primary).');
   }
   for (const line of partsLines(rows)) console.log(line);

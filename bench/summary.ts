@@ -51,6 +51,7 @@ export function summarize(scenario: Scenario, target: string, outcomes: readonly
     processesBefore: of('processesBefore'),
     settleMs: of('settleMs'),
     rssPerConnectionKiB: of('rssPerConnectionKiB'),
+    burstKiBPerConnection: of('burstKiBPerConnection'),
     rssSettled: runs.every((run) => run.rssSettled),
     saves: of('saves'),
     ...partsOf(runs),

@@ -1,6 +1,6 @@
 // The table `npm run bench` prints: one row per scenario × target, each figure with its
 // ratio to the raw `ws` baseline of the same scenario. A figure a scenario does not measure
-// (deliveries and CPU when idle, RSS per connection under traffic) shows as "—".
+// (deliveries and CPU when idle, RSS per connection and the burst's under traffic) shows as "—".
 import type { Row } from './summary.js';
 
 const NONE = '—';
@@ -57,12 +57,13 @@ function cells(row: Row, base: Row | undefined): string[] {
     withRatio(traffic ? fmt(row.serverCpuPer100k, 3) : NONE, row.serverCpuPer100k, b?.serverCpuPer100k),
     traffic ? fmt(row.loadCpuPer100k, 3) : NONE,
     idle ? rssCell(row.rssPerConnectionKiB, b?.rssPerConnectionKiB) : NONE,
+    withRatio(idle ? fmt(row.burstKiBPerConnection, 2) : NONE, row.burstKiBPerConnection, b?.burstKiBPerConnection),
     idle ? baselineCell(row, b) : NONE,
     notes(row),
   ];
 }
 
-const HEADER = ['scenario', 'target', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU s/100k', 'load CPU s/100k', 'RSS KiB/conn', 'baseline RSS MiB', 'note'];
+const HEADER = ['scenario', 'target', 'deliveries/s', 'p50 ms', 'p99 ms', 'server CPU s/100k', 'load CPU s/100k', 'RSS KiB/conn', 'burst KiB/conn', 'baseline RSS MiB', 'note'];
 
 /** The table as Markdown lines, `baseline` being the target every ratio is to. */
 export function formatTable(rows: readonly Row[], baseline: string): string[] {

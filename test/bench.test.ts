@@ -27,6 +27,7 @@ interface Row {
   p99Ms: number | null;
   serverCpuPer100k: number | null;
   rssPerConnectionKiB: number | null;
+  burstKiBPerConnection: number | null;
   serverRssBeforeKiB: number | null;
   topRssBeforeKiB: number | null;
 }
@@ -54,7 +55,7 @@ test('npm run bench -- --quick runs every scenario, prints the table, writes the
   const { code, stdout, stderr } = await runBench(['--quick', '--targets', 'raw-ws,stateroom', '--repetitions', '1', '--out', out]);
   assert.equal(code, 0, `bench exited ${code}\n${stderr.slice(-2_000)}`);
   assert.match(stdout, /\| scenario +\| target +\| deliveries\/s/);
-  assert.match(stdout, /\| RSS KiB\/conn +\| baseline RSS MiB +\|/);
+  assert.match(stdout, /\| RSS KiB\/conn +\| burst KiB\/conn +\| baseline RSS MiB +\|/);
   for (const scenario of SCENARIOS) {
     for (const target of TARGETS) assert.match(stdout, new RegExp(`\\| ${scenario} +\\| ${target} +\\|`), `a table row for ${scenario} · ${target}`);
   }
@@ -76,6 +77,7 @@ test('npm run bench -- --quick runs every scenario, prints the table, writes the
     assert.equal(row.measured, 1, `${what} was measured`);
     if (row.kind === 'idle') {
       positive(row.rssPerConnectionKiB, `${what}: RSS per connection`);
+      positive(row.burstKiBPerConnection, `${what}: RSS per connection 2 s after the burst`);
       positive(row.serverRssBeforeKiB, `${what}: baseline RSS`);
       positive(row.topRssBeforeKiB, `${what}: baseline RSS of the top process`);
     } else {

@@ -57,6 +57,26 @@ test('a request dripping in byte by byte meets an absolute deadline and gets 408
   (await open(`ws://127.0.0.1:${server.port}/ws/after`)).terminate();
 });
 
+test('each pending connection has its own deadline, one timer for all; a request in time takes it off', async (t) => {
+  const server = await start(t, { headersTimeoutMs: 500 });
+  // Two silent connections a few ms apart (the second is not yet due when the first is) and,
+  // between them, a WebSocket whose request arrives at once: it must outlive both deadlines.
+  const first = await raw(server.port);
+  const firstAt = performance.now();
+  const ws = await open(`ws://127.0.0.1:${server.port}/ws/in-time`);
+  const second = await raw(server.port);
+  const secondAt = performance.now();
+  await within(first.ended, 'the first silent connection to be closed', 3_000);
+  const firstMs = performance.now() - firstAt;
+  await within(second.ended, 'the second silent connection to be closed', 3_000);
+  const secondMs = performance.now() - secondAt;
+  assert.match(first.text(), /^HTTP\/1\.1 408 /);
+  assert.match(second.text(), /^HTTP\/1\.1 408 /);
+  assert.ok(firstMs >= 450 && secondMs >= 450, `closed after ${firstMs.toFixed(0)} and ${secondMs.toFixed(0)} ms, deadline 500`);
+  assert.equal(ws.readyState, ws.OPEN, 'the WebSocket whose request came in time is still open');
+  ws.terminate();
+});
+
 test("a keep-alive connection's next request is pending again: the same deadline, the same caps", async (t) => {
   const server = await start(t, { headersTimeoutMs: 400, maxUnroutedPerAddress: 2 });
   const conn = await raw(server.port);

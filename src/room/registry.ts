@@ -43,6 +43,10 @@ export interface RegistryOptions extends RoomOptions {
  */
 export const UNTOUCHED_ROOM_IDLE_MS = 5_000;
 
+/** The admissions, one object each: asked for at every upgrade. */
+const ADMITTED_FRESH: Admission = Object.freeze({ ok: true, resumes: false });
+const ADMITTED_RESUMING: Admission = Object.freeze({ ok: true, resumes: true });
+
 export class RoomRegistry implements Placement {
   private readonly rooms = new Map<string, Room>();
   private readonly idle = new Map<Room, NodeJS.Timeout>();
@@ -90,9 +94,9 @@ export class RoomRegistry implements Placement {
       if (refusal !== undefined) return { ok: false, status: 503, reason: refusal };
       // A saved room is read before its first client joins: its client ids go on from the saved ones.
       if (this.keeper !== undefined) {
-        return this.keeper.preload(roomId).then((refusal): Admission => (refusal === undefined ? { ok: true, resumes: false } : { ok: false, status: 503, reason: refusal }));
+        return this.keeper.preload(roomId).then((refusal): Admission => (refusal === undefined ? ADMITTED_FRESH : { ok: false, status: 503, reason: refusal }));
       }
-      return { ok: true, resumes: false };
+      return ADMITTED_FRESH;
     }
     const resumes = room.resumable(identity);
     // A client taking its own seat's place never counts against the limit.
@@ -100,7 +104,7 @@ export class RoomRegistry implements Placement {
     if (!replaces && maxClientsPerRoom > 0 && room.clientCount >= maxClientsPerRoom) {
       return { ok: false, status: 503, reason: `room "${roomId}" holds its limit of ${maxClientsPerRoom} clients; try again later` };
     }
-    return { ok: true, resumes };
+    return resumes ? ADMITTED_RESUMING : ADMITTED_FRESH;
   }
 
   /**

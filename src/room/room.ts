@@ -342,18 +342,24 @@ export class Room {
 
   private enqueue(event: RoomEvent): void {
     if (this.state !== 'live') return;
+    // Nothing running or waiting: run it now, without a trip through the queue (an empty
+    // array that is pushed to allocates its backing store again, for each event).
+    if (!this.running && this.queue.length === 0) return this.drain(event);
     this.queue.push(event);
     if (!this.running) this.drain();
   }
 
   /**
-   * Runs queued events until the queue is empty or a callback returns a promise; then the
-   * rest waits for that promise. Synchronous services never leave the caller's stack.
+   * Runs `first`, if given, then queued events until the queue is empty or a callback returns
+   * a promise; then the rest waits for that promise. Synchronous services never leave the
+   * caller's stack.
    */
-  private drain(): void {
+  private drain(first?: RoomEvent): void {
     this.running = true;
+    let next = first;
     while (this.state === 'live') {
-      const event = this.queue.shift();
+      const event = next ?? this.queue.shift();
+      next = undefined;
       if (event === undefined) break;
       if (this.hooks.mayRun !== undefined && event.kind !== 'dispose' && !this.hooks.mayRun(this)) {
         this.queue.unshift(event); // never run; settled (or dropped) when the room stops

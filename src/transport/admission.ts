@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { throttleOf, type Logger } from '../logger.js';
 import type { Authorize } from '../options.js';
-import type { Placement } from '../room/placement.js';
+import type { Admission, Placement } from '../room/placement.js';
 import type { Identity } from '../room/seat.js';
 import type { ClientUser } from '../service/types.js';
 import { readVerdict, seatToken } from './authorize-verdict.js';
@@ -48,8 +48,16 @@ export interface AdmissionOptions {
   readonly router?: Router | undefined;
 }
 
+/** What the checks that need nothing but the request found. */
+type Checked = Omit<Target, 'resumes'>;
+
+/** The authorize hook's admission: as this user, or as none. */
+interface Verdict {
+  readonly user?: ClientUser;
+}
+
 /** The verdict when there is no authorize hook: admitted, as no user. */
-const ADMITTED: { user?: ClientUser } = Object.freeze({});
+const ADMITTED: Verdict = Object.freeze({});
 
 export class UpgradeAdmission {
   private readonly attempts: ConnectionRate;
@@ -63,32 +71,53 @@ export class UpgradeAdmission {
   }
 
   /**
-   * Checks an upgrade request; resolves with what it asked for, or with `undefined` once it
-   * has been refused (the answer is written and the socket ended).
+   * Checks an upgrade request: what it asked for, or `undefined` once it has been refused (the
+   * answer is written and the socket ended). A promise only when a check on the way waits for
+   * something (the router, the authorize hook, a saved room's preload): with none of those an
+   * upgrade is admitted in the turn it arrived, with no promise or suspended frame to leave
+   * behind — what a burst of connections is otherwise made of.
    */
-  async check(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<Target | undefined> {
+  check(req: IncomingMessage, socket: Duplex, head: Buffer): Target | undefined | Promise<Target | undefined> {
     const checked = this.checkRequest(req, socket);
     if (checked === undefined) return undefined;
-    // No await where there is nothing to wait for (no router, no authorize hook): each one
-    // costs every upgrade a promise and a resumption, garbage a burst of connections leaves.
+    const { router, authorize } = this.options;
+    if (router !== undefined || authorize !== undefined) return this.checkHooks(req, socket, head, checked);
+    if (this.checkOrigin(req, socket) === undefined) return undefined;
+    return this.place(socket, checked, ADMITTED);
+  }
+
+  /** The rest of {@link check} when the router or the authorize hook is set: awaits them in turn. */
+  private async checkHooks(req: IncomingMessage, socket: Duplex, head: Buffer, checked: Checked): Promise<Target | undefined> {
     if (this.options.router !== undefined && (await this.forwarded(req, socket, head, checked.roomId))) return undefined;
     if (this.checkOrigin(req, socket) === undefined) return undefined;
     const verdict = this.options.authorize === undefined ? ADMITTED : await this.authorized(req, socket, checked.roomId);
     if (verdict === false || socket.destroyed) return undefined;
+    return this.place(socket, checked, verdict);
+  }
+
+  /** The placement's room limits (503), last: binds the client's token to the user it was admitted as. */
+  private place(socket: Duplex, checked: Checked, verdict: Verdict): Target | undefined | Promise<Target | undefined> {
     const { token } = checked.identity;
     const target = token === undefined ? checked : { ...checked, identity: { ...checked.identity, token: seatToken(verdict.user, token) } };
     const answer = this.placement.admit(target.roomId, target.identity);
-    const admission = answer instanceof Promise ? await answer : answer;
+    if (answer instanceof Promise) return answer.then((admission) => this.placed(socket, target, verdict, admission));
+    return this.placed(socket, target, verdict, answer);
+  }
+
+  /** What the upgrade asked for once the placement answered, or `undefined` when it refused. */
+  private placed(socket: Duplex, target: Checked, verdict: Verdict, admission: Admission): Target | undefined {
     if (socket.destroyed) return undefined;
     if (!admission.ok) {
       this.refused(socket, admission.status, admission.reason);
       return undefined;
     }
-    return { ...target, resumes: admission.resumes, ...(verdict.user === undefined ? {} : { user: verdict.user }) };
+    // Built whole, not spread: the one object an admitted upgrade keeps until its socket opens.
+    const { roomId, identity, query } = target;
+    return { roomId, identity, query, resumes: admission.resumes, user: verdict.user };
   }
 
   /** The checks that need nothing but the request, in the order their answers make sense. */
-  private checkRequest(req: IncomingMessage, socket: Duplex): Omit<Target, 'resumes'> | undefined {
+  private checkRequest(req: IncomingMessage, socket: Duplex): Checked | undefined {
     const { pathname, query } = splitTarget(req.url ?? '/');
     const room = parseRoomPath(pathname);
     if (room === undefined) return this.refused(socket, 404, `not found: ${pathname} (WebSockets connect to /ws/<room>)`);
@@ -138,7 +167,7 @@ export class UpgradeAdmission {
    * may not) has answered the request, else the user the client's token is bound to, if the
    * hook named one.
    */
-  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<false | { user?: ClientUser }> {
+  private async authorized(req: IncomingMessage, socket: Duplex, roomId: string): Promise<false | Verdict> {
     const { authorize } = this.options;
     if (authorize === undefined) return {};
     let verdict;

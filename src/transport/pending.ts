@@ -18,18 +18,28 @@ export interface PendingLimits {
   readonly maxUnroutedPerAddress: number;
 }
 
-const STATE = Symbol('stateroom.pending');
-const WATCHED = Symbol('stateroom.pending.watched');
 interface PendingState {
   readonly address: string;
-  readonly timer: NodeJS.Timeout;
+  /** `performance.now()` past which the request is late. */
+  readonly deadline: number;
 }
-type Tracked = Socket & { [STATE]?: PendingState | undefined; [WATCHED]?: boolean };
 
 export class PendingConnections {
+  /**
+   * The pending connections, oldest first: every deadline is as far from its admission, so
+   * this is also the order they run out in, and one timer, armed for the first, serves them
+   * all — rather than a timer and a closure per connection, garbage a burst of connections
+   * leaves behind.
+   */
+  private readonly deadlines = new Map<Socket, PendingState>();
   private readonly perAddress = new Map<string, number>();
-  /** How many connections are pending now. */
-  size = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sweepBound = (): void => this.sweep();
+  /**
+   * A pending connection closed: one listener for all of them (a socket calls it as `this`),
+   * there only while the connection is pending, so a socket that goes on carries nothing of it.
+   */
+  private readonly closed: (this: Socket) => void;
   /** Connections refused for being over a cap (for tests and logs). */
   refused = 0;
 
@@ -39,49 +49,69 @@ export class PendingConnections {
   constructor(
     private readonly limits: PendingLimits,
     private readonly late: (socket: Socket) => void,
-  ) {}
+  ) {
+    const settle = (socket: Socket): void => this.settle(socket);
+    this.closed = function (this: Socket): void {
+      settle(this);
+    };
+  }
+
+  /** How many connections are pending now. */
+  get size(): number {
+    return this.deadlines.size;
+  }
 
   /**
    * Counts a new connection and arms its deadline; false, with the socket destroyed, when
    * it is over a cap.
    */
   admit(socket: Socket): boolean {
+    // Never counted twice, and always last, in its deadline's order.
+    this.settle(socket);
     const address = socket.remoteAddress ?? '?';
-    const { maxUnroutedConnections: total, maxUnroutedPerAddress: each } = this.limits;
+    const { maxUnroutedConnections: total, maxUnroutedPerAddress: each, headersTimeoutMs } = this.limits;
     const fromAddress = this.perAddress.get(address) ?? 0;
-    if ((total > 0 && this.size >= total) || (each > 0 && fromAddress >= each)) {
+    if ((total > 0 && this.deadlines.size >= total) || (each > 0 && fromAddress >= each)) {
       this.refused += 1;
       socket.destroy();
       return false;
     }
-    this.size += 1;
     this.perAddress.set(address, fromAddress + 1);
-    const timer = setTimeout(() => {
-      this.settle(socket);
-      this.late(socket);
-    }, this.limits.headersTimeoutMs);
-    timer.unref();
-    const tracked = socket as Tracked;
-    tracked[STATE] = { address, timer };
-    // Once per socket: a keep-alive connection is admitted again for each request.
-    if (tracked[WATCHED] !== true) {
-      tracked[WATCHED] = true;
-      socket.once('close', () => this.settle(socket));
-    }
+    this.deadlines.set(socket, { address, deadline: performance.now() + headersTimeoutMs });
+    this.timer ??= this.arm(headersTimeoutMs);
+    socket.on('close', this.closed);
     return true;
   }
 
   /** The connection's request is in (or it closed): no longer pending. Idempotent. */
   settle(socket: Socket): void {
-    const tracked = socket as Tracked;
-    const state = tracked[STATE];
+    const state = this.deadlines.get(socket);
     if (state === undefined) return;
-    tracked[STATE] = undefined;
-    clearTimeout(state.timer);
-    this.size -= 1;
+    // The timer stays armed: it finds nothing due, or the next deadline, when it fires.
+    this.deadlines.delete(socket);
+    socket.off('close', this.closed);
     const left = (this.perAddress.get(state.address) ?? 1) - 1;
     if (left === 0) this.perAddress.delete(state.address);
     else this.perAddress.set(state.address, left);
+  }
+
+  /** Closes the connections whose deadline passed, and arms the timer for the next one. */
+  private sweep(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const [socket, { deadline }] of this.deadlines) {
+      if (deadline > now) {
+        this.timer = this.arm(deadline - now);
+        return;
+      }
+      this.settle(socket);
+      this.late(socket);
+    }
+  }
+
+  private arm(delayMs: number): NodeJS.Timeout {
+    // Rounded up: a timer counts whole milliseconds, and must not fire before the deadline.
+    return setTimeout(this.sweepBound, Math.ceil(delayMs)).unref();
   }
 }
 

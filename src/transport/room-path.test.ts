@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseRoomPath, splitTarget } from './room-path.js';
+import { parseIdentity, parseRoomPath, splitTarget } from './room-path.js';
 
 test('plain /ws is the default room "1"', () => {
   assert.deepEqual(parseRoomPath('/ws'), { ok: true, roomId: '1' });
@@ -31,4 +31,14 @@ test('paths that are not WebSocket paths are not rooms', () => {
 test('the query string is split off the path', () => {
   assert.deepEqual(splitTarget('/ws/a?token=x'), { pathname: '/ws/a', query: 'token=x' });
   assert.deepEqual(splitTarget('/ws'), { pathname: '/ws', query: '' });
+});
+
+test('the token and received parameters are read however they are spelled, and only they', () => {
+  assert.deepEqual(parseIdentity(''), { ok: true });
+  assert.deepEqual(parseIdentity('name=ann&x=1'), { ok: true });
+  assert.deepEqual(parseIdentity('token=abc&received=3'), { ok: true, token: 'abc', received: 3 });
+  // Percent-encoded names are the same parameters: a query without the word is not skipped unread.
+  assert.deepEqual(parseIdentity('%74oken=abc&rec%65ived=2'), { ok: true, token: 'abc', received: 2 });
+  assert.match((parseIdentity('to%6Ben=') as { reason: string }).reason, /token must be 1 to 256/);
+  assert.match((parseIdentity('received=1') as { reason: string }).reason, /needs a token/);
 });

@@ -22,9 +22,10 @@ export function parseRoomPath(pathname: string): RoomPath | undefined {
   if (!pathname.startsWith('/ws/')) return undefined;
   const encoded = pathname.slice('/ws/'.length);
   if (encoded === '') return { ok: false, reason: 'the room id is empty: use /ws for the default room or /ws/<roomId>' };
-  let roomId: string;
+  let roomId = encoded;
   try {
-    roomId = decodeURIComponent(encoded);
+    // Only when there is something to decode: decoding copies the string.
+    if (encoded.includes('%')) roomId = decodeURIComponent(encoded);
   } catch {
     return { ok: false, reason: 'the room id is not valid percent-encoding' };
   }
@@ -47,6 +48,17 @@ export function splitTarget(target: string): { pathname: string; query: string }
  */
 export const SERVER_PARAMS: ReadonlySet<string> = new Set(['token', 'received']);
 
+/** A client that names neither a token nor what it received: one object for all of them. */
+const NO_IDENTITY: ParsedIdentity = Object.freeze({ ok: true });
+
+/**
+ * Whether a query may hold `token` or `received`: only spelled out or percent-encoded, so a
+ * query with neither is read without a `URLSearchParams` (most clients send no query at all).
+ */
+function mayNameServerParams(query: string): boolean {
+  return query.includes('token') || query.includes('received') || query.includes('%');
+}
+
 /** The longest token, in characters. */
 export const MAX_TOKEN_LENGTH = 256;
 
@@ -59,6 +71,7 @@ export type ParsedIdentity =
  * (present when it resumes). Other parameters are left to the application.
  */
 export function parseIdentity(query: string): ParsedIdentity {
+  if (!mayNameServerParams(query)) return NO_IDENTITY;
   const params = new URLSearchParams(query);
   const token = params.get('token') ?? undefined;
   const receivedText = params.get('received') ?? undefined;

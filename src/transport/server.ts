@@ -70,6 +70,8 @@ export class Transport {
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
+      // `open` tracks the connections: ws's own set would cost each one an entry and a closure.
+      clientTracking: false,
       maxPayload: options.maxPayloadBytes,
       perMessageDeflate: false,
       handleProtocols: (offered, req) => this.pickProtocol(offered, req),
@@ -109,7 +111,9 @@ export class Transport {
       this.routes.request(req, res);
     });
     // Listened and adopted connections alike (adopt emits 'connection' too).
-    this.http.on('connection', (socket: Socket) => this.pending.admit(socket));
+    this.http.on('connection', (socket: Socket) => {
+      this.pending.admit(socket);
+    });
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
     this.http.on('clientError', (err: Error, socket) => {
       const status = clientErrorStatus(err);
@@ -188,15 +192,23 @@ export class Transport {
     // A method, not a closure: a closure here would share this call's scope, and the socket
     // would keep the request and its head alive for as long as the connection lives.
     socket.on('error', this.earlyError);
-    void this.admission.check(req, socket, head).then((target) => {
-      if (target === undefined || socket.destroyed) return;
-      if (this.closing) {
-        refuseUpgrade(socket, 503, 'the server is shutting down');
-        return;
-      }
-      this.targets.set(req, target);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
-    });
+    const target = this.admission.check(req, socket, head);
+    // Admitted in this turn unless a check had to wait (see UpgradeAdmission.check).
+    if (target instanceof Promise) void target.then((later) => this.admitted(req, socket, head, later));
+    else this.admitted(req, socket, head, target);
+  }
+
+  /** Hands an admitted upgrade to `ws`, unless it was refused, or closed, in the meantime. */
+  private admitted(req: IncomingMessage, socket: Duplex, head: Buffer, target: Target | undefined): void {
+    if (target === undefined || socket.destroyed) return;
+    if (this.closing) {
+      refuseUpgrade(socket, 503, 'the server is shutting down');
+      return;
+    }
+    this.targets.set(req, target);
+    // ws listens for the socket's errors from here on, a refused handshake's included.
+    socket.off('error', this.earlyError);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
   }
 
   /**
@@ -214,15 +226,13 @@ export class Transport {
     const target = this.targets.get(req);
     if (target === undefined) return;
     const { roomId, identity } = target;
-    // req.socket is the TCP socket the upgrade came on, which ws now frames; ws has its own
-    // error listener on it from here on.
-    req.socket.off('error', this.earlyError);
+    // req.socket is the TCP socket the upgrade came on, which ws now frames.
     const connection = new Connection(ws, req.socket, this.shared);
     // An exact client is sent its seat frame first, by the seat (see Seats.take).
     const exact = ws.protocol === PROTOCOL_EXACT;
     const info = this.clientInfoOf(req, target.query, target.user);
     try {
-      connection.seat = this.placement.join(roomId, connection, { ...identity, exact, info });
+      connection.seat = this.placement.join(roomId, connection, { token: identity.token, received: identity.received, exact, info });
     } catch (err) {
       this.log.error({ err, roomId }, `could not seat a client in room "${roomId}": ${describeThrown(err)}`);
       // Without a listener, a bad frame during the close would be an uncaught 'error'.
