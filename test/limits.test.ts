@@ -1,9 +1,11 @@
 // Bounded resources and access: room/client limits, message size, slow clients, Origin, authorize.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import { serve, type ClientId, type Context, type Payload, type ServerOptions, type ServiceSource } from '../src/index.js';
-import { within } from './helpers/deadline.js';
+import { until, within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed, open, refusal } from './helpers/sockets.js';
 
@@ -176,6 +178,34 @@ test('close() during a slow authorize refuses that upgrade and still finishes', 
   await within(authorizing, 'the authorize hook to start');
   await within(server.close(), 'close() to finish', 3_000);
   assert.equal(await pending, '503 the server is shutting down');
+});
+
+test('an upgrade waiting for a slow authorize stays pending: counted against the per-address cap, cut at the deadline with 408', async (t) => {
+  let calls = 0;
+  let release!: () => void;
+  const hold = new Promise<void>((resolve) => (release = resolve));
+  t.after(() => release());
+  const { url, server } = await start(t, Silent, {
+    headersTimeoutMs: 600,
+    maxUnroutedPerAddress: 2,
+    authorize: async () => {
+      calls += 1;
+      await hold;
+      return true;
+    },
+  });
+  const first = refusal(url('/ws/a'));
+  const second = refusal(url('/ws/b'));
+  await until(() => calls === 2, 'both upgrades to reach the authorize hook');
+  // A third connection from the same address, while two wait for the hook: over the cap.
+  const third = net.connect(server.port, '127.0.0.1');
+  third.on('error', () => {});
+  const answer: Buffer[] = [];
+  third.on('data', (chunk: Buffer) => answer.push(chunk));
+  await within(once(third, 'close'), 'the third connection to be closed at once');
+  assert.equal(Buffer.concat(answer).length, 0, 'closed without an answer');
+  assert.equal(calls, 2, 'the hook was not asked a third time');
+  for (const held of [first, second]) assert.match(await within(held, 'the 408'), /^408 request timeout: .*admission/);
 });
 
 test('a client piling messages up behind a slow service is closed with 1013; the room goes on', async (t) => {

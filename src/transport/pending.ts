@@ -115,10 +115,10 @@ export class PendingConnections {
   }
 }
 
-/** Answers 408 on a connection whose request did not arrive in time, and closes it. */
+/** Answers 408 on a connection whose request did not arrive (or was not admitted) in time, and closes it. */
 export function timedOut(socket: Socket): void {
   if (socket.destroyed) return;
-  const body = 'request timeout: the request line and headers must arrive within the deadline\n';
+  const body = 'request timeout: the request (its line and headers, and for a WebSocket its admission) must be done within the deadline\n';
   // Destroyed once written: a client that never reads must not keep the descriptor.
   socket.end(
     `HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -188,14 +188,22 @@ export class Transport {
 
   /** Admits an upgrade (see {@link UpgradeAdmission}), then lets `ws` take the socket. */
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.pending.settle(req.socket);
     // A method, not a closure: a closure here would share this call's scope, and the socket
     // would keep the request and its head alive for as long as the connection lives.
     socket.on('error', this.earlyError);
     const target = this.admission.check(req, socket, head);
-    // Admitted in this turn unless a check had to wait (see UpgradeAdmission.check).
-    if (target instanceof Promise) void target.then((later) => this.admitted(req, socket, head, later));
-    else this.admitted(req, socket, head, target);
+    // Admitted in this turn unless a check had to wait (see UpgradeAdmission.check). One that
+    // waits (a slow authorize hook, say) stays pending meanwhile: counted against the caps and
+    // cut at the same deadline, so upgrades held by a hook cannot pile up without bound.
+    if (target instanceof Promise) {
+      void target.then((later) => {
+        this.pending.settle(req.socket);
+        this.admitted(req, socket, head, later);
+      });
+    } else {
+      this.pending.settle(req.socket);
+      this.admitted(req, socket, head, target);
+    }
   }
 
   /** Hands an admitted upgrade to `ws`, unless it was refused, or closed, in the meantime. */
