@@ -125,3 +125,21 @@ test('a writer thread idle for a while stops, giving back its memory; the next w
   await within(writer.close(), 'close');
   assert.equal(writer.running, false);
 });
+
+test('a write that cannot be handed to the thread fails at once, and close() still finishes', async () => {
+  const dir = tempDir();
+  const writer = new ImageWriter(dir, { idleStopMs: 60_000 });
+  const image = imageOf('handed-twice', 'some bytes');
+  const file = path.join(dir, 'r.room');
+  await within(writer.writeImage(image, file, path.join(dir, 'r.tmp0'), undefined, true), 'the first write');
+  assert.equal(image.body.byteLength, 0, 'the body was handed over');
+  // The same image again: its buffer is gone, and nothing may wait for an answer that never comes.
+  await within(
+    assert.rejects(writer.writeImage(image, file, path.join(dir, 'r.tmp1'), undefined, true), (err: unknown) => err instanceof StateroomError && /handed-twice/.test(err.message)),
+    'the second write to fail',
+  );
+  const uncloneable = { ...imageOf('odd'), extra: () => undefined } as unknown as RoomImage;
+  await within(assert.rejects(writer.writeImage(uncloneable, file, path.join(dir, 'r.tmp2'), undefined, false), StateroomError), 'an uncloneable write to fail');
+  await within(Promise.all([writer.close(), writer.close()]), 'both close() calls to finish');
+  assert.equal(writer.running, false);
+});

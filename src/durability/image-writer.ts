@@ -12,7 +12,7 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, StateroomError } from '../errors.js';
+import { ErrorCode, StateroomError, describeThrown } from '../errors.js';
 import { threadEntry } from '../thread-entry.js';
 import type { RoomImage } from './image.js';
 
@@ -70,8 +70,8 @@ export class ImageWriter {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
   private closed = false;
-  /** Called once no write is unanswered (close() waits for it). */
-  private idle: (() => void) | undefined;
+  /** Called once no write is unanswered (each close() waits for it). */
+  private idle: Array<() => void> = [];
   /** Resolves when the last thread started has exited. */
   private exited: Promise<void> = Promise.resolve();
   private idleTimer: NodeJS.Timeout | undefined;
@@ -113,7 +113,7 @@ export class ImageWriter {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.idleTimer);
-    if (this.waiting.size > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    if (this.waiting.size > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     await this.thread?.terminate();
     await this.exited;
   }
@@ -125,7 +125,15 @@ export class ImageWriter {
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) thread.ref(); // an unanswered write holds the process open
       this.waiting.set(request.id, { roomId, file: request.file, resolve, reject });
-      thread.postMessage(request, transfer);
+      try {
+        thread.postMessage(request, transfer);
+      } catch (err) {
+        // Not sent (a body that cannot be cloned, a buffer already handed over): this write
+        // is not waiting for an answer, and must not hold the thread or close() for ever.
+        this.waiting.delete(request.id);
+        if (this.waiting.size === 0) this.becameIdle();
+        reject(new StateroomError(ErrorCode.STATE_DIR, `room "${roomId}" could not be handed to the writer thread of ${this.dir}: ${describeThrown(err)}`, { roomId, file: request.file }));
+      }
     });
   }
 
@@ -164,8 +172,9 @@ export class ImageWriter {
 
   private becameIdle(): void {
     this.thread?.unref();
-    this.idle?.();
-    this.idle = undefined;
+    const idle = this.idle;
+    this.idle = [];
+    for (const resolve of idle) resolve();
     if (this.thread !== undefined && !this.closed) {
       clearTimeout(this.idleTimer);
       this.idleTimer = setTimeout(() => this.stopIdle(), this.idleStopMs).unref();
@@ -193,5 +202,7 @@ export class ImageWriter {
 
 /** Whether `bytes` spans its whole (transferable) buffer: handing that over takes nothing from anyone else. */
 function ownsWholeBuffer(bytes: Uint8Array): boolean {
-  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+  // An empty body is copied: nothing to gain, and a view of a buffer already handed over
+  // (detached, length 0) then fails to clone, loudly, instead of vanishing on the way.
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteLength > 0 && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
 }
