@@ -69,7 +69,16 @@ export function endAndClose(socket: Duplex, answer: string | Uint8Array): void {
   const cut = (): void => {
     socket.destroy();
   };
-  socket.end(answer, () => setTimeout(cut, LINGER_MS).unref());
+  let linger: NodeJS.Timeout | undefined;
+  const unread = setTimeout(cut, UNREAD_LINGER_MS).unref();
+  // A socket closed early lets go of its timers (they hold it): a flood of refusals whose
+  // clients hang up at once must not keep each socket in memory for the whole 10 s.
+  socket.once('close', () => {
+    clearTimeout(linger);
+    clearTimeout(unread);
+  });
+  socket.end(answer, () => {
+    if (!socket.destroyed) linger = setTimeout(cut, LINGER_MS).unref();
+  });
   socket.resume();
-  setTimeout(cut, UNREAD_LINGER_MS).unref();
 }
