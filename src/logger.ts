@@ -79,7 +79,8 @@ function escapeOne(char: string): string {
 interface Repeat {
   readonly level: ThrottledLevel;
   readonly scope: string;
-  readonly fields: object;
+  /** What the window's summary line carries (not the first line's client, say). */
+  readonly summary: object;
   readonly message: string;
   repeated: number;
 }
@@ -131,8 +132,13 @@ export class LogThrottle {
     this.write('error', scope, key, fields, message);
   }
 
-  /** Writes a line of kind `key` at `level` in `scope`, or counts it (see {@link error}). */
-  write(level: ThrottledLevel, scope: string, key: string, fields: object, message: string): void {
+  /**
+   * Writes a line of kind `key` at `level` in `scope`, or counts it (see {@link error}).
+   * @param summary - The fields of the window's summary of this kind; default `fields` without
+   *   the error and the client. Lines of many clients must not name the first one's room or
+   *   address there.
+   */
+  write(level: ThrottledLevel, scope: string, key: string, fields: object, message: string, summary: object = stripError(fields)): void {
     this.timer ??= setTimeout(() => this.flush(), this.limits.windowMs).unref();
     const repeat = this.repeats.get(key);
     if (repeat !== undefined) {
@@ -151,7 +157,7 @@ export class LogThrottle {
     }
     counts.full += 1;
     this.written += 1;
-    this.repeats.set(key, { level, scope, fields, message, repeated: 0 });
+    this.repeats.set(key, { level, scope, summary, message, repeated: 0 });
     this.log[level](fields, message);
   }
 
@@ -160,10 +166,10 @@ export class LogThrottle {
     clearTimeout(this.timer);
     this.timer = undefined;
     const window = `in the last ${formatCount(Math.round(this.limits.windowMs / 1000))} s`;
-    for (const { level, scope, fields, message, repeated } of this.repeats.values()) {
+    for (const { level, scope, summary, message, repeated } of this.repeats.values()) {
       if (repeated === 0) continue;
       const short = message.length > 200 ? `${message.slice(0, 200)}…` : message;
-      this.log[level]({ ...stripError(fields), repeated }, `${short} … and ${formatCount(repeated)} more like it in ${scope} ${window}`);
+      this.log[level]({ ...summary, repeated }, `${short} … and ${formatCount(repeated)} more like it in ${scope} ${window}`);
     }
     for (const [scope, { others }] of this.scopes) {
       if (others > 0) this.log.error({ repeated: others }, `… and ${formatCount(others)} more errors of other kinds in ${scope} ${window}`);

@@ -71,6 +71,9 @@ test('many clients closed for their rate write one line of each kind and a summa
   const lines = (pattern: RegExp): string[] => logger.entries.filter((e) => pattern.test(e.message)).map((e) => e.message);
   assert.deepEqual(lines(/rate-limited/), ['client rate-limited: dropping its messages over the limit', `client rate-limited: dropping its messages over the limit … and ${CLIENTS - 1} more like it in clients in the last 10 s`]);
   assert.deepEqual(lines(/1008/), ['client closed with 1008: over its rate limit for too long', `client closed with 1008: over its rate limit for too long … and ${CLIENTS - 1} more like it in clients in the last 10 s`]);
+  // The summary counts clients of three rooms: it must not name the first one's room or address.
+  const summary = logger.entries.find((e) => /1008.*more like it in clients/.test(e.message));
+  assert.deepEqual(summary?.fields, { kind: 'rate-closed', repeated: CLIENTS - 1 });
 });
 
 test('the throttle writes each kind once per window, bounds what it remembers, and starts afresh after a flush', () => {

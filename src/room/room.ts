@@ -246,7 +246,7 @@ export class Room {
     if (seat.queuedBytes > (this.options.maxQueuedBytes ?? Infinity)) {
       seat.queuedBytes -= payload.length + MESSAGE_OVERHEAD;
       // Throttled by kind, as the transport's lines about one client are: not a line per client.
-      throttleOf(this.log).write('warn', 'clients', 'queue-full', { roomId: this.id, clientId: client }, 'client closed with 1013: too many of its messages wait for the room');
+      throttleOf(this.log).write('warn', 'clients', 'queue-full', { roomId: this.id, clientId: client }, 'client closed with 1013: too many of its messages wait for the room', { kind: 'queue-full' });
       seat.close(CLOSE_TRY_AGAIN_LATER, 'too many messages waiting for the room');
       return;
     }

@@ -331,7 +331,8 @@ export class Transport {
    * written in full (room, client, address); the rest are counted in one summary line.
    */
   private clientLine(level: 'warn' | 'info', kind: string, fields: object, message: string): void {
-    throttleOf(this.log).write(level, 'clients', kind, fields, message);
+    // The summary counts clients of any room and address: it names none of them.
+    throttleOf(this.log).write(level, 'clients', kind, fields, message, { kind });
   }
 
   private shutDown(connection: Connection, code: number, reason: string): Promise<void> {
