@@ -257,13 +257,17 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       durable?.reloaded(next);
       await closeSource(previous, log);
     },
-    close: () =>
-      (closing ??= Promise.resolve(durable?.stopWakes())
+    close: () => {
+      const began = performance.now();
+      // The saves' writes get what is left of the shutdown's deadline (at least a second).
+      const left = (): number => Math.max(1_000, o.shutdownTimeoutMs - (performance.now() - began));
+      return (closing ??= Promise.resolve(durable?.stopWakes())
         // A node of a cluster hands its rooms over: its clients come back (1012), to another node.
         .then(() => shutDown(transport, registry, log, o.shutdownTimeoutMs, node === undefined ? CLOSE_GOING_AWAY : CLOSE_SERVICE_RESTART))
-        .then(() => durable?.close())
+        .then(() => durable?.close(left()))
         .then(() => node?.close())
-        .then(() => closeSource(source, log))),
+        .then(() => closeSource(source, log)));
+    },
   });
   return { transport, running, log, o, status, metrics };
 }

@@ -143,3 +143,23 @@ test('a write that cannot be handed to the thread fails at once, and close() sti
   await within(Promise.all([writer.close(), writer.close()]), 'both close() calls to finish');
   assert.equal(writer.running, false);
 });
+
+test('a writer that never answers (a hung disk) is given up at shutdown: its writes fail naming their rooms, and close() returns', async () => {
+  const dir = tempDir();
+  const hung = { entry: `require('node:worker_threads').parentPort.on('message', () => {})`, eval: true };
+  const writer = new ImageWriter(dir, { entry: hung });
+  const file = path.join(dir, 'r.room');
+  const writes = ['stuck-1', 'stuck-2'].map((room, i) => writer.writeImage(imageOf(room), file, path.join(dir, `r.tmp${i}`), undefined, false));
+  const outcomes = Promise.allSettled(writes);
+  const closing = writer.close();
+  const early = await Promise.race([closing.then(() => 'closed'), new Promise((resolve) => setImmediate(() => resolve('waiting')))]);
+  assert.equal(early, 'waiting', 'close() waits for the writes under way');
+  assert.deepEqual(writer.abandon(), ['stuck-1', 'stuck-2']);
+  await within(closing, 'close() to return once the writes are given up');
+  const settled = await within(outcomes, 'the writes to settle');
+  for (const [i, outcome] of settled.entries()) {
+    assert.ok(outcome.status === 'rejected' && outcome.reason instanceof StateroomError, `write ${i + 1} failed with a StateroomError`);
+    assert.match(outcome.reason.message, new RegExp(`stopped waiting.*"stuck-${i + 1}".*the state directory is closed`));
+  }
+  assert.equal(writer.running, false);
+});

@@ -203,6 +203,11 @@ export class DirectoryStore implements RoomStore {
     await this.writer.close();
   }
 
+  /** Gives up on the writes under way (see {@link ImageWriter.abandon}); returns their rooms. */
+  abandon(): string[] {
+    return this.writer.abandon();
+  }
+
   private temporaryOf(file: string): string {
     return `${file}.tmp-${process.pid}-${PROCESS_TOKEN}-${++written}`;
   }

@@ -118,6 +118,23 @@ export class ImageWriter {
     await this.exited;
   }
 
+  /**
+   * Gives up on the writes under way (a shutdown past its deadline: a hung disk, say): each
+   * fails, naming its room, and the thread no longer holds the process open. Returns their rooms.
+   */
+  abandon(): string[] {
+    const rooms = [...new Set([...this.waiting.values()].map((waiter) => waiter.roomId))];
+    const thread = this.thread;
+    this.closed = true;
+    this.thread = undefined;
+    clearTimeout(this.idleTimer);
+    // A thread stuck in a system call may never end: it must not keep the process alive.
+    thread?.unref();
+    void thread?.terminate();
+    this.stopped('the server stopped waiting for it at shutdown');
+    return rooms;
+  }
+
   private send(request: WriteRequest, roomId: string, transfer: ArrayBuffer[]): Promise<WriteAnswer & { ok: true }> {
     if (this.closed) return Promise.reject(new StateroomError(ErrorCode.STATE_DIR, `room "${roomId}" could not be saved to ${request.file}: the state directory ${this.dir} is closed (the server is shutting down)`, { roomId, file: request.file }));
     clearTimeout(this.idleTimer);
@@ -195,7 +212,7 @@ export class ImageWriter {
     this.waiting.clear();
     this.becameIdle();
     for (const { roomId, file, reject } of lost) {
-      reject(new StateroomError(ErrorCode.STATE_DIR, `the writer thread of the state directory ${this.dir} stopped (${why}) before room "${roomId}" was written to ${file}; a new thread takes the next write`, { roomId, file }));
+      reject(new StateroomError(ErrorCode.STATE_DIR, `the writer thread of the state directory ${this.dir} stopped (${why}) before room "${roomId}" was written to ${file}; ${this.closed ? 'the state directory is closed' : 'a new thread takes the next write'}`, { roomId, file }));
     }
   }
 }

@@ -4,6 +4,7 @@
  * the service's rooms cannot be saved.
  * @module
  */
+import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DurabilityMetrics } from '../metrics.js';
 import type { ResolvedServerOptions } from '../options.js';
@@ -30,8 +31,11 @@ export interface Durable {
   readonly oldestUnsavedSeconds: number;
   /** The server begins to close: no saved room is woken from now on. */
   stopWakes(): void;
-  /** Stops scheduling saves; resolves once the writes under way are done (a state directory's writer thread stopped). */
-  close(): Promise<void>;
+  /**
+   * Stops scheduling saves; resolves once the writes under way are done (a state directory's
+   * writer thread stopped), or after `deadlineMs`, when they are given up with a warning.
+   */
+  close(deadlineMs: number): Promise<void>;
 }
 
 /**
@@ -73,9 +77,17 @@ export async function durableRooms(
       return keeper.oldestUnsavedSeconds;
     },
     stopWakes: () => keeper.stopWakes(),
-    close: async () => {
+    close: async (deadlineMs) => {
       keeper.close();
-      await opened?.close();
+      if (opened === undefined) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+      const outcome = await Promise.race([opened.close(), late]);
+      clearTimeout(timer);
+      if (outcome !== 'late') return;
+      // A disk that stopped answering must not hold the process open for ever.
+      const rooms = opened.abandon();
+      log.warn({ code: ErrorCode.STATE_DIR, dir: o.stateDir, rooms: rooms.slice(0, 20) }, `the state directory's writes were still under way ${deadlineMs} ms after shutdown began; closing without them (${rooms.length} room${rooms.length === 1 ? '' : 's'} may be a save behind: ${rooms.slice(0, 20).map((room) => JSON.stringify(room)).join(', ')})`);
     },
   };
 }
