@@ -5,6 +5,7 @@
  * @module
  */
 import type { RoomStore } from '../room-store.js';
+import { DirectoryStore } from './dir-store.js';
 import { encodeImage, savedRoomDigest, type RoomImage } from './image.js';
 import type { WrittenImage } from './image-writer.js';
 
@@ -14,14 +15,11 @@ import type { WrittenImage } from './image-writer.js';
  */
 export type ImageSaver = (image: RoomImage, previousDigest: string | undefined) => Promise<WrittenImage>;
 
-/** A store that encodes and writes images itself (the directory store). */
-interface ImageStore extends RoomStore {
-  putImage(image: RoomImage, previousDigest: string | undefined, giveBody: boolean): Promise<WrittenImage>;
-}
-
 /** The way to save images into `store`. */
 export function imageSaverOf(store: RoomStore): ImageSaver {
-  if (typeof (store as Partial<ImageStore>).putImage === 'function') return (image, previousDigest) => (store as ImageStore).putImage(image, previousDigest, true);
+  // Only the directory store itself: a store of the user's own with a method of that name
+  // means whatever it means, and gets bytes through `put` like any other.
+  if (store instanceof DirectoryStore) return (image, previousDigest) => store.putImage(image, previousDigest, true);
   return async (image, previousDigest) => {
     const bytes = await encodeImage(image);
     const digest = savedRoomDigest(bytes);
