@@ -12,8 +12,8 @@ import { workerOf } from '../src/cluster/affinity.js';
 import { serveAdopted } from '../src/serve.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { startServing, type Serving } from './helpers/cli.js';
-import { until, within } from './helpers/deadline.js';
-import { client, closed, type Inbox } from './helpers/sockets.js';
+import { within } from './helpers/deadline.js';
+import { answeredThenClosed, client, closed, type Inbox } from './helpers/sockets.js';
 
 const serveCounter = (t: { after(fn: () => void): void }, ...more: string[]) =>
   startServing(['serve', 'examples/counter/service.ts', '--port', '0', '--host', '127.0.0.1', '--workers', '2', ...more], t.after.bind(t));
@@ -257,32 +257,8 @@ test('slowloris on the primary: an absolute deadline (408), a cap per address, 4
 test('--workers: what the primary answers itself is closed, though the client keeps its side open', async (t) => {
   const server = await serveCounter(t);
   await bothReady(server);
-  const answeredHeldOpen = async (request: string, answer: RegExp): Promise<void> => {
-    // allowHalfOpen: the primary's FIN does not close this side, as an attacker's would not.
-    const socket = connect({ port: server.port, host: '127.0.0.1', allowHalfOpen: true });
-    socket.on('error', () => {});
-    let text = '';
-    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    socket.write(request);
-    try {
-      await until(() => answer.test(text), `an answer matching ${String(answer)}`);
-      // A close after the FIN already sent shows only when this side writes again: the primary
-      // then answers with a reset (before the fix it read on, or not at all, for ever).
-      await until(
-        () => {
-          if (!socket.destroyed) socket.write('?');
-          return socket.destroyed;
-        },
-        'the primary to close a socket the client holds open',
-        5_000,
-        20,
-      );
-    } finally {
-      socket.destroy();
-    }
-  };
-  await answeredHeldOpen('GET /status?format=json HTTP/1.1\r\nHost: x\r\n\r\n', /^HTTP\/1\.1 200 [^]*"workersAnswering":2/);
-  await answeredHeldOpen(`GET /ws/${'x'.repeat(9_000)}`, /^HTTP\/1\.1 414 /);
+  await answeredThenClosed(server.port, 'GET /status?format=json HTTP/1.1\r\nHost: x\r\n\r\n', /^HTTP\/1\.1 200 [^]*"workersAnswering":2/);
+  await answeredThenClosed(server.port, `GET /ws/${'x'.repeat(9_000)}`, /^HTTP\/1\.1 414 /);
 });
 
 test('--workers: /metrics behind a token read from a file, on a port of its own; the main port answers it 404', async (t) => {

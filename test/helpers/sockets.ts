@@ -1,6 +1,8 @@
 // Real-socket test helpers: every wait has a deadline and names what it waited for.
 import { once } from 'node:events';
+import { connect as tcpConnect } from 'node:net';
 import { WebSocket, type ClientOptions } from 'ws';
+import { until } from './deadline.js';
 
 export const DEADLINE_MS = 3_000;
 
@@ -106,4 +108,33 @@ export function refusal(url: string, headers: Record<string, string> = {}): Prom
     });
     ws.on('error', () => {});
   });
+}
+
+/**
+ * Sends `request` on a raw TCP socket that keeps its side open after the server's FIN (as an
+ * attacker's would), waits for an answer matching `answer`, then for the server to close the
+ * socket for good — not only half-close it.
+ */
+export async function answeredThenClosed(port: number, request: string, answer: RegExp): Promise<void> {
+  const socket = tcpConnect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('error', () => {});
+  let text = '';
+  socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  socket.write(request);
+  try {
+    await until(() => answer.test(text), `an answer matching ${String(answer)}`);
+    // A close after the FIN already sent shows only when this side writes again: the server
+    // then answers with a reset (one that only half-closed would read on, for ever).
+    await until(
+      () => {
+        if (!socket.destroyed) socket.write('?');
+        return socket.destroyed;
+      },
+      'the server to close a socket the client holds open',
+      5_000,
+      20,
+    );
+  } finally {
+    socket.destroy();
+  }
 }
