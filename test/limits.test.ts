@@ -208,6 +208,34 @@ test('an upgrade waiting for a slow authorize stays pending: counted against the
   for (const held of [first, second]) assert.match(await within(held, 'the 408'), /^408 request timeout: .*admission/);
 });
 
+test("resumes that send a seat's kept tail again and again are refused with 429 once they have sent 4 tails in 10 s; up-to-date resumes never are", async (t) => {
+  const echo: ServiceSource = () => ({ message: (_client: ClientId, payload: Payload, ctx: Context) => ctx.sendMessage('broadcast', payload) });
+  const { url } = await start(t, echo, { resumeBufferBytes: 4096 });
+  const sockets: WebSocket[] = [];
+  t.after(() => sockets.forEach((ws) => ws.terminate()));
+  const first = await client(url('/ws/r?token=looping'));
+  sockets.push(first.ws);
+  for (let i = 0; i < 3; i++) first.ws.send('m'.repeat(1000));
+  await first.texts(3);
+  // Up to date (received=3): nothing is sent again, however often.
+  for (let i = 0; i < 20; i++) sockets.push(await open(url('/ws/r?token=looping&received=3')));
+  // From the start: ~3 KiB sent again each time, against a budget of 4 × 4 KiB per 10 s.
+  let resumed = 0;
+  for (;;) {
+    const answer = await refusal(url('/ws/r?token=looping&received=0')).catch((err: Error) => err.message);
+    if (answer.startsWith('429')) {
+      assert.equal(answer, '429 room "r": client 1 resumed from far back too often (16384 bytes sent again within 10 s); try again in a few seconds');
+      break;
+    }
+    assert.match(answer, /was accepted$/);
+    resumed += 1;
+    assert.ok(resumed <= 6, `still resumed after ${resumed} full replays`);
+  }
+  assert.ok(resumed >= 5, `${resumed} full replays before the refusal`);
+  sockets.push(await open(url('/ws/r?token=other&received=0')));
+  sockets.push(await open(url('/ws/r?token=looping')));
+});
+
 test('a client piling messages up behind a slow service is closed with 1013; the room goes on', async (t) => {
   let handled = 0;
   const { url, logger } = await start(

@@ -99,6 +99,8 @@ export class RoomRegistry implements Placement {
       return ADMITTED_FRESH;
     }
     const resumes = room.resumable(identity);
+    const tooOften = resumes ? room.resumeRefusal(identity) : undefined;
+    if (tooOften !== undefined) return { ok: false, status: 429, reason: `room "${roomId}": ${tooOften}` };
     // A client taking its own seat's place never counts against the limit.
     const replaces = identity.token !== undefined && room.holdsToken(identity.token);
     if (!replaces && maxClientsPerRoom > 0 && room.clientCount >= maxClientsPerRoom) {

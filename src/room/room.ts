@@ -218,6 +218,11 @@ export class Room {
     return this.seats.resumable(identity);
   }
 
+  /** Why a client with this identity may not resume now (see {@link Seats.resumeRefusal}), or undefined. */
+  resumeRefusal(identity: Identity): string | undefined {
+    return this.seats.resumeRefusal(identity);
+  }
+
   /**
    * Seats a client (see {@link Seats.take}). A client that resumes its seat gets what it
    * missed and the service sees nothing; a new seat is the service's `connect`.

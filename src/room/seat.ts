@@ -47,6 +47,15 @@ const NOTHING_KEPT: Payload[] = [];
 /** What each kept message counts for beyond its payload: its slot in the tail. */
 export const MESSAGE_OVERHEAD = 16;
 
+/**
+ * How much one seat's resumes may send again within {@link RESUME_WINDOW_MS}, in kept tails
+ * (`keepBytes`). A resume sends back what the client missed, up to the whole kept tail, for
+ * one small request: a client resuming in a loop from an old count would make the server
+ * send without bound. A client on a flaky network is sent again only what it missed.
+ */
+export const RESUME_REPLAY_TAILS = 4;
+export const RESUME_WINDOW_MS = 10_000;
+
 export class Seat implements ClientSink {
   /** Whether the service has seen this client's `connect`: only then is it a recipient. */
   connected = false;
@@ -69,6 +78,9 @@ export class Seat implements ClientSink {
   private tail: Payload[] = NOTHING_KEPT;
   private head = 0;
   private tailBytes = 0;
+  /** When the current window of resumes began (`performance.now()`), and what they sent again in it. */
+  private resumeWindowStart = 0;
+  private replayedInWindow = 0;
 
   /**
    * @param keepBytes - How much of the newest traffic to keep for a resume (0 keeps nothing).
@@ -116,9 +128,28 @@ export class Seat implements ClientSink {
    * {@link seatFrame} when `exact`.
    */
   resume(sink: ClientSink, received: number, exact: boolean): void {
+    const now = performance.now();
+    if (now - this.resumeWindowStart >= RESUME_WINDOW_MS) {
+      this.resumeWindowStart = now;
+      this.replayedInWindow = 0;
+    }
     this.sink = sink;
     if (exact) sink.send(seatFrame(true, this.received));
-    for (let i = this.tail.length - (this.sent - received); i < this.tail.length; i++) sink.send(this.tail[i]!);
+    for (let i = this.tail.length - (this.sent - received); i < this.tail.length; i++) {
+      const payload = this.tail[i]!;
+      this.replayedInWindow += payload.length + MESSAGE_OVERHEAD;
+      sink.send(payload);
+    }
+  }
+
+  /** What this seat's resumes may send again per window: {@link RESUME_REPLAY_TAILS} kept tails. */
+  get replayBudget(): number {
+    return RESUME_REPLAY_TAILS * this.keepBytes;
+  }
+
+  /** Whether the seat's resumes have sent again its {@link replayBudget} in the current window. */
+  replayedTooMuch(): boolean {
+    return performance.now() - this.resumeWindowStart < RESUME_WINDOW_MS && this.replayedInWindow >= this.replayBudget;
   }
 
   /** The connection is gone; messages are still numbered and kept for a resume. */

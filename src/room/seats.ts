@@ -10,7 +10,7 @@ import { ErrorCode, StateroomError } from '../errors.js';
 import { CLOSE_REPLACED } from '../protocol.js';
 import { MAX_CLIENT_ID } from '../service/checks.js';
 import type { ClientId } from '../service/types.js';
-import { Seat, seatFrame, type ClientSink, type Identity } from './seat.js';
+import { RESUME_WINDOW_MS, Seat, seatFrame, type ClientSink, type Identity } from './seat.js';
 import { TOKEN_DIGEST_BYTES } from './state.js';
 
 /** How a room treats clients that drop. */
@@ -79,6 +79,13 @@ export class Seats {
   resumable(identity: Identity): boolean {
     const seat = identity.token === undefined ? undefined : this.byToken.get(identity.token);
     return seat !== undefined && this.options.resumeGraceMs > 0 && identity.received !== undefined && seat.canResumeFrom(identity.received);
+  }
+
+  /** Why a client with this identity may not resume its seat now (its resumes sent too much again), or undefined. */
+  resumeRefusal(identity: Identity): string | undefined {
+    const seat = identity.token === undefined ? undefined : this.byToken.get(identity.token);
+    if (seat === undefined || !this.resumable(identity) || !seat.replayedTooMuch()) return undefined;
+    return `client ${seat.client} resumed from far back too often (${seat.replayBudget} bytes sent again within ${RESUME_WINDOW_MS / 1000} s); try again in a few seconds`;
   }
 
   /**
