@@ -1,8 +1,9 @@
 // CPU per save of a WASM room (issue 13's durable-rooms bar): saves of the benchmark's guest
 // (bench/servers/assembly/broadcast.ts, 200 messages in) and of the Rust guest
 // (test/fixtures/rust/guest.wasm, 100 increments) into a directory store, four at a time as the
-// keeper runs them, each as the keeper does it (the room's state around the snapshot, then
-// DirectoryStore.putImage — or, in a build without it, encodeImage + put). Prints the process's
+// keeper runs them, each as the keeper does it from a fresh capture of the guest: the room's
+// state and the capture to DirectoryStore.putRoom, which joins them on the writer thread (in a
+// build without it: the joined body to putImage; without that, encodeImage + put). Prints the process's
 // CPU per save, the server thread's part (from /proc/self/task/<pid>/stat, 10 ms ticks: hence
 // thousands of saves), the other threads' part, and the wall time per save. The directory is on
 // the machine's temporary disk, like the bench servers' state.
@@ -62,8 +63,12 @@ function threadTicks() {
 
 async function measure(name, body, store) {
   const saveOne = async (i) => {
-    const state = { body, timerDueAt: undefined, lastClientId: 4, clients: [1, 2, 3, 4] };
-    const image = { roomId: `${name} ${i % 400}`, kind: 'wasm', moduleHash: 'bench', savedAt: Date.now(), timerDueAt: undefined, body: encodeSavedRoom(state) };
+    // A fresh capture for each save, as a room's snapshot is (and putRoom hands its buffer to
+    // the writer thread): one copy of the guest's memory, as the capture itself makes.
+    const state = { body: body.slice(), timerDueAt: undefined, lastClientId: 4, clients: [1, 2, 3, 4] };
+    const header = { roomId: `${name} ${i % 400}`, kind: 'wasm', moduleHash: 'bench', savedAt: Date.now(), timerDueAt: undefined };
+    if (typeof store.putRoom === 'function') return store.putRoom(header, state);
+    const image = { ...header, body: encodeSavedRoom(state) };
     if (typeof store.putImage === 'function') return store.putImage(image, undefined, true);
     const bytes = await encodeImage(image);
     savedRoomDigest(bytes);

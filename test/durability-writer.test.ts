@@ -10,6 +10,7 @@ import { serve, type Context, type Payload } from '../src/index.js';
 import { DirectoryStore } from '../src/durability/dir-store.js';
 import { decodeImage, type RoomImage } from '../src/durability/image.js';
 import { ImageWriter } from '../src/durability/image-writer.js';
+import { decodeSavedRoom, encodeSavedRoom } from '../src/durability/saved-room.js';
 import { StateroomError } from '../src/errors.js';
 import { createLogger } from '../src/logger.js';
 import { until, within } from './helpers/deadline.js';
@@ -108,6 +109,25 @@ test('an image given twice is written once: the second, with the first one\'s di
   assert.deepEqual({ written: second.written, digest: second.digest }, { written: false, digest: first.digest });
   const third = await store.putImage(imageOf('same', 'changed'), first.digest);
   assert.equal(third.written, true);
+  await store.close();
+});
+
+test('a room saved with its body joined on the writer thread (putRoom) is the image putImage writes of the same state, and its buffer is handed over, not copied', async () => {
+  const store = await DirectoryStore.open(path.join(tempDir(), 'state'));
+  const state = { lastClientId: 7, clients: [2, 7], timerDueAt: undefined, tokenIds: [[new Uint8Array(16).fill(3), 2] as const], body: new Uint8Array(0) };
+  const header = { roomId: 'joined', kind: 'wasm' as const, moduleHash: 'm', savedAt: 1, timerDueAt: undefined };
+  const adapterBytes = new TextEncoder().encode('guest memory '.repeat(100));
+  // As a pool thread's capture comes: a view past a reply head, in a buffer of its own.
+  const frame = new Uint8Array(5 + adapterBytes.length);
+  frame.set(adapterBytes, 5);
+  const given = await within(store.putRoom(header, { ...state, body: frame.subarray(5) }), 'putRoom');
+  assert.equal(frame.buffer.byteLength, 0, 'the capture\'s buffer went to the writer thread (detached here), not a copy');
+  const joinedBytes = readFileSync(store.where('joined'));
+  const kept = await within(store.putImage({ ...header, body: encodeSavedRoom({ ...state, body: adapterBytes }) }), 'putImage');
+  assert.deepEqual({ digest: given.digest, bytes: given.bytes }, { digest: kept.digest, bytes: kept.bytes }, 'the same saved room, byte for byte');
+  assert.deepEqual(readFileSync(store.where('joined')), joinedBytes);
+  const back = decodeSavedRoom((await decodeImage(joinedBytes, 'joined')).body, undefined, 'joined');
+  assert.deepEqual({ clients: back.clients, lastClientId: back.lastClientId, body: new TextDecoder().decode(back.body) }, { clients: [2, 7], lastClientId: 7, body: 'guest memory '.repeat(100) });
   await store.close();
 });
 

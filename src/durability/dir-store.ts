@@ -26,6 +26,8 @@ import { promisify } from 'node:util';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { checkImage, imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader, type RoomImage } from './image.js';
 import { ImageWriter, type WrittenImage } from './image-writer.js';
+import { encodeSavedRoomHead } from './saved-room.js';
+import type { RoomState } from '../room/state.js';
 import { isRunning } from '../process-alive.js';
 import type { RoomStore } from '../room-store.js';
 import { KeyQueue } from './key-queue.js';
@@ -190,6 +192,29 @@ export class DirectoryStore implements RoomStore {
     return this.queues.run(roomId, async () => {
       try {
         return await this.writer.writeImage(image, file, this.temporaryOf(file), previousDigest, giveBody);
+      } catch (err) {
+        if (err instanceof StateroomError) throw err;
+        throw ioError(`cannot save room image ${file} of room "${roomId}"`, file, err, roomId);
+      }
+    });
+  }
+
+  /**
+   * {@link putImage} of a room's state, its body (saved-room.ts, `encodeSavedRoom`) made on the
+   * writer thread from the room's part and `state.body`, whose whole buffer is handed to the
+   * thread: the caller gives it up (a WASM room's capture, which holds nothing else). What a
+   * keeper's periodic save does; a body the caller keeps goes through {@link putImage}.
+   * @throws as {@link putImage}.
+   */
+  async putRoom(image: Omit<RoomImage, 'body'>, state: RoomState & { readonly body: Uint8Array }, previousDigest?: string): Promise<WrittenImage> {
+    const whole = { ...image, body: state.body };
+    checkImage(whole);
+    const roomHead = encodeSavedRoomHead(state);
+    const { roomId } = image;
+    const file = this.where(roomId);
+    return this.queues.run(roomId, async () => {
+      try {
+        return await this.writer.writeRoom(whole, roomHead, file, this.temporaryOf(file), previousDigest);
       } catch (err) {
         if (err instanceof StateroomError) throw err;
         throw ioError(`cannot save room image ${file} of room "${roomId}"`, file, err, roomId);

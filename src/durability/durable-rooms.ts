@@ -29,7 +29,7 @@ import type { SourceDurability } from '../service/adapter.js';
 import { decodeImage, readImageHeader } from './image.js';
 import { imageSaverOf, type ImageSaver } from './image-saver.js';
 import { KeyQueue } from './key-queue.js';
-import { decodeSavedRoom, encodeSavedRoom } from './saved-room.js';
+import { decodeSavedRoom } from './saved-room.js';
 import type { RoomStore } from '../room-store.js';
 
 /** Saves (encode and write) running at once, across all rooms. */
@@ -384,7 +384,9 @@ export class DurableRooms implements RoomKeeper {
       // A room let go meanwhile (its snapshot waited behind a long callback) was saved by its
       // retire, and a newer instance may have saved since: this older state must not land.
       if (state?.body === undefined || this.letGo.has(room)) return;
-      if (!(await this.write(room.id, { ...state, body: state.body }, durability))) room.markDirty();
+      // A WASM room's capture is a buffer of its own, used once: it goes to the writer thread
+      // as it is (a failed save takes a new snapshot). A native service's bytes may be its own.
+      if (!(await this.write(room.id, { ...state, body: state.body }, durability, durability.kind === 'wasm'))) room.markDirty();
     } finally {
       this.release();
     }
@@ -406,12 +408,15 @@ export class DurableRooms implements RoomKeeper {
     if (state.timerDueAt !== undefined) this.scheduleWake(roomId, state.timerDueAt);
   }
 
-  /** Encodes and writes one state of a room, after any write of it in progress. True when written. */
-  private write(roomId: string, state: RoomState & { body: Uint8Array }, durability: SourceDurability): Promise<boolean> {
-    return this.writes.run(roomId, () => this.put(roomId, state, durability));
+  /**
+   * Encodes and writes one state of a room, after any write of it in progress. True when
+   * written. `giveBody`: the state's body buffer is not used again (see {@link ImageSaver}).
+   */
+  private write(roomId: string, state: RoomState & { body: Uint8Array }, durability: SourceDurability, giveBody = false): Promise<boolean> {
+    return this.writes.run(roomId, () => this.put(roomId, state, durability, giveBody));
   }
 
-  private async put(roomId: string, state: RoomState & { body: Uint8Array }, { kind, moduleHash }: SourceDurability): Promise<boolean> {
+  private async put(roomId: string, state: RoomState & { body: Uint8Array }, { kind, moduleHash }: SourceDurability, giveBody: boolean): Promise<boolean> {
     const started = performance.now();
     if (this.full(roomId)) {
       // Admitted before the store filled up (admission refuses new rooms once it is full).
@@ -419,11 +424,10 @@ export class DurableRooms implements RoomKeeper {
       return false;
     }
     try {
-      // A fresh body for this save: the saver may hand its buffer to the writer thread.
-      const image = { roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt, body: encodeSavedRoom(state) };
+      const image = { roomId, kind, moduleHash, savedAt: Date.now(), timerDueAt: state.timerDueAt };
       const previous = this.lastWritten.get(roomId);
       this.lastWritten.delete(roomId);
-      const saved = await this.saveImage(image, previous);
+      const saved = await this.saveImage(image, state, giveBody, previous);
       this.lastWritten.set(roomId, saved.digest);
       if (!saved.written) {
         this.metrics?.unchanged();

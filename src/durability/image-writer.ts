@@ -27,7 +27,15 @@ export type WriteRequest = {
   readonly id: number;
   readonly file: string;
   readonly temporary: string;
-} & ({ readonly image: RoomImage; readonly previousDigest: string | undefined } | { readonly image?: undefined; readonly bytes: Uint8Array });
+} & (
+  | {
+      readonly image: RoomImage;
+      readonly previousDigest: string | undefined;
+      /** The room's part of the body (saved-room.ts): the body written is it, then `image.body`, joined on the thread. */
+      readonly roomHead?: Uint8Array;
+    }
+  | { readonly image?: undefined; readonly bytes: Uint8Array }
+);
 
 /** The thread's answer to one request (answers come in arrays, one array per batch). */
 export type WriteAnswer =
@@ -101,6 +109,21 @@ export class ImageWriter {
   async writeImage(image: RoomImage, file: string, temporary: string, previousDigest: string | undefined, giveBody: boolean): Promise<WrittenImage> {
     const transfer = giveBody && ownsWholeBuffer(image.body) ? [image.body.buffer as ArrayBuffer] : [];
     const answer = await this.send({ id: this.nextId++, file, temporary, image, previousDigest }, image.roomId, transfer);
+    return { written: answer.written, digest: answer.digest ?? '', bytes: answer.bytes };
+  }
+
+  /**
+   * {@link writeImage} of a room whose body is `roomHead` (saved-room.ts, `encodeSavedRoomHead`)
+   * then `image.body` (the adapter's bytes), joined on the thread: the server thread neither
+   * allocates the joined body nor copies the adapter's bytes. `image.body`'s whole buffer is
+   * handed to the thread, whatever part of it the view spans: the caller gives it up (a WASM
+   * room's capture, which holds nothing else).
+   */
+  async writeRoom(image: RoomImage, roomHead: Uint8Array, file: string, temporary: string, previousDigest: string | undefined): Promise<WrittenImage> {
+    const { buffer, byteLength } = image.body;
+    // An empty body is copied, as in writeImage: a detached buffer then fails loudly.
+    const transfer = buffer instanceof ArrayBuffer && byteLength > 0 ? [buffer] : [];
+    const answer = await this.send({ id: this.nextId++, file, temporary, image, previousDigest, roomHead }, image.roomId, transfer);
     return { written: answer.written, digest: answer.digest ?? '', bytes: answer.bytes };
   }
 

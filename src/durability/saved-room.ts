@@ -17,10 +17,18 @@ const TOKEN_BYTES = TOKEN_DIGEST_BYTES + 4;
 
 /** The room's state as an image body; a state without adapter bytes has none. */
 export function encodeSavedRoom(state: RoomState & { readonly body: Uint8Array }): Uint8Array {
+  return joinSavedRoom(encodeSavedRoomHead(state), state.body);
+}
+
+/**
+ * The room's own part of an image body: every byte before the adapter's. With the adapter's
+ * bytes after it ({@link joinSavedRoom}) it is {@link encodeSavedRoom}'s body, so the join can
+ * happen on another thread (the state directory's writer) instead of the server thread.
+ */
+export function encodeSavedRoomHead(state: Omit<RoomState, 'body'>): Uint8Array {
   const tokens = state.tokenIds ?? [];
   const tokensAt = FIXED_BYTES + 4 * state.clients.length;
-  const bodyAt = tokensAt + 4 + TOKEN_BYTES * tokens.length;
-  const out = new Uint8Array(bodyAt + state.body.byteLength);
+  const out = new Uint8Array(tokensAt + 4 + TOKEN_BYTES * tokens.length);
   const view = new DataView(out.buffer);
   view.setUint8(0, VERSION);
   view.setUint32(1, state.lastClientId, true);
@@ -32,7 +40,14 @@ export function encodeSavedRoom(state: RoomState & { readonly body: Uint8Array }
     out.set(digest.subarray(0, TOKEN_DIGEST_BYTES), at);
     view.setUint32(at + TOKEN_DIGEST_BYTES, client, true);
   });
-  out.set(state.body, bodyAt);
+  return out;
+}
+
+/** An image body from its room part ({@link encodeSavedRoomHead}) and the adapter's bytes. */
+export function joinSavedRoom(head: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.byteLength + body.byteLength);
+  out.set(head, 0);
+  out.set(body, head.byteLength);
   return out;
 }
 

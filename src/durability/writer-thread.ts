@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeImageSync, imagePartsDigest, type ImageParts } from './image.js';
+import { joinSavedRoom } from './saved-room.js';
 import type { WriteAnswer, WriteRequest, WriterSetup } from './image-writer.js';
 
 const { dir } = workerData as WriterSetup;
@@ -57,7 +58,8 @@ function write(request: WriteRequest): WriteAnswer & { ok: true } {
   if (request.image === undefined) {
     parts = { head: Buffer.alloc(0), stored: request.bytes, tail: Buffer.alloc(0) };
   } else {
-    parts = encodeImageSync(request.image);
+    const { image, roomHead } = request;
+    parts = encodeImageSync(roomHead === undefined ? image : { ...image, body: joinSavedRoom(roomHead, image.body) });
     digest = imagePartsDigest(parts);
   }
   const bytes = parts.head.length + parts.stored.length + parts.tail.length;

@@ -1,0 +1,102 @@
+// Where a WASM room's save spends its CPU inside a real server (issue 13's durable-rooms bar):
+// the benchmark's many-rooms load (400 rooms x 4 clients, 200 messages each, bench/load.ts)
+// against `servers/stateroom-wasm.mjs <isolation>` with and without `durable`, back to back,
+// reading each server thread's CPU from /proc/<pid>/task/*/stat around the load alone. The
+// durable server's extra CPU of each kind of thread, over the plain one's in the same pair,
+// divided by the saves in the window (its /metrics), is the CPU per save that thread pays.
+//
+//   npm run build && node bench/save-threads.mjs [pairs] [isolations]   # default: 3 pool,inline
+//
+// Node names none of its threads, so they are told apart by when they appear: the threads there
+// once the server listens (V8's platform workers — its GC helpers — and libuv's pool), those that
+// appear while the clients connect (the WASM pool's threads), and those that appear during the
+// load (the state directory's writer thread, started by the first save). A figure of one pair is
+// noisy (the machine is shared; the two servers' deliveries batch differently): read the spread.
+/* global fetch, AbortSignal -- Node 20 has both */
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PAIRS = Number(process.argv[2] ?? 3);
+const ISOLATIONS = (process.argv[3] ?? 'pool,inline').split(',');
+const GROUPS = ['main', 'helpers', 'pool', 'writer'];
+
+/** The next line a child prints (lines are queued until asked for). */
+function linesOf(child) {
+  const queued = [];
+  let waiting;
+  createInterface({ input: child.stdout }).on('line', (line) => (waiting ? (waiting(line), (waiting = undefined)) : queued.push(line)));
+  return () => (queued.length > 0 ? Promise.resolve(queued.shift()) : new Promise((resolve) => (waiting = resolve)));
+}
+
+/** CPU ticks (user + system) of each thread of `pid`, by thread id. */
+function threadTicks(pid) {
+  const ticks = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      ticks.set(tid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ticks;
+}
+
+async function savesOf(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  return Number(/^stateroom_room_saves_total\{result="ok"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** One load against one server: seconds of CPU per group of threads, and the saves in the window. */
+async function run(args) {
+  const server = spawn(process.execPath, ['bench/servers/stateroom-wasm.mjs', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const { port } = JSON.parse(await linesOf(server)());
+    const early = new Set(threadTicks(server.pid).keys());
+    const plan = { protocol: 'ws', port, rooms: 400, clientsPerRoom: 4, messages: 200, window: 4, deadlineMs: 120_000 };
+    const load = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const next = linesOf(load);
+      await next(); // every client connected
+      const savesBefore = await savesOf(port);
+      const before = threadTicks(server.pid);
+      load.stdin.write('go\n');
+      const result = JSON.parse(await next());
+      const after = threadTicks(server.pid);
+      const saves = (await savesOf(port)) - savesBefore;
+      const seconds = Object.fromEntries(GROUPS.map((group) => [group, 0]));
+      for (const [tid, ticks] of after) {
+        const group = tid === String(server.pid) ? 'main' : early.has(tid) ? 'helpers' : before.has(tid) ? 'pool' : 'writer';
+        seconds[group] += (ticks - (before.get(tid) ?? 0)) / 100;
+      }
+      return { seconds, saves, delivered: result.delivered };
+    } finally {
+      load.kill();
+    }
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (x) => x.toFixed(2);
+console.log(`${PAIRS} pairs per isolation; extra CPU of the durable server per save, in ms, by thread (Node ${process.version})`);
+console.log(`| isolation | pair | saves | ${GROUPS.join(' | ')} | all |`);
+console.log(`|---|---:|---:|${GROUPS.map(() => '---:').join('|')}|---:|`);
+for (const isolation of ISOLATIONS) {
+  const perSave = [];
+  for (let pair = 1; pair <= PAIRS; pair++) {
+    const durable = await run([isolation, 'durable']);
+    const plain = await run([isolation]);
+    const row = Object.fromEntries(GROUPS.map((group) => [group, ((durable.seconds[group] - plain.seconds[group]) * 1000) / Math.max(1, durable.saves)]));
+    row.all = GROUPS.reduce((sum, group) => sum + row[group], 0);
+    perSave.push(row);
+    console.log(`| ${isolation} | ${pair} | ${durable.saves} | ${GROUPS.map((group) => ms(row[group])).join(' | ')} | ${ms(row.all)} |`);
+  }
+  console.log(`| ${isolation} | median | | ${[...GROUPS, 'all'].map((group) => ms(median(perSave.map((row) => row[group])))).join(' | ')} |`);
+}
