@@ -164,14 +164,7 @@ export class DirectoryStore implements RoomStore {
       throw new TypeError(`DirectoryStore.put: the bytes for room "${roomId}" are not a room image (${err instanceof Error ? err.message : String(err)})`);
     }
     if (header.roomId !== roomId) throw new TypeError(`DirectoryStore.put: an image of room "${header.roomId}" put as room "${roomId}"`);
-    return this.queues.run(roomId, async () => {
-      try {
-        await this.writer.writeBytes(roomId, bytes, file, this.temporaryOf(file));
-      } catch (err) {
-        if (err instanceof StateroomError) throw err;
-        throw ioError(`cannot save room image ${file}`, file, err);
-      }
-    });
+    return this.queuedWrite(roomId, file, `cannot save room image ${file}`, (temporary) => this.writer.writeBytes(roomId, bytes, file, temporary));
   }
 
   /**
@@ -187,16 +180,10 @@ export class DirectoryStore implements RoomStore {
    */
   async putImage(image: RoomImage, previousDigest?: string, giveBody = false): Promise<WrittenImage> {
     checkImage(image);
-    const { roomId } = image;
-    const file = this.where(roomId);
-    return this.queues.run(roomId, async () => {
-      try {
-        return await this.writer.writeImage(image, file, this.temporaryOf(file), previousDigest, giveBody);
-      } catch (err) {
-        if (err instanceof StateroomError) throw err;
-        throw ioError(`cannot save room image ${file} of room "${roomId}"`, file, err, roomId);
-      }
-    });
+    const file = this.where(image.roomId);
+    return this.queuedWrite(image.roomId, file, `cannot save room image ${file} of room "${image.roomId}"`, (temporary) =>
+      this.writer.writeImage(image, file, temporary, previousDigest, giveBody),
+    );
   }
 
   /**
@@ -210,14 +197,23 @@ export class DirectoryStore implements RoomStore {
     const whole = { ...image, body: state.body };
     checkImage(whole);
     const roomHead = encodeSavedRoomHead(state);
-    const { roomId } = image;
-    const file = this.where(roomId);
+    const file = this.where(image.roomId);
+    return this.queuedWrite(image.roomId, file, `cannot save room image ${file} of room "${image.roomId}"`, (temporary) =>
+      this.writer.writeRoom(whole, roomHead, file, temporary, previousDigest),
+    );
+  }
+
+  /**
+   * Runs `write` (to `file` by way of a fresh temporary file) after the room's writes under way.
+   * An OS error becomes `SR_ERR_STATE_DIR` saying `failed`; the writer's own errors pass as they are.
+   */
+  private queuedWrite<T>(roomId: string, file: string, failed: string, write: (temporary: string) => Promise<T>): Promise<T> {
     return this.queues.run(roomId, async () => {
       try {
-        return await this.writer.writeRoom(whole, roomHead, file, this.temporaryOf(file), previousDigest);
+        return await write(this.temporaryOf(file));
       } catch (err) {
         if (err instanceof StateroomError) throw err;
-        throw ioError(`cannot save room image ${file} of room "${roomId}"`, file, err, roomId);
+        throw ioError(failed, file, err, roomId);
       }
     });
   }

@@ -108,8 +108,7 @@ export class ImageWriter {
    */
   async writeImage(image: RoomImage, file: string, temporary: string, previousDigest: string | undefined, giveBody: boolean): Promise<WrittenImage> {
     const transfer = giveBody && ownsWholeBuffer(image.body) ? [image.body.buffer as ArrayBuffer] : [];
-    const answer = await this.send({ id: this.nextId++, file, temporary, image, previousDigest }, image.roomId, transfer);
-    return { written: answer.written, digest: answer.digest ?? '', bytes: answer.bytes };
+    return writtenImage(await this.send({ id: this.nextId++, file, temporary, image, previousDigest }, image.roomId, transfer));
   }
 
   /**
@@ -123,8 +122,7 @@ export class ImageWriter {
     const { buffer, byteLength } = image.body;
     // An empty body is copied, as in writeImage: a detached buffer then fails loudly.
     const transfer = buffer instanceof ArrayBuffer && byteLength > 0 ? [buffer] : [];
-    const answer = await this.send({ id: this.nextId++, file, temporary, image, previousDigest, roomHead }, image.roomId, transfer);
-    return { written: answer.written, digest: answer.digest ?? '', bytes: answer.bytes };
+    return writtenImage(await this.send({ id: this.nextId++, file, temporary, image, previousDigest, roomHead }, image.roomId, transfer));
   }
 
   /** Writes `bytes` (an encoded image, copied to the thread) to `file` by way of `temporary`. */
@@ -238,6 +236,11 @@ export class ImageWriter {
       reject(new StateroomError(ErrorCode.STATE_DIR, `the writer thread of the state directory ${this.dir} stopped (${why}) before room "${roomId}" was written to ${file}; ${this.closed ? 'the state directory is closed' : 'a new thread takes the next write'}`, { roomId, file }));
     }
   }
+}
+
+/** What the thread's answer to an image's write says of it. */
+function writtenImage(answer: WriteAnswer & { ok: true }): WrittenImage {
+  return { written: answer.written, digest: answer.digest ?? '', bytes: answer.bytes };
 }
 
 /** Whether `bytes` spans its whole (transferable) buffer: handing that over takes nothing from anyone else. */
