@@ -135,8 +135,8 @@ export class LogThrottle {
   /**
    * Writes a line of kind `key` at `level` in `scope`, or counts it (see {@link error}).
    * @param summary - The fields of the window's summary of this kind; default `fields` without
-   *   the error and the client. Lines of many clients must not name the first one's room or
-   *   address there.
+   *   the error, the client and the address. Lines of many clients must not name the first
+   *   one's room or address there.
    */
   write(level: ThrottledLevel, scope: string, key: string, fields: object, message: string, summary: object = stripError(fields)): void {
     this.timer ??= setTimeout(() => this.flush(), this.limits.windowMs).unref();
@@ -182,9 +182,12 @@ export class LogThrottle {
   }
 }
 
-/** The fields of a line without its error object and client: a summary has no stack to repeat, and many clients. */
+/**
+ * The fields of a line without its error object, client and address: a summary has no stack to
+ * repeat, and counts lines of many clients, from many addresses.
+ */
 function stripError(fields: object): object {
-  const { err: _err, clientId: _client, ...rest } = fields as { err?: unknown; clientId?: unknown };
+  const { err: _err, clientId: _client, ip: _ip, ...rest } = fields as { err?: unknown; clientId?: unknown; ip?: unknown };
   return rest;
 }
 

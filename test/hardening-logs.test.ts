@@ -76,6 +76,15 @@ test('many clients closed for their rate write one line of each kind and a summa
   assert.deepEqual(summary?.fields, { kind: 'rate-closed', repeated: CLIENTS - 1 });
 });
 
+test("a summary of refused upgrades does not name the first one's address", () => {
+  const log = new MemoryLogger();
+  const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 2, maxKeys: 3, perWindow: 100 });
+  for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) throttle.write('info', 'refused upgrades', '403', { status: 403, ip, reason: 'origin x is not allowed' }, 'upgrade refused with 403: origin x is not allowed');
+  throttle.flush();
+  assert.deepEqual(log.entries[0]?.fields, { status: 403, ip: '10.0.0.1', reason: 'origin x is not allowed' }, 'the first line in full');
+  assert.deepEqual(log.entries[1]?.fields, { status: 403, reason: 'origin x is not allowed', repeated: 2 });
+});
+
 test('the throttle writes each kind once per window, bounds what it remembers, and starts afresh after a flush', () => {
   const log = new MemoryLogger();
   const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 2, maxKeys: 3, perWindow: 100 });
