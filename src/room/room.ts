@@ -218,7 +218,7 @@ export class Room {
     return this.seats.resumable(identity);
   }
 
-  /** Why a client with this identity may not resume now (see {@link Seats.resumeRefusal}), or undefined. */
+  /** Why a client that would resume ({@link resumable}) may not do so now (see {@link Seats.resumeRefusal}), or undefined. */
   resumeRefusal(identity: Identity): string | undefined {
     return this.seats.resumeRefusal(identity);
   }

@@ -81,10 +81,13 @@ export class Seats {
     return seat !== undefined && this.options.resumeGraceMs > 0 && identity.received !== undefined && seat.canResumeFrom(identity.received);
   }
 
-  /** Why a client with this identity may not resume its seat now (its resumes sent too much again), or undefined. */
+  /**
+   * Why a client that would resume its seat ({@link resumable}) may not do so now (its seat's
+   * resumes sent too much again), or undefined.
+   */
   resumeRefusal(identity: Identity): string | undefined {
     const seat = identity.token === undefined ? undefined : this.byToken.get(identity.token);
-    if (seat === undefined || !this.resumable(identity) || !seat.replayedTooMuch()) return undefined;
+    if (seat === undefined || !seat.replayedTooMuch()) return undefined;
     return `client ${seat.client} resumed from far back too often (${seat.replayBudget} bytes sent again within ${RESUME_WINDOW_MS / 1000} s); try again in a few seconds`;
   }
 
