@@ -29,11 +29,17 @@ import type { SourceDurability } from '../service/adapter.js';
 import { decodeImage, readImageHeader } from './image.js';
 import { imageSaverOf, type ImageSaver } from './image-saver.js';
 import { KeyQueue } from './key-queue.js';
+import { SaveSchedule } from './save-schedule.js';
+import { SaveSlots } from './save-slots.js';
 import { decodeSavedRoom } from './saved-room.js';
 import type { RoomStore } from '../room-store.js';
 
-/** Saves (encode and write) running at once, across all rooms. */
-const MAX_CONCURRENT_SAVES = 4;
+/** Periodic saves (snapshot, encode and write) running at once, across all rooms. */
+const MAX_CONCURRENT_SAVES = 16;
+/** Snapshot bytes those saves hold at once (one larger room is still saved, alone). */
+const MAX_SAVING_BYTES = 32 * 1024 * 1024;
+/** What a room's first snapshot is expected to hold (a Rust guest's heap is ~1 MiB); later ones, the size of its last. */
+const FIRST_SNAPSHOT_BYTES = 1024 * 1024;
 /** How long a room let go retries a failed save of its last state (then the state is lost, loudly). */
 const RETIRE_RETRY_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 /** How long the last snapshot of a room being let go may take (its events before it included). */
@@ -65,7 +71,7 @@ export interface KeptPlacement {
 export class DurableRooms implements RoomKeeper {
   private placement: KeptPlacement = { wake: () => false, isLive: () => false };
   /** Rooms with a save scheduled, and since when (performance.now()) they have unsaved changes. */
-  private readonly scheduled = new Map<Room, { readonly timer: NodeJS.Timeout; readonly since: number }>();
+  private readonly scheduled: SaveSchedule<Room>;
   /** Rooms whose periodic save is under way, and since when they had unsaved changes. */
   private readonly saving = new Map<Room, number>();
   /**
@@ -90,8 +96,9 @@ export class DurableRooms implements RoomKeeper {
   private readonly stored = new Set<string>();
   /** Rooms whose failed save was logged: the next failure is not, until a save succeeds. */
   private readonly failing = new Set<string>();
-  private readonly waiting: Array<() => void> = [];
-  private running = 0;
+  private readonly slots = new SaveSlots(MAX_CONCURRENT_SAVES, MAX_SAVING_BYTES);
+  /** The size of each live room's last snapshot: what its next save reserves. */
+  private readonly snapshotBytes = new WeakMap<Room, number>();
   private closed = false;
   private wakesStopped = false;
   /** States read at admission for rooms about to start, taken by their load (a few at a time). */
@@ -118,6 +125,10 @@ export class DurableRooms implements RoomKeeper {
     private readonly log: Logger,
   ) {
     this.saveImage = imageSaverOf(store);
+    this.scheduled = new SaveSchedule(options.snapshotIntervalMs, (room, since) => {
+      this.saving.set(room, since);
+      void this.saveLive(room).finally(() => this.saving.delete(room));
+    });
   }
 
   /**
@@ -152,7 +163,7 @@ export class DurableRooms implements RoomKeeper {
   /** Seconds since the oldest change not saved yet; 0 when everything is saved. */
   get oldestUnsavedSeconds(): number {
     let oldest = Infinity;
-    for (const { since } of this.scheduled.values()) oldest = Math.min(oldest, since);
+    for (const [, since] of this.scheduled.entries()) oldest = Math.min(oldest, since);
     for (const since of this.saving.values()) oldest = Math.min(oldest, since);
     return oldest === Infinity ? 0 : (performance.now() - oldest) / 1000;
   }
@@ -282,19 +293,11 @@ export class DurableRooms implements RoomKeeper {
     }
   }
 
-  /** {@link RoomKeeper.dirty}: saves the room at a random point within the interval. */
+  /** {@link RoomKeeper.dirty}: saves the room within the interval (save-schedule.ts says when). */
   dirty(room: Room): void {
     if (this.closed || this.scheduled.has(room)) return;
     this.durabilityOf(room);
-    const interval = this.options.snapshotIntervalMs;
-    const since = performance.now();
-    const timer = setTimeout(() => {
-      this.scheduled.delete(room);
-      this.saving.set(room, since);
-      void this.saveLive(room).finally(() => this.saving.delete(room));
-    }, interval * (0.5 + Math.random() * 0.5));
-    timer.unref();
-    this.scheduled.set(room, { timer, since });
+    this.scheduled.add(room);
   }
 
   /** {@link RoomKeeper.retire}: save what is worth keeping, then dispose. */
@@ -365,7 +368,7 @@ export class DurableRooms implements RoomKeeper {
   close(): void {
     this.closed = true;
     this.wakesStopped = true;
-    for (const room of [...this.scheduled.keys()]) this.unschedule(room);
+    this.scheduled.clear();
     for (const timer of this.wakeups.values()) clearTimeout(timer);
     this.wakeups.clear();
   }
@@ -378,9 +381,13 @@ export class DurableRooms implements RoomKeeper {
       return;
     }
     const durability = this.durabilityOf(room);
-    await this.slot();
+    const slot = await this.slots.acquire(this.snapshotBytes.get(room) ?? FIRST_SNAPSHOT_BYTES);
     try {
       const state = await room.snapshot().catch((err: unknown) => this.snapshotFailed(room.id, err));
+      if (state?.body !== undefined) {
+        slot.holds(state.body.byteLength);
+        this.snapshotBytes.set(room, state.body.byteLength);
+      }
       // A room let go meanwhile (its snapshot waited behind a long callback) was saved by its
       // retire, and a newer instance may have saved since: this older state must not land.
       if (state?.body === undefined || this.letGo.has(room)) return;
@@ -388,7 +395,7 @@ export class DurableRooms implements RoomKeeper {
       // as it is (a failed save takes a new snapshot). A native service's bytes may be its own.
       if (!(await this.write(room.id, { ...state, body: state.body }, durability, durability.kind === 'wasm'))) room.markDirty();
     } finally {
-      this.release();
+      slot.release();
     }
   }
 
@@ -521,25 +528,7 @@ export class DurableRooms implements RoomKeeper {
   }
 
   private unschedule(room: Room): void {
-    const entry = this.scheduled.get(room);
-    if (entry === undefined) return;
-    clearTimeout(entry.timer);
     this.scheduled.delete(room);
-  }
-
-  /** Waits for one of the {@link MAX_CONCURRENT_SAVES} save slots. */
-  private slot(): Promise<void> {
-    if (this.running < MAX_CONCURRENT_SAVES) {
-      this.running += 1;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next === undefined) this.running -= 1;
-    else next();
   }
 }
 

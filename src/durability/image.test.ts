@@ -10,6 +10,8 @@ const bodies: Record<string, Uint8Array> = {
   empty: new Uint8Array(0),
   zeros: new Uint8Array(256 * 1024),
   text: new TextEncoder().encode('counter 41 '.repeat(500)),
+  // Larger than brotli's default window (the encoder's window grows with the body up to it).
+  large: new TextEncoder().encode('a heap of 5 MiB '.repeat(5 * 65536)),
   // Random bytes do not compress: stored as they are.
   random: randomBytes(4096),
 };
