@@ -64,7 +64,7 @@ export class SaveSchedule<K> {
     const latest = Math.max(earliest, now + this.intervalMs - this.tickMs);
     const tick = Math.ceil((earliest + Math.random() * (latest - earliest)) / this.tickMs);
     let bucket = this.buckets.get(tick);
-    if (bucket === undefined) this.buckets.set(tick, (bucket = new Map()));
+    if (bucket === undefined) this.buckets.set(tick, (bucket = new Map<K, number>()));
     bucket.set(key, now);
     this.tickOf.set(key, tick);
     if (tick < this.armedFor) this.arm(tick);
