@@ -39,7 +39,15 @@ export function hibernating(factory: AdapterFactory, afterMs: number, sleepers: 
 class HibernatingAdapter implements ServiceAdapter {
   /** The image while asleep (compressed); the instance is gone then. */
   private image: Buffer | undefined;
+  /**
+   * The idle clock: armed once and re-armed when it finds the room was busy since, so that a
+   * call costs a clock read, not a timer cancelled and made anew (the room's hottest path).
+   */
   private idle: NodeJS.Timeout | undefined;
+  /** When the last call ended (`performance.now()`). */
+  private lastCall = 0;
+  /** Calls and snapshots under way: no sleep while one runs. */
+  private busy = 0;
   /** Going to sleep: a call that comes meanwhile waits for it, then wakes the room. */
   private sleeping: Promise<void> | undefined;
   private disposed = false;
@@ -87,15 +95,15 @@ class HibernatingAdapter implements ServiceAdapter {
     return this.call((a) => a.restore?.(image));
   }
 
-  /** A sleeping room's image is its snapshot: saving it does not wake it. */
+  /** A sleeping room's image is its snapshot: saving it does not wake it (nor count as an event). */
   async snapshot(): Promise<Uint8Array | undefined> {
-    this.stopIdle();
-    await this.sleeping;
-    if (this.image !== undefined) return inflate(this.image);
+    this.busy += 1;
     try {
+      await this.sleeping;
+      if (this.image !== undefined) return await inflate(this.image);
       return await this.inner?.snapshot?.();
     } finally {
-      this.startIdle();
+      this.done(false);
     }
   }
 
@@ -112,18 +120,30 @@ class HibernatingAdapter implements ServiceAdapter {
 
   /** Runs one call on the live instance, waking it first if it sleeps; the idle clock restarts after. */
   private call(run: (adapter: ServiceAdapter) => MaybePromise<void>): MaybePromise<void> {
-    this.stopIdle();
+    this.busy += 1;
     const { inner } = this;
-    if (this.sleeping === undefined && inner !== undefined) return this.settle(run(inner));
-    return this.wake().then(() => this.settle(run(this.awake())));
-  }
-
-  private settle(result: MaybePromise<void>): MaybePromise<void> {
+    let result: MaybePromise<void>;
+    try {
+      result = this.sleeping === undefined && inner !== undefined ? run(inner) : this.wake().then(() => run(this.awake()));
+    } catch (err) {
+      this.done(true);
+      throw err;
+    }
     if (!(result instanceof Promise)) {
-      this.startIdle();
+      this.done(true);
       return result;
     }
-    return result.finally(() => this.startIdle());
+    return result.finally(() => this.done(true));
+  }
+
+  /**
+   * A call (`event`) or a snapshot ended. After a call the room has been idle since now; the
+   * clock, if it rang meanwhile, is armed again (for what is left of the idle time).
+   */
+  private done(event: boolean): void {
+    this.busy -= 1;
+    if (event) this.lastCall = performance.now();
+    if (this.idle === undefined && !this.asleep) this.armIdle(Math.max(0, this.afterMs - (performance.now() - this.lastCall)));
   }
 
   private async wake(): Promise<void> {
@@ -151,14 +171,22 @@ class HibernatingAdapter implements ServiceAdapter {
     return this.inner;
   }
 
-  private startIdle(): void {
+  private armIdle(ms: number): void {
     if (this.disposed || this.afterMs <= 0) return;
-    this.stopIdle();
-    this.idle = setTimeout(() => {
-      this.idle = undefined;
-      this.sleeping = this.sleep().finally(() => (this.sleeping = undefined));
-    }, this.afterMs);
+    this.idle = setTimeout(() => this.idleCheck(), ms);
     this.idle.unref();
+  }
+
+  /** The clock rang: sleep if nothing ran for the whole while, else wait for the rest of it. */
+  private idleCheck(): void {
+    this.idle = undefined;
+    if (this.busy > 0 || this.asleep) return; // the call under way arms the clock again when it ends
+    const quiet = performance.now() - this.lastCall;
+    if (quiet < this.afterMs) {
+      this.armIdle(this.afterMs - quiet);
+      return;
+    }
+    this.sleeping = this.sleep().finally(() => (this.sleeping = undefined));
   }
 
   private stopIdle(): void {
