@@ -4,9 +4,10 @@
  * steps and nine fs requests, each a hop to libuv's pool and back; here it is one message in
  * and one out, and the thread does the rest on its own stack.
  *
- * Requests that arrive within a few milliseconds of each other are written as one batch: each file written, fsynced and
- * renamed over its image, then one fsync of the directory for all their renames, then one
- * answer for the batch. A failed directory fsync fails every save of its batch (Linux reports a
+ * Requests that arrive together are written as one batch (the keeper saves the rooms due on
+ * one tick together, so while the thread waits on one batch's fsyncs the next one gathers):
+ * each file written, fsynced and renamed over its image, then one fsync of the directory for
+ * all their renames, then one answer for the batch. A failed directory fsync fails every save of its batch (Linux reports a
  * writeback error to one descriptor only, so a later fsync could succeed though this one held
  * their renames): the keeper retries them.
  * @module
@@ -21,18 +22,10 @@ const { dir } = workerData as WriterSetup;
 const port = parentPort;
 if (port === null) throw new Error('writer-thread.ts runs as a worker thread (see image-writer.ts)');
 
-/**
- * How long the first request of a batch waits for others. The keeper saves the rooms due on
- * one tick together, but their snapshots come back one by one (from different pool threads,
- * between other events): without the wait, each would pay its own wake-up, directory fsync
- * and answer. A few milliseconds on a save due within seconds.
- */
-const GATHER_MS = 5;
-
 let queued: WriteRequest[] = [];
 port.on('message', (request: WriteRequest) => {
   // The first of a batch schedules it; the others that arrive before it runs join it.
-  if (queued.push(request) === 1) setTimeout(writeBatch, GATHER_MS);
+  if (queued.push(request) === 1) setImmediate(writeBatch);
 });
 
 function writeBatch(): void {
