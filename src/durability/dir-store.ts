@@ -11,18 +11,17 @@
  * Writes are crash-safe: a temporary file beside the image (`<name>.tmp-<pid>-<token>-<n>`),
  * written, fsynced, renamed over the image, then the directory fsynced, so a crash at any
  * moment leaves the old image or the new one. They run on the store's writer thread
- * (image-writer.ts), which also encodes the images the keeper saves, and writes that arrive
- * together share one fsync of the directory, after the last of their renames. Writes of one
- * room are serialized (in call order, the last wins); temporary files are invisible to
- * `get`/`list` and removed at `open` once their writer is gone. Images set aside are renamed `<name>.bad-<time>-<random>` with
- * the reason in `<that>.why`.
+ * (image-writer.ts), which also encodes the images the keeper saves, removes and sets aside
+ * images, and changes that arrive together share one fsync of the directory, after the last
+ * of them. Writes of one room are serialized (in call order, the last wins); temporary files
+ * are invisible to `get`/`list` and removed at `open` once their writer is gone. Images set
+ * aside are renamed `<name>.bad-<time>-<random>` with the reason in `<that>.why`.
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs, { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ErrorCode, StateroomError } from '../errors.js';
 import { checkImage, imageHeaderBytes, readImageHeader, IMAGE_PREAMBLE_BYTES, type ImageHeader, type RoomImage } from './image.js';
 import { ImageWriter, type WrittenImage } from './image-writer.js';
@@ -94,7 +93,7 @@ export class DirectoryStore implements RoomStore {
     // Numbered like temporary files: two stores opening one directory at once must not collide.
     const probe = path.join(store.dir, `.probe-${process.pid}-${PROCESS_TOKEN}-${++written}`);
     try {
-      await writeDurably(probe, Buffer.from('stateroom write probe\n'));
+      writeProbe(probe);
       await unlink(probe);
     } catch (err) {
       await unlink(probe).catch(() => {});
@@ -233,19 +232,14 @@ export class DirectoryStore implements RoomStore {
     return `${file}.tmp-${process.pid}-${PROCESS_TOKEN}-${++written}`;
   }
 
-  /** Removes the image of `roomId`; resolves to whether there was one. */
+  /**
+   * Removes the image of `roomId`; resolves to whether there was one. On the writer thread, so
+   * the directory's fsync is its batch's: an error of it is reported to that batch, never
+   * taken by a fsync here that nobody reads (Linux reports a writeback error to one fsync).
+   */
   async delete(roomId: string): Promise<boolean> {
     const file = this.where(roomId);
-    return this.queues.run(roomId, async () => {
-      try {
-        await unlink(file);
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT') return false;
-        throw ioError(`cannot delete room image ${file}`, file, err);
-      }
-      await syncDirectory(this.dir).catch(() => {}); // a delete lost in a crash only brings back an old image
-      return true;
-    });
+    return this.queuedWrite(roomId, file, `cannot delete room image ${file}`, () => this.writer.removeFile(roomId, file));
   }
 
   /** Every room id with a readable image header, sorted; unreadable files are left out (see {@link scan}). */
@@ -256,24 +250,16 @@ export class DirectoryStore implements RoomStore {
 
   /**
    * Renames the image of `roomId` to `<name>.bad-<time>-<random>` (ignored by `get` and `list`)
-   * and writes `why` beside it; resolves to the new path, or `undefined` when there was none.
+   * and writes `why` beside it (on the writer thread, as {@link delete}); resolves to the new
+   * path, or `undefined` when there was none.
    */
   async setAside(roomId: string, why: string): Promise<string | undefined> {
     const file = this.where(roomId);
-    return this.queues.run(roomId, async () => {
-      const stamp = new Date().toISOString().replace(/[-:.]/g, '');
-      const aside = `${file}.bad-${stamp}-${randomBytes(3).toString('hex')}`;
-      try {
-        await rename(file, aside);
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT') return undefined;
-        throw ioError(`cannot set room image ${file} aside`, file, err);
-      }
-      // The reason is for a person looking later; failing to write it must not fail the rename.
-      await writeFile(aside + WHY_SUFFIX, `room: ${JSON.stringify(roomId)}\nwhy: ${why}\n`, { mode: 0o600 }).catch(() => {});
-      await syncDirectory(this.dir).catch(() => {});
-      return aside;
-    });
+    const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+    const aside = `${file}.bad-${stamp}-${randomBytes(3).toString('hex')}`;
+    const note = `room: ${JSON.stringify(roomId)}\nwhy: ${why}\n`;
+    const moved = await this.queuedWrite(roomId, file, `cannot set room image ${file} aside`, () => this.writer.moveFile(roomId, file, aside, note));
+    return moved ? aside : undefined;
   }
 
   /**
@@ -386,34 +372,17 @@ async function readAt(handle: FileHandle, length: number): Promise<Buffer> {
   return buffer.subarray(0, filled);
 }
 
-const openFd = promisify(fs.open);
-const writeFd = promisify(fs.write);
-const syncFd = promisify(fs.fsync);
-const closeFd = promisify(fs.close);
-
 /**
- * Writes `bytes` to a new file and fsyncs it: once this resolves, the bytes survive a power cut.
- * On a bare descriptor, not a `FileHandle`: a save does this every few seconds per room, and a
- * handle's promises cost about half as much CPU again.
+ * Writes a small file and fsyncs it: proof that the directory takes durable writes. Once, at
+ * open, before the server serves: synchronous (the writer thread starts with the first save).
  */
-async function writeDurably(file: string, bytes: Uint8Array): Promise<void> {
-  const fd = await openFd(file, 'wx', 0o600);
+function writeProbe(file: string): void {
+  const fd = fs.openSync(file, 'wx', 0o600);
   try {
-    for (let at = 0; at < bytes.byteLength; ) at += (await writeFd(fd, bytes, at, bytes.byteLength - at, null)).bytesWritten;
-    await syncFd(fd);
+    fs.writeSync(fd, 'stateroom write probe\n');
+    fs.fsyncSync(fd);
   } finally {
-    await closeFd(fd);
-  }
-}
-
-/** Makes a rename or unlink in `dir` durable (POSIX: the entry lives in the directory's own data). */
-async function syncDirectory(dir: string): Promise<void> {
-  if (process.platform === 'win32') return; // directories cannot be opened there; NTFS journals the rename
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 

@@ -22,9 +22,25 @@ export interface WriterSetup {
   readonly dir: string;
 }
 
-/** One write: an image to encode, or bytes already encoded, for `file` by way of `temporary`. */
-export type WriteRequest = {
+/**
+ * One request: a write (an image to encode, or bytes already encoded, for `file` by way of
+ * `temporary`), or a change of the directory's entries — `file` removed, or renamed to `to`
+ * with `note` written beside it — which shares its batch's directory fsync like a write.
+ */
+export type WriteRequest = EntryRequest | ImageRequest;
+
+/** `file` removed (`to` absent) or renamed to `to`, with `note` then written to `<to>.why`. */
+export interface EntryRequest {
   readonly id: number;
+  readonly op: 'entry';
+  readonly file: string;
+  readonly to?: string;
+  readonly note?: string;
+}
+
+type ImageRequest = {
+  readonly id: number;
+  readonly op?: undefined;
   readonly file: string;
   readonly temporary: string;
 } & (
@@ -128,6 +144,23 @@ export class ImageWriter {
   /** Writes `bytes` (an encoded image, copied to the thread) to `file` by way of `temporary`. */
   async writeBytes(roomId: string, bytes: Uint8Array, file: string, temporary: string): Promise<void> {
     await this.send({ id: this.nextId++, file, temporary, bytes }, roomId, []);
+  }
+
+  /**
+   * Removes `file` (of room `roomId`), durably: the directory's fsync is the batch's, and its
+   * failure fails this too. Resolves to whether there was one.
+   * @throws Error with the OS error's `code` when it could not be removed.
+   */
+  async removeFile(roomId: string, file: string): Promise<boolean> {
+    return (await this.send({ id: this.nextId++, op: 'entry', file }, roomId, [])).written;
+  }
+
+  /**
+   * Renames `file` (of room `roomId`) to `to` and writes `note` to `<to>.why` (a failed note
+   * does not fail the rename), durably as {@link removeFile}. Resolves to whether there was one.
+   */
+  async moveFile(roomId: string, file: string, to: string, note: string): Promise<boolean> {
+    return (await this.send({ id: this.nextId++, op: 'entry', file, to, note }, roomId, [])).written;
   }
 
   /** Waits for the writes under way, then stops the thread; writes after this fail. */

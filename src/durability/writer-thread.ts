@@ -6,8 +6,9 @@
  *
  * Requests that arrive together are written as one batch (the keeper saves the rooms due on
  * one tick together, so while the thread waits on one batch's fsyncs the next one gathers):
- * each file written, fsynced and renamed over its image, then one fsync of the directory for
- * all their renames, then one answer for the batch. A failed directory fsync fails every save of its batch (Linux reports a
+ * each file written, fsynced and renamed over its image (or, for a delete or a set-aside, its
+ * entry removed or renamed), then one fsync of the directory for all of them, then one answer
+ * for the batch. A failed directory fsync fails every save of its batch (Linux reports a
  * writeback error to one descriptor only, so a later fsync could succeed though this one held
  * their renames): the keeper retries them.
  * @module
@@ -16,7 +17,7 @@ import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { encodeImageSync, imagePartsDigest, type ImageParts } from './image.js';
 import { joinSavedRoom } from './saved-room.js';
-import type { WriteAnswer, WriteRequest, WriterSetup } from './image-writer.js';
+import type { EntryRequest, WriteAnswer, WriteRequest, WriterSetup } from './image-writer.js';
 
 const { dir } = workerData as WriterSetup;
 const port = parentPort;
@@ -52,8 +53,9 @@ function writeBatch(): void {
   port!.postMessage(answers);
 }
 
-/** One request: encoded (unless it came as bytes), compared with the room's last image, written. */
+/** One request: an entry changed, or an image encoded (unless it came as bytes), compared with the room's last, written. */
 function write(request: WriteRequest): WriteAnswer & { ok: true } {
+  if (request.op === 'entry') return { id: request.id, ok: true, written: changeEntry(request), digest: undefined, bytes: 0 };
   let parts: ImageParts;
   let digest: string | undefined;
   if (request.image === undefined) {
@@ -91,6 +93,25 @@ function writeDurably(file: string, { head, stored, tail }: ImageParts): void {
     removeQuietly(file);
     throw err;
   }
+}
+
+/** Removes or renames a file (false when it was not there), and writes the note of a rename beside it. */
+function changeEntry({ file, to, note }: EntryRequest): boolean {
+  try {
+    if (to === undefined) fs.unlinkSync(file);
+    else fs.renameSync(file, to);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return false;
+    throw err;
+  }
+  if (to !== undefined && note !== undefined) {
+    try {
+      fs.writeFileSync(`${to}.why`, note, { mode: 0o600 });
+    } catch {
+      // The note is for a person looking later; failing to write it must not fail the rename.
+    }
+  }
+  return true;
 }
 
 /** Makes the renames durable (POSIX: an entry lives in the directory's own data). */
