@@ -82,7 +82,7 @@ test('a writer thread that dies fails every write it had, naming each room; the 
     assert.ok(err instanceof StateroomError, String(err));
     assert.equal(err.code, 'SR_ERR_STATE_DIR');
     assert.equal(err.context.roomId, roomId);
-    assert.match(err.message, new RegExp(`^the writer thread of the state directory .* stopped \\(it exited \\(exit code 3\\)\\) before room "${roomId}" was written to .*${roomId}\\.room; a new thread takes the next write$`));
+    assert.match(err.message, new RegExp(`^the writer thread of the state directory .* stopped \\(it exited \\(exit code 3\\)\\) before room "${roomId}" was saved to .*${roomId}\\.room; a new thread takes the next write$`));
     return true;
   };
   await assert.rejects(within(Promise.all([write('first'), write('second')]), 'the writes to fail'), stopped('first'));

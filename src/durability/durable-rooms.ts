@@ -5,8 +5,8 @@
  * room sleeps — and later for moving a room to another node.
  *
  * - A room that began an event since its last save is saved again within the snapshot
- *   interval (each room at its own random point of the interval, and at most a few saves at a
- *   time, so saves never come all in one turn). The snapshot is taken in the room's queue,
+ *   interval (save-schedule.ts: in its last fifth, on a tick shared with other rooms; at most
+ *   16 saves and 32 MiB of snapshots at a time, save-slots.ts, so saves never come all in one turn). The snapshot is taken in the room's queue,
  *   between events; compression and the write happen off it.
  * - A room let go (idle, or the server closing) is saved, then disposed. A saved room whose
  *   timer is armed is woken when it comes due.

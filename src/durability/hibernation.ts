@@ -118,7 +118,7 @@ class HibernatingAdapter implements ServiceAdapter {
     if (!this.lost) await this.inner?.dispose?.();
   }
 
-  /** Runs one call on the live instance, waking it first if it sleeps; the idle clock restarts after. */
+  /** Runs one call on the live instance, waking it first if it sleeps; the room is idle from its end. */
   private call(run: (adapter: ServiceAdapter) => MaybePromise<void>): MaybePromise<void> {
     this.busy += 1;
     const { inner } = this;

@@ -71,6 +71,8 @@ export interface WrittenImage {
 interface Waiter {
   readonly roomId: string;
   readonly file: string;
+  /** What the request does, for messages: "saved to <file>", "removed (<file>)"… */
+  readonly done: string;
   readonly resolve: (answer: WriteAnswer & { ok: true }) => void;
   readonly reject: (err: Error) => void;
 }
@@ -190,12 +192,13 @@ export class ImageWriter {
   }
 
   private send(request: WriteRequest, roomId: string, transfer: ArrayBuffer[]): Promise<WriteAnswer & { ok: true }> {
-    if (this.closed) return Promise.reject(new StateroomError(ErrorCode.STATE_DIR, `room "${roomId}" could not be saved to ${request.file}: the state directory ${this.dir} is closed (the server is shutting down)`, { roomId, file: request.file }));
+    const done = doneBy(request);
+    if (this.closed) return Promise.reject(new StateroomError(ErrorCode.STATE_DIR, `room "${roomId}" could not be ${done}: the state directory ${this.dir} is closed (the server is shutting down)`, { roomId, file: request.file }));
     clearTimeout(this.idleTimer);
     const thread = this.thread ?? this.start();
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) thread.ref(); // an unanswered write holds the process open
-      this.waiting.set(request.id, { roomId, file: request.file, resolve, reject });
+      this.waiting.set(request.id, { roomId, file: request.file, done, resolve, reject });
       try {
         thread.postMessage(request, transfer);
       } catch (err) {
@@ -265,10 +268,16 @@ export class ImageWriter {
     const lost = [...this.waiting.values()];
     this.waiting.clear();
     this.becameIdle();
-    for (const { roomId, file, reject } of lost) {
-      reject(new StateroomError(ErrorCode.STATE_DIR, `the writer thread of the state directory ${this.dir} stopped (${why}) before room "${roomId}" was written to ${file}; ${this.closed ? 'the state directory is closed' : 'a new thread takes the next write'}`, { roomId, file }));
+    for (const { roomId, file, done, reject } of lost) {
+      reject(new StateroomError(ErrorCode.STATE_DIR, `the writer thread of the state directory ${this.dir} stopped (${why}) before room "${roomId}" was ${done}; ${this.closed ? 'the state directory is closed' : 'a new thread takes the next write'}`, { roomId, file }));
     }
   }
+}
+
+/** What `request` does to its room's image, as messages say it. */
+function doneBy(request: WriteRequest): string {
+  if (request.op !== 'entry') return `saved to ${request.file}`;
+  return request.to === undefined ? `removed (${request.file})` : `set aside (${request.file})`;
 }
 
 /** What the thread's answer to an image's write says of it. */

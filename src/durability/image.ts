@@ -222,7 +222,8 @@ function compressSync(body: Uint8Array, brotli: boolean, level: number | undefin
  */
 function brotliWindowBits(bytes: number): number {
   const { BROTLI_MIN_WINDOW_BITS, BROTLI_DEFAULT_WINDOW } = zlib.constants;
-  return Math.min(BROTLI_DEFAULT_WINDOW, Math.max(BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(Math.max(1, bytes)))));
+  // A window of `lgwin` bits holds 2^lgwin - 16 bytes (RFC 7932).
+  return Math.min(BROTLI_DEFAULT_WINDOW, Math.max(BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(bytes + 16))));
 }
 
 function brotliOptions(body: Uint8Array, level: number | undefined): zlib.BrotliOptions {

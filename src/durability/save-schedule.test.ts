@@ -62,8 +62,23 @@ test('a key deleted or cleared does not fall due; the others do', async () => {
   schedule.delete(3);
   assert.deepEqual([...schedule.entries()].map(([key]) => key).sort(), [0, 4]);
   assert.deepEqual((await groups).flat().map(([key]) => key).sort(), [0, 4]);
+  // A deleted key must not fall due on a later tick either: every tick of the interval has passed.
+  const lateCalls: number[] = [];
+  const watched = new SaveSchedule<number>(INTERVAL_MS, (key) => lateCalls.push(key));
+  watched.add(1);
+  watched.add(2);
+  watched.delete(2);
+  await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS * 1.5));
+  assert.deepEqual(lateCalls, [1]);
   schedule.add(7);
   schedule.clear();
   assert.equal(schedule.has(7), false);
   assert.equal(schedule.size, 0);
+});
+
+test('an interval shorter than five ticks: a key still falls due no later than the interval', () => {
+  const schedule = new SaveSchedule<number>(15, () => {});
+  const now = performance.now();
+  for (let key = 0; key < 20; key++) assert.ok(schedule.add(key, now)! <= now + 15);
+  schedule.clear();
 });

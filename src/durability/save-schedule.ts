@@ -61,8 +61,9 @@ export class SaveSchedule<K> {
   add(key: K, now = performance.now()): number | undefined {
     if (this.tickOf.has(key)) return undefined;
     const earliest = now + this.intervalMs * EARLIEST_FRACTION;
-    const latest = Math.max(earliest, now + this.intervalMs - this.tickMs);
-    const tick = Math.ceil((earliest + Math.random() * (latest - earliest)) / this.tickMs);
+    const latest = now + this.intervalMs - this.tickMs;
+    // An interval under five shortest ticks leaves no room to choose: the last tick within it.
+    const tick = latest < earliest ? Math.floor((now + this.intervalMs) / this.tickMs) : Math.ceil((earliest + Math.random() * (latest - earliest)) / this.tickMs);
     let bucket = this.buckets.get(tick);
     if (bucket === undefined) this.buckets.set(tick, (bucket = new Map<K, number>()));
     bucket.set(key, now);

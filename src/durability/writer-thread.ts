@@ -10,7 +10,8 @@
  * entry removed or renamed), then one fsync of the directory for all of them, then one answer
  * for the batch. A failed directory fsync fails every save of its batch (Linux reports a
  * writeback error to one descriptor only, so a later fsync could succeed though this one held
- * their renames): the keeper retries them.
+ * their renames): the keeper retries them. Deletes and set-asides share that fsync so that no
+ * fsync elsewhere takes the report; they are done once their entry changed, whatever it says.
  * @module
  */
 import fs from 'node:fs';
@@ -33,20 +34,25 @@ function writeBatch(): void {
   const batch = queued;
   queued = [];
   const answers: WriteAnswer[] = [];
+  /** The images renamed into place: a failed directory fsync fails them (they are retried). */
   const renamed: number[] = [];
+  let changed = false;
   for (const request of batch) {
     try {
       const answer = write(request);
-      if (answer.written) renamed.push(answers.length);
+      changed ||= answer.written;
+      if (answer.written && request.op !== 'entry') renamed.push(answers.length);
       answers.push(answer);
     } catch (err) {
       answers.push(failure(request.id, err));
     }
   }
-  if (renamed.length > 0) {
+  if (changed) {
     try {
       syncDirectory();
     } catch (err) {
+      // A delete or set-aside is done whatever the fsync says (it only may not survive a power
+      // cut, which brings back the old entry): it is not failed for what cannot be undone.
       for (const at of renamed) answers[at] = failure(answers[at]!.id, err);
     }
   }
