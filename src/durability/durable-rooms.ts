@@ -6,8 +6,9 @@
  *
  * - A room that began an event since its last save is saved again within the snapshot
  *   interval (save-schedule.ts: in its last fifth, on a tick shared with other rooms; at most
- *   16 saves and 32 MiB of snapshots at a time, save-slots.ts, so saves never come all in one turn). The snapshot is taken in the room's queue,
- *   between events; compression and the write happen off it.
+ *   16 saves and 32 MiB of snapshots at a time, save-slots.ts, so saves never come all in one
+ *   turn). The snapshot is taken in the room's queue, between events; compression and the
+ *   write happen off it.
  * - A room let go (idle, or the server closing) is saved, then disposed. A saved room whose
  *   timer is armed is woken when it comes due.
  * - A room starts from its image: unless the image is unreadable or of another module (a

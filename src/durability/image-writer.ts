@@ -149,8 +149,8 @@ export class ImageWriter {
   }
 
   /**
-   * Removes `file` (of room `roomId`), durably: the directory's fsync is the batch's, and its
-   * failure fails this too. Resolves to whether there was one.
+   * Removes `file` (of room `roomId`); the directory's fsync is the batch's (its failure fails
+   * the batch's saves, not this: the entry is gone). Resolves to whether there was one.
    * @throws Error with the OS error's `code` when it could not be removed.
    */
   async removeFile(roomId: string, file: string): Promise<boolean> {
