@@ -20,6 +20,7 @@ import { nativeAdapterFactory } from './service/native.js';
 import type { ServiceSource } from './service/types.js';
 import { Transport } from './transport/server.js';
 import { staticFiles, type StaticHandler } from './transport/static-files.js';
+import { settlesWithin } from './settles-within.js';
 import { VERSION } from './version.js';
 
 /** A listening server. */
@@ -329,13 +330,7 @@ async function shutDown(transport: Transport, registry: RoomRegistry, log: Logge
   await transport.close(code, code === CLOSE_GOING_AWAY ? 'server shutting down' : 'server shutting down; reconnect');
   // Rooms finish their queued events first; a callback that never settles must not hold
   // the server open for ever.
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), deadlineMs);
-  });
-  const outcome = await Promise.race([registry.close(), late]);
-  clearTimeout(timer);
-  if (outcome === 'late') {
+  if (!(await settlesWithin(registry.close(), deadlineMs))) {
     log.warn({ rooms, deadlineMs }, `rooms still busy ${deadlineMs} ms after shutdown began; closing without them`);
   }
   flushThrottle(log); // the last window's summaries of repeated errors

@@ -7,6 +7,7 @@
 import { ErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DurabilityMetrics } from '../metrics.js';
+import { settlesWithin } from '../settles-within.js';
 import type { ResolvedServerOptions } from '../options.js';
 import type { AdapterFactory, AdapterSource, SourceDurability } from '../service/adapter.js';
 import { hasDurabilityHooks } from '../service/native.js';
@@ -80,11 +81,7 @@ export async function durableRooms(
     close: async (deadlineMs) => {
       keeper.close();
       if (opened === undefined) return;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
-      const outcome = await Promise.race([opened.close(), late]);
-      clearTimeout(timer);
-      if (outcome !== 'late') return;
+      if (await settlesWithin(opened.close(), deadlineMs)) return;
       // A disk that stopped answering must not hold the process open for ever.
       const rooms = opened.abandon();
       log.warn({ code: ErrorCode.STATE_DIR, dir: o.stateDir, rooms: rooms.slice(0, 20) }, `the state directory's writes were still under way ${deadlineMs} ms after shutdown began; closing without them (${rooms.length} room${rooms.length === 1 ? '' : 's'} may be a save behind: ${rooms.slice(0, 20).map((room) => JSON.stringify(room)).join(', ')})`);
