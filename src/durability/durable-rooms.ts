@@ -303,7 +303,7 @@ export class DurableRooms implements RoomKeeper {
 
   /** {@link RoomKeeper.retire}: save what is worth keeping, then dispose. */
   retire(room: Room): Promise<void> {
-    this.unschedule(room);
+    this.scheduled.delete(room);
     const durability = this.durabilityOf(room);
     this.letGo.add(room);
     room.releaseDetached();
@@ -335,7 +335,7 @@ export class DurableRooms implements RoomKeeper {
 
   /** {@link RoomKeeper.failed}: a failure right after a restore sets the image aside. */
   failed(room: Room): Promise<void> {
-    this.unschedule(room);
+    this.scheduled.delete(room);
     this.durabilityOf(room);
     this.lastWritten.delete(room.id);
     if (!room.failedFromSaved) return Promise.resolve();
@@ -526,10 +526,6 @@ export class DurableRooms implements RoomKeeper {
     if (timer === undefined) return;
     clearTimeout(timer);
     this.wakeups.delete(roomId);
-  }
-
-  private unschedule(room: Room): void {
-    this.scheduled.delete(room);
   }
 }
 
