@@ -257,7 +257,7 @@ export class DirectoryStore implements RoomStore {
     const file = this.where(roomId);
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     const aside = `${file}.bad-${stamp}-${randomBytes(3).toString('hex')}`;
-    const note = `room: ${JSON.stringify(roomId)}\nwhy: ${why}\n`;
+    const note = { file: aside + WHY_SUFFIX, text: `room: ${JSON.stringify(roomId)}\nwhy: ${why}\n` };
     const moved = await this.queuedWrite(roomId, file, `cannot set room image ${file} aside`, () => this.writer.moveFile(roomId, file, aside, note));
     return moved ? aside : undefined;
   }

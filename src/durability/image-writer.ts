@@ -29,13 +29,13 @@ export interface WriterSetup {
  */
 export type WriteRequest = EntryRequest | ImageRequest;
 
-/** `file` removed (`to` absent) or renamed to `to`, with `note` then written to `<to>.why`. */
+/** `file` removed (`to` absent) or renamed to `to`, with `note` then written beside it. */
 export interface EntryRequest {
   readonly id: number;
   readonly op: 'entry';
   readonly file: string;
   readonly to?: string;
-  readonly note?: string;
+  readonly note?: { readonly file: string; readonly text: string };
 }
 
 type ImageRequest = {
@@ -158,10 +158,10 @@ export class ImageWriter {
   }
 
   /**
-   * Renames `file` (of room `roomId`) to `to` and writes `note` to `<to>.why` (a failed note
-   * does not fail the rename), durably as {@link removeFile}. Resolves to whether there was one.
+   * Renames `file` (of room `roomId`) to `to` and writes `note.text` to `note.file` (a failed
+   * note does not fail the rename), durably as {@link removeFile}. Resolves to whether there was one.
    */
-  async moveFile(roomId: string, file: string, to: string, note: string): Promise<boolean> {
+  async moveFile(roomId: string, file: string, to: string, note: { readonly file: string; readonly text: string }): Promise<boolean> {
     return (await this.send({ id: this.nextId++, op: 'entry', file, to, note }, roomId, [])).written;
   }
 

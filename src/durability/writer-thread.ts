@@ -112,7 +112,7 @@ function changeEntry({ file, to, note }: EntryRequest): boolean {
   }
   if (to !== undefined && note !== undefined) {
     try {
-      fs.writeFileSync(`${to}.why`, note, { mode: 0o600 });
+      fs.writeFileSync(note.file, note.text, { mode: 0o600 });
     } catch {
       // The note is for a person looking later; failing to write it must not fail the rename.
     }
