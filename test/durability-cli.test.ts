@@ -4,27 +4,18 @@
 // snapshot()/restore() hooks) and --workers 2.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 import { startServing, type Serving } from './helpers/cli.js';
 import { until, within } from './helpers/deadline.js';
 import { client, closed } from './helpers/sockets.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const RUST_GUEST = 'test/fixtures/rust/guest.wasm';
 const COUNTER = 'examples/counter/service.ts';
 
-const dirs: string[] = [];
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function stateDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-durable-cli-'));
-  dirs.push(dir);
-  return dir;
-}
+const stateDir = tempDirs('stateroom-durable-cli-');
 
 /** Sends `increment` `times` times from one client and returns the last answer. */
 async function increment(server: Serving, room: string, times: number): Promise<string> {

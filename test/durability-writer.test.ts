@@ -2,8 +2,7 @@
 // and a thread that dies, each fail the save loudly with the room named — never a save that
 // hangs or silently stops — and closing waits for the writes under way.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 import { serve, type Context, type Payload } from '../src/index.js';
@@ -16,17 +15,9 @@ import { createLogger } from '../src/logger.js';
 import { until, within } from './helpers/deadline.js';
 import { LogLines } from './helpers/json-logs.js';
 import { client } from './helpers/sockets.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-writer-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('stateroom-writer-');
 
 const imageOf = (roomId: string, text = 'state'): RoomImage => ({ roomId, kind: 'native', moduleHash: '', savedAt: Date.now(), timerDueAt: undefined, body: new TextEncoder().encode(text) });
 

@@ -2,8 +2,7 @@
 // its timer wakes it while it sleeps or after downtime, and what cannot be restored is set
 // aside or skipped — never a crash, never a half-restored room.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
 import { serve, type Context, type MaybePromise, type Payload, type RoomStore, type RunningServer, type ServerOptions } from '../src/index.js';
@@ -12,6 +11,7 @@ import { createLogger } from '../src/logger.js';
 import { LogLines } from './helpers/json-logs.js';
 import { until, within } from './helpers/deadline.js';
 import { client, closed, refusal } from './helpers/sockets.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 /** A counter that keeps its value, its alarms and who it saw, through snapshot()/restore(). */
 class DurableCounter {
@@ -47,17 +47,7 @@ class DurableCounter {
   }
 }
 
-const dirs: string[] = [];
-// After every test's servers are closed (a server saves its rooms as it closes).
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function stateDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stateroom-durable-'));
-  dirs.push(dir);
-  return dir;
-}
+const stateDir = tempDirs('stateroom-durable-');
 
 async function start(t: test.TestContext, dir: string, options: ServerOptions = {}, service: typeof DurableCounter = DurableCounter) {
   const logs = new LogLines();
