@@ -2,8 +2,10 @@
 //
 //   node --import tsx bench/load.ts '<LoadPlan as JSON>'
 //
-// It opens every client, prints {"ready":true}, waits for "go" on stdin (so the driver can
-// read both processes' CPU around the load alone, not the connection setup), runs the load,
+// It opens every client, warms the server up (each client sends `warmup` messages, all of them
+// delivered, so that the JIT's first compilations are not billed to the window: they are paid
+// once per process, not per delivery), prints {"ready":true}, waits for "go" on stdin (so the
+// driver can read both processes' CPU around the load alone, not the connection setup), runs the load,
 // prints one LoadResult line and stays up (clients open) until the driver stops it. Each client
 // sends `messages` text messages of ~64 bytes, keeping at most `window` of its own in flight:
 // the copy the server broadcasts back to the sender is the ack, and the time from send to that
@@ -19,6 +21,8 @@ export interface LoadPlan {
   readonly clientsPerRoom: number;
   readonly messages: number;
   readonly window: number;
+  /** Messages each client sends before "ready", outside the measured window (0: none). */
+  readonly warmup?: number;
   /** Give up after this long, reporting what was delivered (the run is then marked timed out). */
   readonly deadlineMs: number;
 }
@@ -48,17 +52,34 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
+/** One round of traffic: every client sends `messages`, and it ends when all are delivered. */
+interface Phase {
+  readonly messages: number;
+  readonly expected: number;
+  delivered: number;
+  /** Round trips are recorded (the measured phase) or not (the warm-up). */
+  readonly record: boolean;
+  readonly finish: () => void;
+  readonly finished: Promise<void>;
+}
+
+function phaseOf(messages: number, clientCount: number, clientsPerRoom: number, record: boolean): Phase {
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const expected = clientCount * clientsPerRoom * messages;
+  if (expected === 0) finish();
+  return { messages, expected, delivered: 0, record, finish, finished };
+}
+
 async function main(plan: LoadPlan): Promise<void> {
   const clientCount = plan.rooms * plan.clientsPerRoom;
-  const expected = clientCount * plan.clientsPerRoom * plan.messages;
+  const warmup = Math.max(0, plan.warmup ?? 0);
+  const measured = phaseOf(plan.messages, clientCount, plan.clientsPerRoom, true);
   // Preallocated, so the generator itself allocates little per message.
   const latencies = new Float64Array(clientCount * plan.messages);
   let latencyCount = 0;
-  let delivered = 0;
   let open = 0;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  if (expected === 0) finish();
+  let phase = measured;
 
   const starters: (() => void)[] = [];
   for (let index = 0; index < clientCount; index += CONNECT_BATCH) {
@@ -72,19 +93,20 @@ async function main(plan: LoadPlan): Promise<void> {
   async function openClient(index: number): Promise<void> {
     const prefix = `${index}:`;
     const padding = 'x'.repeat(MESSAGE_BYTES);
-    const sentAt = new Float64Array(plan.messages);
+    const sentAt = new Float64Array(Math.max(plan.messages, warmup));
     let sent = 0;
+    let sentPhase = phase;
     const sendNext = (): void => {
       const text = `${prefix}${sent}:`;
       sentAt[sent++] = performance.now();
       client.send(text + padding.slice(text.length));
     };
     const onText = (text: string): void => {
-      if (++delivered === expected) finish();
+      if (++phase.delivered === phase.expected) phase.finish();
       if (!text.startsWith(prefix)) return;
       const seq = Number.parseInt(text.slice(prefix.length), 10);
-      latencies[latencyCount++] = performance.now() - (sentAt[seq] ?? 0);
-      if (sent < plan.messages) sendNext();
+      if (phase.record) latencies[latencyCount++] = performance.now() - (sentAt[seq] ?? 0);
+      if (sent < phase.messages) sendNext();
     };
     let up = false;
     const onClose = (): void => {
@@ -95,23 +117,38 @@ async function main(plan: LoadPlan): Promise<void> {
     up = true;
     open++;
     starters.push(() => {
-      while (sent < Math.min(plan.window, plan.messages)) sendNext();
+      // A phase starts only once the previous one is wholly delivered, so no message of it is
+      // still on its way: counting starts again from 0.
+      if (sentPhase !== phase) sent = 0;
+      sentPhase = phase;
+      while (sent < Math.min(plan.window, phase.messages)) sendNext();
     });
   }
 
+  /** Runs `next` to its end, or until `deadlineMs` passes; whether it timed out. */
+  async function runPhase(next: Phase): Promise<boolean> {
+    phase = next;
+    for (const start of starters) start();
+    let timedOut = false;
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      next.finish();
+    }, plan.deadlineMs);
+    await next.finished;
+    clearTimeout(deadline);
+    return timedOut;
+  }
+
+  if (warmup > 0 && (await runPhase(phaseOf(warmup, clientCount, plan.clientsPerRoom, false)))) {
+    throw new Error(`the warm-up (${warmup} messages per client) was not delivered within ${plan.deadlineMs} ms`);
+  }
   console.log(JSON.stringify({ ready: true }));
   await new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
 
   const started = performance.now();
-  for (const start of starters) start();
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    finish();
-  }, plan.deadlineMs);
-  await finished;
+  const timedOut = await runPhase(measured);
   const wallSeconds = (performance.now() - started) / 1000;
-  clearTimeout(deadline);
+  const { delivered, expected } = measured;
 
   const sorted = latencies.subarray(0, latencyCount).sort();
   const result: LoadResult = {

@@ -142,8 +142,8 @@ function run(load: Child, server: Child, deadlineMs: number): Promise<LoadResult
 }
 
 function planFor(target: Target, scenario: Scenario, port: number, deadlineMs: number): LoadPlan {
-  const { rooms, clientsPerRoom, messages, window } = scenario;
-  return { protocol: target.protocol, port, rooms, clientsPerRoom, messages, window, deadlineMs };
+  const { rooms, clientsPerRoom, messages, window, warmup } = scenario;
+  return { protocol: target.protocol, port, rooms, clientsPerRoom, messages, window, warmup, deadlineMs };
 }
 
 /** CPU of both processes from "go" to the last delivery; connection setup is not billed. */

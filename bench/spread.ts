@@ -44,7 +44,7 @@ async function once(): Promise<Spread> {
   try {
     const { port, pids, rooms } = watch(server);
     const scenario = scenarios(false).find((s) => s.name === 'many-rooms')!;
-    const plan: LoadPlan = { protocol: 'ws', port: await port, rooms: scenario.rooms, clientsPerRoom: scenario.clientsPerRoom, messages: scenario.messages, window: scenario.window, deadlineMs: DEADLINE_MS };
+    const plan: LoadPlan = { protocol: 'ws', port: await port, rooms: scenario.rooms, clientsPerRoom: scenario.clientsPerRoom, messages: scenario.messages, window: scenario.window, warmup: scenario.warmup, deadlineMs: DEADLINE_MS };
     const load = start('load', ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], ROOT);
     try {
       await whileRunning(server, nextJson<{ ready: true }>(load, DEADLINE_MS));
