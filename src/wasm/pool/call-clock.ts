@@ -57,3 +57,12 @@ export class CallClock {
     return { seq, ranMs: Math.max(0, monotonicMs() - started) };
   }
 }
+
+/**
+ * How far call number `seq` (as the clock stores it: an int32, which wraps after 2^31 calls)
+ * is behind the oldest call not yet answered, when `answered` calls were (a count that does
+ * not wrap): 0 for that oldest call, negative for one already answered.
+ */
+export function callsAfterOldest(seq: number, answered: number): number {
+  return (seq - answered - 1) | 0;
+}

@@ -19,7 +19,7 @@ import { ErrorCode, StateroomError, type ErrorContext } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { ClientId } from '../../service/types.js';
 import { ByteWriter } from './byte-buffer.js';
-import { CallClock } from './call-clock.js';
+import { CallClock, callsAfterOldest } from './call-clock.js';
 import type { MessageToProcess } from '../abi/codec.js';
 import { Fifo } from './fifo.js';
 import type { StateroomModule } from '../abi/module.js';
@@ -392,7 +392,7 @@ export class PoolWorker {
 
   /** The calls that call number `seq` (numbered from 1, in order) belongs to, and its client. */
   private callOf(seq: number): { calls: PendingCalls; client: ClientId | undefined } | undefined {
-    let index = seq - this.answered - 1;
+    let index = callsAfterOldest(seq, this.answered);
     for (let i = 0; index >= 0; i++) {
       const calls = this.pending.at(i);
       if (calls === undefined) return undefined;
