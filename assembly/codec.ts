@@ -30,16 +30,26 @@ const enum PayloadKind {
   Text = 1,
 }
 
-/** One decoded `MessageToProcess`. */
+/**
+ * One decoded `MessageToProcess`. There is one, filled anew by each {@link decodeEvent}:
+ * the room reads it during that call only, and services never see it.
+ */
 export class HostEvent {
-  constructor(
-    readonly kind: EventKind,
-    /** The client of `Connect`, `Disconnect` and `Message`; 0 otherwise. */
-    readonly client: ClientId = 0,
-    /** The content of `Message`; null otherwise. */
-    readonly payload: Payload | null = null,
-  ) {}
+  kind: EventKind = EventKind.Init;
+  /** The client of `Connect`, `Disconnect` and `Message`; 0 otherwise. */
+  client: ClientId = 0;
+  /** The content of `Message`; null otherwise. */
+  payload: Payload | null = null;
+
+  private set(kind: EventKind, client: ClientId, payload: Payload | null): HostEvent {
+    this.kind = kind;
+    this.client = client;
+    this.payload = payload;
+    return this;
+  }
 }
+
+const EVENT = new HostEvent();
 
 /** Decodes the `MessageToProcess` at `address`; throws (so traps) if it is malformed. */
 export function decodeEvent(address: usize, length: usize): HostEvent {
@@ -48,13 +58,13 @@ export function decodeEvent(address: usize, length: usize): HostEvent {
   switch (kind) {
     case EventKind.Init:
     case EventKind.Timer:
-      return new HostEvent(kind);
+      return EVENT.set(kind, 0, null);
     case EventKind.Connect:
     case EventKind.Disconnect:
-      return new HostEvent(kind, reader.u32());
+      return EVENT.set(kind, reader.u32(), null);
     case EventKind.Message: {
       const sender = reader.u32();
-      return new HostEvent(kind, sender, decodePayload(reader));
+      return EVENT.set(kind, sender, decodePayload(reader));
     }
     default:
       throw new Error("stateroom: unknown MessageToProcess variant " + kind.toString());
@@ -63,7 +73,7 @@ export function decodeEvent(address: usize, length: usize): HostEvent {
 
 function decodePayload(reader: ByteReader): Payload {
   const kind = reader.u32();
-  if (kind == PayloadKind.Text) return Payload.fromText(reader.string());
+  if (kind == PayloadKind.Text) return Payload.fromCheckedUtf8(reader.utf8());
   if (kind == PayloadKind.Bytes) return Payload.fromBytes(reader.bytes());
   throw new Error("stateroom: unknown MessagePayload variant " + kind.toString());
 }
@@ -88,7 +98,7 @@ function startMessage(
   dataLength: usize,
 ): ByteWriter {
   const size: usize = 4 + recipientSize(recipient) + 4 + 8 + dataLength;
-  const writer = new ByteWriter(size);
+  const writer = ByteWriter.start(size);
   writer.u32(OutgoingKind.Message);
   writeRecipient(writer, recipient);
   writer.u32(payloadKind);
@@ -100,7 +110,7 @@ function startMessage(
  * Encodes `Message { recipient, Text(text) }`. A lone UTF-16 surrogate (which an
  * AssemblyScript string may hold) becomes U+FFFD, so the host always gets valid UTF-8.
  */
-export function encodeTextMessage(recipient: Recipient, text: string): ArrayBuffer {
+export function encodeTextMessage(recipient: Recipient, text: string): ByteWriter {
   const dataLength = <usize>String.UTF8.byteLength(text);
   const writer = startMessage(recipient, PayloadKind.Text, dataLength);
   String.UTF8.encodeUnsafe(
@@ -111,21 +121,29 @@ export function encodeTextMessage(recipient: Recipient, text: string): ArrayBuff
     String.UTF8.ErrorMode.REPLACE,
   );
   writer.skip(dataLength);
-  return writer.buffer;
+  return writer;
+}
+
+/** Encodes `Message { recipient, Text(…) }` from text already in well-formed UTF-8. */
+export function encodeUtf8Message(recipient: Recipient, utf8: ArrayBuffer): ByteWriter {
+  const dataLength = <usize>utf8.byteLength;
+  const writer = startMessage(recipient, PayloadKind.Text, dataLength);
+  writer.raw(changetype<usize>(utf8), dataLength);
+  return writer;
 }
 
 /** Encodes `Message { recipient, Bytes(bytes) }`. */
-export function encodeBytesMessage(recipient: Recipient, bytes: Uint8Array): ArrayBuffer {
+export function encodeBytesMessage(recipient: Recipient, bytes: Uint8Array): ByteWriter {
   const dataLength = <usize>bytes.byteLength;
   const writer = startMessage(recipient, PayloadKind.Bytes, dataLength);
   writer.raw(bytes.dataStart, dataLength);
-  return writer.buffer;
+  return writer;
 }
 
 /** Encodes `SetTimer { ms_delay }`. */
-export function encodeSetTimer(delayMs: u32): ArrayBuffer {
-  const writer = new ByteWriter(8);
+export function encodeSetTimer(delayMs: u32): ByteWriter {
+  const writer = ByteWriter.start(8);
   writer.u32(OutgoingKind.SetTimer);
   writer.u32(delayMs);
-  return writer.buffer;
+  return writer;
 }

@@ -1,4 +1,4 @@
-import { encodeBytesMessage, encodeSetTimer, encodeTextMessage } from "./codec";
+import { encodeBytesMessage, encodeSetTimer, encodeTextMessage, encodeUtf8Message } from "./codec";
 import { sendToHost } from "./host";
 import { Payload } from "./payload";
 import { Recipient } from "./recipient";
@@ -30,10 +30,13 @@ export class Context {
       sendToHost(encodeBytesMessage(recipient, changetype<Uint8Array>(payload)));
     } else if (payload instanceof Payload) {
       const message = changetype<Payload>(payload);
+      const utf8 = message.receivedUtf8;
       sendToHost(
-        message.isText
-          ? encodeTextMessage(recipient, message.text)
-          : encodeBytesMessage(recipient, message.bytes),
+        utf8 !== null
+          ? encodeUtf8Message(recipient, utf8)
+          : message.isText
+            ? encodeTextMessage(recipient, message.text)
+            : encodeBytesMessage(recipient, message.bytes),
       );
     } else {
       ERROR("sendMessage: the payload must be a string, a Uint8Array or a Payload");

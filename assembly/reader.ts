@@ -42,13 +42,18 @@ export class ByteReader {
     return result;
   }
 
-  /** Reads a `String`: a `u64` length, then that many bytes of well-formed UTF-8. */
-  string(): string {
+  /**
+   * Reads a `String`: a `u64` length, then that many bytes of well-formed UTF-8, copied out
+   * of the host's buffer as they are (not decoded).
+   */
+  utf8(): ArrayBuffer {
     const length = this.length64();
     const start = this.address + this.offset;
     if (!isValidUtf8(start, length)) throw new Error("stateroom: message text is not valid UTF-8");
+    const result = new ArrayBuffer(<i32>length);
+    memory.copy(changetype<usize>(result), start, length);
     this.offset += length;
-    return String.UTF8.decodeUnsafe(start, length);
+    return result;
   }
 
   private need(count: usize): void {

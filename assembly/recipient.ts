@@ -15,6 +15,8 @@ export const enum RecipientKind {
 
 /** Who receives a message: `Recipient.client(id)`, `Recipient.broadcast()` or `Recipient.except(id)`. */
 export class Recipient {
+  private static readonly everyone: Recipient = new Recipient(RecipientKind.Broadcast, 0);
+
   private constructor(
     readonly kind: RecipientKind,
     /** The client concerned; 0 (no client) for a broadcast. */
@@ -26,9 +28,9 @@ export class Recipient {
     return new Recipient(RecipientKind.Client, id);
   }
 
-  /** Every client in the room. */
+  /** Every client in the room (one shared value: a recipient never changes). */
   static broadcast(): Recipient {
-    return new Recipient(RecipientKind.Broadcast, 0);
+    return Recipient.everyone;
   }
 
   /** Every client in the room except `id` (typically the sender). */

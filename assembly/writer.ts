@@ -1,14 +1,34 @@
+/** Messages up to this size are encoded into one buffer kept for the next message. */
+const KEPT_BYTES: usize = 64 * 1024;
+
 /**
- * Writes bincode 1.x values into a new buffer of a size the caller computed beforehand
- * (the codec always knows the exact size, so there is no growing and no bounds check).
+ * Writes bincode 1.x values into a buffer of a size the caller computed beforehand (the
+ * codec always knows the exact size, so there is no growing and no bounds check).
+ *
+ * There is one writer, started anew for each message: the host copies a message before
+ * `stateroom_send` returns, so the buffer of the last one can take the next one — no
+ * allocation per message. A message longer than {@link KEPT_BYTES} gets a buffer of its own,
+ * collected after it is sent, so one large message does not stay in the room's memory.
  */
 export class ByteWriter {
   /** The buffer being filled. Holding it here keeps it alive for the garbage collector. */
-  readonly buffer: ArrayBuffer;
+  private buffer: ArrayBuffer = new ArrayBuffer(256);
+  private kept: ArrayBuffer = this.buffer;
   private offset: usize = 0;
 
-  constructor(size: usize) {
-    this.buffer = new ArrayBuffer(<i32>size);
+  /** The writer, emptied, with room for `size` bytes. */
+  static start(size: usize): ByteWriter {
+    const writer = WRITER;
+    writer.offset = 0;
+    if (size <= <usize>writer.kept.byteLength) {
+      writer.buffer = writer.kept;
+    } else if (size <= KEPT_BYTES) {
+      writer.kept = new ArrayBuffer(<i32>max(size, <usize>writer.kept.byteLength * 2));
+      writer.buffer = writer.kept;
+    } else {
+      writer.buffer = new ArrayBuffer(<i32>size);
+    }
+    return writer;
   }
 
   /** Writes a `u32`, little-endian (WebAssembly stores are little-endian). */
@@ -38,4 +58,16 @@ export class ByteWriter {
   skip(count: usize): void {
     this.offset += count;
   }
+
+  /** Where what was written starts. */
+  get start(): usize {
+    return changetype<usize>(this.buffer);
+  }
+
+  /** How many bytes were written. */
+  get length(): usize {
+    return this.offset;
+  }
 }
+
+const WRITER = new ByteWriter();

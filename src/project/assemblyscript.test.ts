@@ -82,6 +82,13 @@ class Fixture extends Service {
     } else if (payload.text == "random") {
       const r = Math.random(); // seeded through WASI random_get, not env.seed
       ctx.sendMessage(Recipient.client(client), r >= 0 && r < 1 ? "random ok" : "random broken");
+    } else if (payload.text.startsWith("relay:")) {
+      ctx.sendMessage(Recipient.broadcast(), payload); // the UTF-8 as it came
+    } else if (payload.text.startsWith("twice:")) {
+      ctx.sendMessage(Recipient.broadcast(), payload);
+      ctx.sendMessage(Recipient.broadcast(), payload.text + "!");
+    } else if (payload.text.startsWith("long:")) {
+      ctx.sendMessage(Recipient.broadcast(), "y".repeat(I32.parseInt(payload.text.substring(5))));
     } else if (payload.text == "bytes") {
       const bytes = new Uint8Array(3);
       bytes[0] = 1; bytes[1] = 2; bytes[2] = 255;
@@ -394,6 +401,27 @@ test('SDK: bytes, Recipient.except and Payload pass through byte-exactly', () =>
   assert.deepEqual(guest.recv(textFrom(3, '')), [broadcastText('')]);
   assert.deepEqual(guest.recv(textFrom(3, 'ok')), [broadcastText('ok')]);
   assert.deepEqual(guest.recv(textFrom(3, 'random')), [clientText(3, 'random ok')]);
+});
+
+test('SDK: a text Payload passed on goes out as the UTF-8 it came in; its text decodes the same', () => {
+  const guest = new Guest(moduleOf('fixture'));
+  guest.recv(INIT);
+  for (const text of ['relay:', 'relay:héllo ✓ 😀 — ünïcödé', `relay:${'ß'.repeat(40_000)}`]) {
+    assert.deepEqual(guest.recv(textFrom(3, text)), [broadcastText(text)], `${text.slice(0, 20)}…`);
+  }
+  // Read after being sent: the text is decoded from the same bytes.
+  const twice = 'twice:日本語 and 😀';
+  assert.deepEqual(guest.recv(textFrom(3, twice)), [broadcastText(twice), broadcastText(`${twice}!`)]);
+  // The branches above read payload.text too (startsWith): every path decodes it.
+  assert.deepEqual(guest.recv(textFrom(3, 'ok ✓')), [broadcastText('ok ✓')]);
+});
+
+test('SDK: messages of any length, one after another, each exact (the encoder reuses its buffer up to 64 KiB)', () => {
+  const guest = new Guest(moduleOf('fixture'));
+  guest.recv(INIT);
+  for (const length of [3, 300, 10, 70_000, 5, 65_000, 200_000, 1, 64 * 1024 - 20, 64 * 1024 - 19, 2]) {
+    assert.deepEqual(guest.recv(textFrom(3, `long:${length}`)), [broadcastText('y'.repeat(length))], `length ${length}`);
+  }
 });
 
 test('stateroom/assembly resolves to the project\'s node_modules/stateroom when installed', () => {
