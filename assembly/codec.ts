@@ -41,7 +41,8 @@ export class HostEvent {
   /** The content of `Message`; null otherwise. */
   payload: Payload | null = null;
 
-  private set(kind: EventKind, client: ClientId, payload: Payload | null): HostEvent {
+  /** Internal: fills the one event anew (see {@link decodeEvent}). */
+  fill(kind: EventKind, client: ClientId, payload: Payload | null): HostEvent {
     this.kind = kind;
     this.client = client;
     this.payload = payload;
@@ -58,13 +59,13 @@ export function decodeEvent(address: usize, length: usize): HostEvent {
   switch (kind) {
     case EventKind.Init:
     case EventKind.Timer:
-      return EVENT.set(kind, 0, null);
+      return EVENT.fill(kind, 0, null);
     case EventKind.Connect:
     case EventKind.Disconnect:
-      return EVENT.set(kind, reader.u32(), null);
+      return EVENT.fill(kind, reader.u32(), null);
     case EventKind.Message: {
       const sender = reader.u32();
-      return EVENT.set(kind, sender, decodePayload(reader));
+      return EVENT.fill(kind, sender, decodePayload(reader));
     }
     default:
       throw new Error("stateroom: unknown MessageToProcess variant " + kind.toString());
@@ -124,11 +125,13 @@ export function encodeTextMessage(recipient: Recipient, text: string): ByteWrite
   return writer;
 }
 
-/** Encodes `Message { recipient, Text(…) }` from text already in well-formed UTF-8. */
-export function encodeUtf8Message(recipient: Recipient, utf8: ArrayBuffer): ByteWriter {
-  const dataLength = <usize>utf8.byteLength;
-  const writer = startMessage(recipient, PayloadKind.Text, dataLength);
-  writer.raw(changetype<usize>(utf8), dataLength);
+/**
+ * Encodes `Message { recipient, Text(…) }` from the `length` bytes at `address`, already
+ * well-formed UTF-8.
+ */
+export function encodeUtf8Message(recipient: Recipient, address: usize, length: usize): ByteWriter {
+  const writer = startMessage(recipient, PayloadKind.Text, length);
+  writer.raw(address, length);
   return writer;
 }
 

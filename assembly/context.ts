@@ -30,10 +30,10 @@ export class Context {
       sendToHost(encodeBytesMessage(recipient, changetype<Uint8Array>(payload)));
     } else if (payload instanceof Payload) {
       const message = changetype<Payload>(payload);
-      const utf8 = message.receivedUtf8;
+      const utf8 = message.receivedUtf8Address();
       sendToHost(
-        utf8 !== null
-          ? encodeUtf8Message(recipient, utf8)
+        utf8 !== 0
+          ? encodeUtf8Message(recipient, utf8, message.receivedUtf8Length())
           : message.isText
             ? encodeTextMessage(recipient, message.text)
             : encodeBytesMessage(recipient, message.bytes),

@@ -34,5 +34,8 @@ export function stateroom_free(address: usize, size: usize): void {
 
 /** Decodes one `MessageToProcess` and runs the service's callback for it. */
 export function stateroom_recv(address: usize, length: usize): void {
-  deliver(decodeEvent(address, length));
+  const event = decodeEvent(address, length);
+  deliver(event);
+  // The event object is kept for the next one: it must not keep this message alive.
+  event.fill(event.kind, 0, null);
 }

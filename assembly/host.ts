@@ -12,4 +12,5 @@ declare function stateroom_send(address: usize, length: usize): void;
  */
 export function sendToHost(message: ByteWriter): void {
   stateroom_send(message.start, message.length);
+  message.sent();
 }

@@ -1,4 +1,4 @@
-/** The bytes of a text payload, and the text of a binary one: empty. */
+/** The bytes of a text payload: empty. */
 const NO_BYTES = new Uint8Array(0);
 
 /**
@@ -8,9 +8,10 @@ const NO_BYTES = new Uint8Array(0);
  * the other kind is empty rather than null, so that a comparison such as
  * `payload.text == "increment"` is simply false for a binary message.
  *
- * A text message from a client keeps the UTF-8 it came in and is decoded to a string only
- * when `text` is first read: a service that passes messages on (a relay, a broadcast) sends
- * those bytes as they are, without decoding and encoding them again.
+ * A text message from a client keeps the UTF-8 it came in until `text` is first read: a
+ * service that passes it on unread (a relay, a broadcast) sends those bytes as they are,
+ * without decoding and encoding them again. Once read, only the string is kept, so a service
+ * that keeps messages holds each once.
  */
 export class Payload {
   private constructor(
@@ -18,8 +19,8 @@ export class Payload {
     readonly isText: bool,
     /** The text, once known (a text payload from the host is decoded on first use). */
     private decoded: string | null,
-    /** A text payload's well-formed UTF-8 as it came from the host, or null. */
-    private readonly utf8: ArrayBuffer | null,
+    /** A text payload's well-formed UTF-8 as it came from the host, until it is decoded. */
+    private utf8: ArrayBuffer | null,
     private readonly data: Uint8Array,
   ) {}
 
@@ -34,8 +35,8 @@ export class Payload {
   }
 
   /**
-   * A text message from its UTF-8, already checked to be well-formed (the SDK's codec makes
-   * these from what the host sends).
+   * Internal (the SDK's codec): a text message from its UTF-8, which the caller has checked
+   * to be well-formed. Not for services — use {@link fromText}.
    */
   static fromCheckedUtf8(utf8: ArrayBuffer): Payload {
     return new Payload(true, null, utf8, NO_BYTES);
@@ -47,6 +48,7 @@ export class Payload {
     if (text === null) {
       text = String.UTF8.decode(this.utf8!);
       this.decoded = text;
+      this.utf8 = null;
     }
     return text;
   }
@@ -61,8 +63,19 @@ export class Payload {
     return !this.isText;
   }
 
-  /** The UTF-8 a text message came in, if it came from the host and is unchanged; else null. */
-  get receivedUtf8(): ArrayBuffer | null {
-    return this.utf8;
+  /**
+   * Internal (the SDK's codec): where the UTF-8 of an unread received text is, and how long,
+   * to copy it into a message; 0 when there is none (the text was read, or was made here).
+   * An address rather than the buffer, so that nothing can write into it.
+   */
+  receivedUtf8Address(): usize {
+    const utf8 = this.utf8;
+    return utf8 === null ? 0 : changetype<usize>(utf8);
+  }
+
+  /** Internal (the SDK's codec): the length of what {@link receivedUtf8Address} points to. */
+  receivedUtf8Length(): usize {
+    const utf8 = this.utf8;
+    return utf8 === null ? 0 : <usize>utf8.byteLength;
   }
 }

@@ -8,7 +8,7 @@ const KEPT_BYTES: usize = 64 * 1024;
  * There is one writer, started anew for each message: the host copies a message before
  * `stateroom_send` returns, so the buffer of the last one can take the next one — no
  * allocation per message. A message longer than {@link KEPT_BYTES} gets a buffer of its own,
- * collected after it is sent, so one large message does not stay in the room's memory.
+ * let go once it is sent, so one large message does not stay in the room's memory.
  */
 export class ByteWriter {
   /** The buffer being filled. Holding it here keeps it alive for the garbage collector. */
@@ -23,7 +23,7 @@ export class ByteWriter {
     if (size <= <usize>writer.kept.byteLength) {
       writer.buffer = writer.kept;
     } else if (size <= KEPT_BYTES) {
-      writer.kept = new ArrayBuffer(<i32>max(size, <usize>writer.kept.byteLength * 2));
+      writer.kept = new ArrayBuffer(<i32>min(max(size, <usize>writer.kept.byteLength * 2), KEPT_BYTES));
       writer.buffer = writer.kept;
     } else {
       writer.buffer = new ArrayBuffer(<i32>size);
@@ -62,6 +62,11 @@ export class ByteWriter {
   /** Where what was written starts. */
   get start(): usize {
     return changetype<usize>(this.buffer);
+  }
+
+  /** The message is sent: a buffer of its own (a long message) is let go now. */
+  sent(): void {
+    this.buffer = this.kept;
   }
 
   /** How many bytes were written. */
