@@ -123,11 +123,15 @@ function launched(launcher: Child): number {
   return children[0]!;
 }
 
-/** Starts the load generator and waits until every client is connected (it then waits for "go"). */
+/**
+ * Starts the load generator and waits until every client is connected and the warm-up is
+ * delivered (it then waits for "go"). The warm-up has a deadline of its own (the plan's), so
+ * this waits for twice that: a warm-up that cannot finish is the generator's error to report.
+ */
 async function withLoad<T>(plan: LoadPlan, server: Child, root: string, body: (load: Child) => Promise<T>): Promise<T> {
   const load = start('load generator', ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], root);
   try {
-    await whileRunning(server, nextJson<{ ready: true }>(load, plan.deadlineMs));
+    await whileRunning(server, nextJson<{ ready: true }>(load, 2 * plan.deadlineMs));
     return await body(load);
   } finally {
     await stop(load);

@@ -47,7 +47,8 @@ async function once(): Promise<Spread> {
     const plan: LoadPlan = { protocol: 'ws', port: await port, rooms: scenario.rooms, clientsPerRoom: scenario.clientsPerRoom, messages: scenario.messages, window: scenario.window, warmup: scenario.warmup, deadlineMs: DEADLINE_MS };
     const load = start('load', ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], ROOT);
     try {
-      await whileRunning(server, nextJson<{ ready: true }>(load, DEADLINE_MS));
+      // Connecting, then the warm-up (its own deadline: DEADLINE_MS).
+      await whileRunning(server, nextJson<{ ready: true }>(load, 2 * DEADLINE_MS));
       const before = pids.map(cpuSeconds);
       const primaryBefore = ownCpu(server.pid, pids);
       const answer = nextJson<LoadResult>(load, DEADLINE_MS + 10_000);
