@@ -14,37 +14,13 @@
 // noisy (the machine is shared; the two servers' deliveries batch differently): read the spread.
 /* global fetch, AbortSignal -- Node 20 has both */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { linesOf, threadTicks } from './thread-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PAIRS = Number(process.argv[2] ?? 3);
 const ISOLATIONS = (process.argv[3] ?? 'pool,inline').split(',');
 const GROUPS = ['main', 'helpers', 'pool', 'writer'];
-
-/** The next line a child prints (lines are queued until asked for). */
-function linesOf(child) {
-  const queued = [];
-  let waiting;
-  createInterface({ input: child.stdout }).on('line', (line) => (waiting ? (waiting(line), (waiting = undefined)) : queued.push(line)));
-  return () => (queued.length > 0 ? Promise.resolve(queued.shift()) : new Promise((resolve) => (waiting = resolve)));
-}
-
-/** CPU ticks (user + system) of each thread of `pid`, by thread id. */
-function threadTicks(pid) {
-  const ticks = new Map();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      ticks.set(tid, Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return ticks;
-}
 
 async function savesOf(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
@@ -71,7 +47,9 @@ async function run(args) {
       const seconds = Object.fromEntries(GROUPS.map((group) => [group, 0]));
       for (const [tid, ticks] of after) {
         const group = tid === String(server.pid) ? 'main' : early.has(tid) ? 'helpers' : before.has(tid) ? 'pool' : 'writer';
-        seconds[group] += (ticks - (before.get(tid) ?? 0)) / 100;
+        const [user, system] = ticks;
+        const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
+        seconds[group] += (user - userBefore + system - systemBefore) / 100;
       }
       return { seconds, saves, delivered: result.delivered };
     } finally {
