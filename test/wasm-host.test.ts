@@ -105,7 +105,8 @@ for (const host of [{ isolation: 'pool', poolSize: 2 }, { isolation: 'worker' }]
     assert.ok(roundTrips.length > 5, `only ${roundTrips.length} round trips while the other room spun`);
     assert.ok(Math.max(...roundTrips) < 100, `slowest round trip ${Math.max(...roundTrips).toFixed(1)} ms`);
     assert.deepEqual(await gone, { code: 1011, reason: 'room service timed out (call took too long)' });
-    assert.ok(performance.now() - started >= 1_000, 'cut off no earlier than the timeout');
+    const cutAfter = performance.now() - started;
+    assert.ok(cutAfter >= 1_000, `cut off no earlier than the timeout (after ${cutAfter.toFixed(1)} ms)`);
     const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'spin', 'the timeout logged');
     assert.match(entry.message, /message ran longer than the call timeout of 1000 ms; its worker was terminated/);
     const again = await join('spin', 'again');
