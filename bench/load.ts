@@ -95,7 +95,6 @@ async function main(plan: LoadPlan): Promise<void> {
     const padding = 'x'.repeat(MESSAGE_BYTES);
     const sentAt = new Float64Array(Math.max(plan.messages, warmup));
     let sent = 0;
-    let sentPhase = phase;
     const sendNext = (): void => {
       const text = `${prefix}${sent}:`;
       sentAt[sent++] = performance.now();
@@ -119,8 +118,7 @@ async function main(plan: LoadPlan): Promise<void> {
     starters.push(() => {
       // A phase starts only once the previous one is wholly delivered, so no message of it is
       // still on its way: counting starts again from 0.
-      if (sentPhase !== phase) sent = 0;
-      sentPhase = phase;
+      sent = 0;
       while (sent < Math.min(plan.window, phase.messages)) sendNext();
     });
   }
