@@ -9,10 +9,11 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROOT } from './helpers/cli.js';
+import { within } from './helpers/deadline.js';
 
 const LINE_TIMEOUT_MS = 20_000;
 
-/** Each line `child` prints, in order; a line not printed within the timeout fails the test. */
+/** Each line `child` prints, in order. */
 function linesOf(child: ChildProcessWithoutNullStreams): () => Promise<string> {
   const queued: string[] = [];
   let waiting: ((line: string) => void) | undefined;
@@ -25,14 +26,7 @@ function linesOf(child: ChildProcessWithoutNullStreams): () => Promise<string> {
   });
   return () => {
     const line = queued.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the load generator printed nothing for ${LINE_TIMEOUT_MS} ms`)), LINE_TIMEOUT_MS);
-      waiting = (next) => {
-        clearTimeout(timer);
-        resolve(next);
-      };
-    });
+    return line !== undefined ? Promise.resolve(line) : new Promise((resolve) => (waiting = resolve));
   };
 }
 
@@ -62,11 +56,11 @@ test('the load generator warms the server up before "ready" and measures only wh
   const next = linesOf(load);
   const clients = plan.rooms * plan.clientsPerRoom;
 
-  assert.deepEqual(JSON.parse(await next()), { ready: true });
+  assert.deepEqual(JSON.parse(await within(next(), 'the load generator\'s "ready"', LINE_TIMEOUT_MS)), { ready: true });
   assert.equal(received, clients * plan.warmup, 'every warm-up message reached the server before "ready", and nothing more');
 
   load.stdin.write('go\n');
-  const result = JSON.parse(await next()) as { delivered: number; expected: number; timedOut: boolean; open: number };
+  const result = JSON.parse(await within(next(), 'the load generator\'s result', LINE_TIMEOUT_MS)) as { delivered: number; expected: number; timedOut: boolean; open: number };
   assert.equal(received, clients * (plan.warmup + plan.messages));
   assert.equal(result.expected, clients * plan.clientsPerRoom * plan.messages, 'the warm-up is not in the expected count');
   assert.equal(result.delivered, result.expected, 'the measured window counts its own deliveries only');
