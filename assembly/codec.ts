@@ -130,16 +130,18 @@ export function encodeTextMessage(recipient: Recipient, text: string): ByteWrite
  * well-formed UTF-8.
  */
 export function encodeUtf8Message(recipient: Recipient, address: usize, length: usize): ByteWriter {
-  const writer = startMessage(recipient, PayloadKind.Text, length);
-  writer.raw(address, length);
-  return writer;
+  return encodeRawMessage(recipient, PayloadKind.Text, address, length);
 }
 
 /** Encodes `Message { recipient, Bytes(bytes) }`. */
 export function encodeBytesMessage(recipient: Recipient, bytes: Uint8Array): ByteWriter {
-  const dataLength = <usize>bytes.byteLength;
-  const writer = startMessage(recipient, PayloadKind.Bytes, dataLength);
-  writer.raw(bytes.dataStart, dataLength);
+  return encodeRawMessage(recipient, PayloadKind.Bytes, bytes.dataStart, <usize>bytes.byteLength);
+}
+
+/** A `Message` whose payload's data is the `length` bytes at `address`, copied as they are. */
+function encodeRawMessage(recipient: Recipient, payloadKind: PayloadKind, address: usize, length: usize): ByteWriter {
+  const writer = startMessage(recipient, payloadKind, length);
+  writer.raw(address, length);
   return writer;
 }
 
