@@ -13,9 +13,8 @@
 // load (the state directory's writer thread, started by the first save). A figure of one pair is
 // noisy (the machine is shared; the two servers' deliveries batch differently): read the spread.
 /* global fetch, AbortSignal -- Node 20 has both */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { linesOf, threadTicks } from './thread-cpu.mjs';
+import { threadsUnderLoad } from './thread-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PAIRS = Number(process.argv[2] ?? 3);
@@ -29,36 +28,16 @@ async function savesOf(port) {
 
 /** One load against one server: seconds of CPU per group of threads, and the saves in the window. */
 async function run(args) {
-  const server = spawn(process.execPath, ['bench/servers/stateroom-wasm.mjs', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const { port } = JSON.parse(await linesOf(server)());
-    const early = new Set(threadTicks(server.pid).keys());
-    const plan = { protocol: 'ws', port, rooms: 400, clientsPerRoom: 4, messages: 200, window: 4, deadlineMs: 120_000 };
-    const load = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    try {
-      const next = linesOf(load);
-      await next(); // every client connected
-      const savesBefore = await savesOf(port);
-      const before = threadTicks(server.pid);
-      load.stdin.write('go\n');
-      const result = JSON.parse(await next());
-      const after = threadTicks(server.pid);
-      const saves = (await savesOf(port)) - savesBefore;
-      const seconds = Object.fromEntries(GROUPS.map((group) => [group, 0]));
-      for (const [tid, ticks] of after) {
-        const group = tid === String(server.pid) ? 'main' : early.has(tid) ? 'helpers' : before.has(tid) ? 'pool' : 'writer';
-        const [user, system] = ticks;
-        const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
-        seconds[group] += (user - userBefore + system - systemBefore) / 100;
-      }
-      return { seconds, saves, delivered: result.delivered };
-    } finally {
-      load.kill();
-    }
-  } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+  const plan = { protocol: 'ws', rooms: 400, clientsPerRoom: 4, messages: 200, window: 4, deadlineMs: 120_000 };
+  const measured = await threadsUnderLoad(ROOT, ['bench/servers/stateroom-wasm.mjs', ...args], plan, { beforeGo: savesOf, afterResult: savesOf });
+  const { serverPid, early, before, after, result } = measured;
+  const seconds = Object.fromEntries(GROUPS.map((group) => [group, 0]));
+  for (const [tid, [user, system]] of after) {
+    const group = tid === serverPid ? 'main' : early.has(tid) ? 'helpers' : before.has(tid) ? 'pool' : 'writer';
+    const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
+    seconds[group] += (user - userBefore + system - systemBefore) / 100;
   }
+  return { seconds, saves: measured.afterValue - measured.beforeValue, delivered: result.delivered };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -1,5 +1,7 @@
-// What bench/save-threads.mjs and bench/threads.mjs share: a child's lines, one at a time, and
-// the CPU ticks of each thread of a process from /proc/<pid>/task/*/stat (Linux only).
+// What bench/save-threads.mjs and bench/threads.mjs share: a server started, the load
+// generator run against it, and the CPU ticks of each of the server's threads from
+// /proc/<pid>/task/*/stat (Linux only) just before "go" and just after the result.
+import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
@@ -24,4 +26,35 @@ export function threadTicks(pid) {
     }
   }
   return ticks;
+}
+
+/**
+ * Starts `node <serverArgs>` in `root`, runs bench/load.ts with `plan` (its port filled in) and
+ * returns the server's threads' ticks when it first listened (`early`, their ids), just before
+ * "go" (`before`) and just after the result (`after`), with the result. `beforeGo(port)` and
+ * `afterResult(port)` run outside the window (e.g. reading /metrics); their values come back.
+ */
+export async function threadsUnderLoad(root, serverArgs, plan, { beforeGo, afterResult } = {}) {
+  const server = spawn(process.execPath, serverArgs, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const { port } = JSON.parse(await linesOf(server)());
+    const early = new Set(threadTicks(server.pid).keys());
+    const load = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify({ ...plan, port })], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const next = linesOf(load);
+      await next(); // every client connected (and the warm-up delivered)
+      const beforeValue = await beforeGo?.(port);
+      const before = threadTicks(server.pid);
+      load.stdin.write('go\n');
+      const result = JSON.parse(await next());
+      const after = threadTicks(server.pid);
+      const afterValue = await afterResult?.(port);
+      return { serverPid: String(server.pid), early, before, after, result, beforeValue, afterValue };
+    } finally {
+      load.kill();
+    }
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+  }
 }

@@ -12,10 +12,9 @@
 // or a WASM isolation with an optional pool size (`pool`, `pool:2`, `inline`, `worker`). The
 // warm-up (messages per client before the measured load) defaults to the benchmark's.
 // NOTE: a figure of one run is noisy on a shared machine; compare within alternating runs.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { scenarios } from './scenarios.js';
-import { linesOf, threadTicks } from './thread-cpu.mjs';
+import { threadsUnderLoad } from './thread-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const [SCENARIO = 'many-rooms', TARGETS = 'native,pool,inline', REPETITIONS = '2', WARMUP] = process.argv.slice(2);
@@ -28,42 +27,19 @@ function serverArgs(target) {
   return ['bench/servers/stateroom-wasm.mjs', ...target.split(':')];
 }
 
-/** Runs the load generator with `plan` to its result line (after its warm-up, on "go"). */
-async function load(plan, onReady) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(plan)], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  try {
-    const next = linesOf(child);
-    await next(); // connected and warmed up
-    const before = onReady();
-    child.stdin.write('go\n');
-    return { result: JSON.parse(await next()), before };
-  } finally {
-    child.kill();
-  }
-}
-
 async function run(target, scenario) {
-  const server = spawn(process.execPath, serverArgs(target), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const { port } = JSON.parse(await linesOf(server)());
-    const early = new Set(threadTicks(server.pid).keys());
-    const { rooms, clientsPerRoom, messages, window } = scenario;
-    const warmup = WARMUP === undefined ? scenario.warmup : Number(WARMUP);
-    const plan = { protocol: 'ws', port, rooms, clientsPerRoom, messages, window, warmup, deadlineMs: 120_000 };
-    const { result, before } = await load(plan, () => threadTicks(server.pid));
-    const after = threadTicks(server.pid);
-    const seconds = Object.fromEntries(GROUPS.map((group) => [group, [0, 0]]));
-    for (const [tid, [user, system]] of after) {
-      const group = tid === String(server.pid) ? 'server' : early.has(tid) ? 'helpers' : 'guests';
-      const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
-      seconds[group][0] += (user - userBefore) / 100;
-      seconds[group][1] += (system - systemBefore) / 100;
-    }
-    return { seconds, delivered: result.delivered };
-  } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+  const { rooms, clientsPerRoom, messages, window } = scenario;
+  const warmup = WARMUP === undefined ? scenario.warmup : Number(WARMUP);
+  const plan = { protocol: 'ws', rooms, clientsPerRoom, messages, window, warmup, deadlineMs: 120_000 };
+  const { serverPid, early, before, after, result } = await threadsUnderLoad(ROOT, serverArgs(target), plan);
+  const seconds = Object.fromEntries(GROUPS.map((group) => [group, [0, 0]]));
+  for (const [tid, [user, system]] of after) {
+    const group = tid === serverPid ? 'server' : early.has(tid) ? 'helpers' : 'guests';
+    const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
+    seconds[group][0] += (user - userBefore) / 100;
+    seconds[group][1] += (system - systemBefore) / 100;
   }
+  return { seconds, delivered: result.delivered };
 }
 
 const scenario = scenarios(false).find((s) => s.name === SCENARIO && s.kind === 'traffic');
