@@ -47,6 +47,8 @@ export const TARGETS: readonly Target[] = [
   { key: 'forwarded', name: 'forwarded', server: 'bench/servers/stateroom-forwarded.mjs', protocol: 'ws', programs: ['redis-server'] },
   // Node with nothing between the socket and the rooms (no ws): how low any Node.js server can go.
   { key: 'node-floor', name: 'node floor', server: 'bench/servers/node-floor.mjs', protocol: 'ws' },
+  // Not a server to use: the native service with a bare thread crossing per event batch.
+  { key: 'crossing-floor', name: 'crossing floor', server: 'bench/servers/stateroom-crossing.mjs', protocol: 'ws' },
   { key: 'socketio', name: 'socket.io', server: 'bench/servers/socketio.mjs', protocol: 'socketio' },
   {
     key: 'colyseus',

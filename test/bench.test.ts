@@ -120,10 +120,12 @@ test("the forwarded target: clients through a forwarding node, each part's CPU r
   }
 });
 
-test('the node floor target (no ws, its own frame reader) serves the scenarios the ratios rest on', { timeout: HARD_TIMEOUT_MS }, async (t) => {
+test('the floor targets (node: no ws, its own frame reader; crossing: a bare thread crossing per event batch) serve the scenarios the ratios rest on', { timeout: HARD_TIMEOUT_MS }, async (t) => {
   const out = await mkdtemp(path.join(tmpdir(), 'stateroom-bench-test-'));
   t.after(() => rm(out, { recursive: true, force: true }));
-  const { code, stdout, stderr } = await runBench(['--quick', '--targets', 'node-floor', '--scenarios', 'many-rooms,latency', '--out', out]);
+  const { code, stdout, stderr } = await runBench(['--quick', '--targets', 'node-floor,crossing-floor', '--scenarios', 'many-rooms,latency', '--out', out]);
   assert.equal(code, 0, `bench exited ${code}\n${stderr.slice(-2_000)}`);
-  for (const scenario of ['many-rooms', 'latency']) assert.match(stdout, new RegExp(`\\| ${scenario} +\\| node floor +\\| [\\d,]+ \\(`), `a measured row for ${scenario}`);
+  for (const target of ['node floor', 'crossing floor']) {
+    for (const scenario of ['many-rooms', 'latency']) assert.match(stdout, new RegExp(`\\| ${scenario} +\\| ${target} +\\| [\\d,]+ \\(`), `a measured row for ${target} in ${scenario}`);
+  }
 });
