@@ -8,7 +8,8 @@
 //   node --import tsx bench/threads.mjs many-rooms native,pool,inline 2   # the defaults
 //   node --import tsx bench/threads.mjs latency pool:1,pool:2             # pools of 1 and 2 threads
 //
-// Targets: `native` (servers/stateroom.mjs), `floor` (servers/node-floor.mjs), `raw` (raw ws),
+// Targets: `native` (servers/stateroom.mjs), `floor` (servers/node-floor.mjs), `crossing`
+// (servers/stateroom-crossing.mjs: its threads count as guests), `raw` (raw ws),
 // or a WASM isolation with an optional pool size (`pool`, `pool:2`, `inline`, `worker`). The
 // warm-up (messages per client before the measured load) defaults to the benchmark's.
 // NOTE: a figure of one run is noisy on a shared machine; compare within alternating runs.
@@ -23,6 +24,7 @@ const GROUPS = ['server', 'helpers', 'guests'];
 function serverArgs(target) {
   if (target === 'native') return ['bench/servers/stateroom.mjs'];
   if (target === 'floor') return ['bench/servers/node-floor.mjs'];
+  if (target === 'crossing') return ['bench/servers/stateroom-crossing.mjs'];
   if (target === 'raw') return ['bench/servers/raw-ws.mjs'];
   return ['bench/servers/stateroom-wasm.mjs', ...target.split(':')];
 }
