@@ -3,6 +3,8 @@
 // Real sockets; every wait has a deadline.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../src/logger.js';
 import type { Context, Payload, Recipient } from '../src/service/types.js';
@@ -174,4 +176,33 @@ test('close() stops the threads: rooms on them are lost, and no new room starts'
   assert.deepEqual(await within(whenClosed(b.ws), 'the new room refused'), { code: 1011, reason: 'room service failed to start' });
   const entry = await logger.waitFor((e) => e.level === 'error' && e.fields.roomId === 'after', 'the refusal logged');
   assert.match(entry.message, /the WASM worker pool of test\/fixtures\/wasm\/guest\.wat is closed/);
+});
+
+test('a thread cut off by the watchdog is let go: twelve runaways later, no ring of theirs is still held', async (t) => {
+  // The rings of a dead thread must not stay reachable (a pending Atomics.waitAsync keeps its
+  // callback, and so its PoolWorker, alive until it is woken). Each PoolWorker holds two
+  // 128 KiB shared rings, counted in process.memoryUsage().arrayBuffers.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const collected = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    return process.memoryUsage().arrayBuffers;
+  };
+  const { join } = await startWasm(t, 'guest', { poolSize: 1, callTimeoutMs: 100 });
+  await greeted(await join('calm'));
+  const before = await collected();
+  const runaways = 12;
+  for (let i = 0; i < runaways; i++) {
+    const inbox = await join(`loop${i}`);
+    await greeted(inbox);
+    const closed = whenClosed(inbox.ws);
+    inbox.ws.send('l'); // loops forever: the watchdog terminates the thread
+    assert.equal((await within(closed, `loop${i} closed`)).code, 1011);
+  }
+  const grown = (await collected()) - before;
+  // Leaked, the twelve dead threads' rings alone would be 3 MiB.
+  assert.ok(grown < 1024 * 1024, `array buffers grew by ${(grown / 1024).toFixed(0)} KiB over ${runaways} dead threads`);
 });

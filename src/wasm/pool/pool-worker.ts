@@ -468,6 +468,9 @@ export class PoolWorker {
     // Records already published — a co-tenant's finished call, sends — still count.
     this.drain();
     this.gone = true;
+    // Settle a pending waitAsync on the replies: unwoken, V8 keeps it, and through its
+    // callback this worker and its rings, alive for good.
+    Atomics.notify(this.fromThread.control, HEAD);
     clearTimeout(this.watchdog);
     clearTimeout(this.polling);
     // Once only: a second terminate() while the first is under way may never settle.
