@@ -29,6 +29,23 @@ test('a quiet second ends an episode; the byte budget counts too', () => {
   assert.equal(limiter.judge(80, 2_500), 'drop-first', 'a new episode, not a close');
 });
 
+test('a message longer than a second of the byte budget passes on a full bucket, then the debt is paid before the next', () => {
+  const limiter = new ClientLimiter({ messagesPerSecond: 0, bytesPerSecond: 100, persistMs: 10_000 }, 0);
+  assert.equal(limiter.judge(250, 0), 'pass', 'a full bucket lets a 250-byte message through a 100 B/s limit');
+  assert.equal(limiter.judge(1, 1_000), 'drop-first', '150 bytes of debt: one second later the bucket is still at -50');
+  assert.equal(limiter.judge(1, 1_600), 'pass', 'paid off after 1.5 s');
+  assert.equal(limiter.judge(250, 1_600), 'drop', 'a long message waits for a full bucket again');
+  assert.equal(limiter.judge(250, 2_600), 'pass');
+});
+
+test('a message dropped for its bytes costs no message token', () => {
+  const limiter = new ClientLimiter({ messagesPerSecond: 2, bytesPerSecond: 100, persistMs: 10_000 }, 0);
+  assert.equal(limiter.judge(100, 0), 'pass');
+  assert.equal(limiter.judge(100, 0), 'drop-first', 'out of bytes');
+  assert.equal(limiter.judge(100, 0), 'drop');
+  assert.equal(limiter.judge(0, 0), 'pass', 'the second message token is still there');
+});
+
 test('connection attempts are counted per IP per minute', () => {
   const rate = new ConnectionRate(2);
   assert.deepEqual([rate.allow('a', 0), rate.allow('a', 1), rate.allow('a', 2), rate.allow('b', 3)], [true, true, false, true]);

@@ -5,7 +5,12 @@
  * @module
  */
 
-/** A bucket of `capacity` tokens refilled at `perSecond`; one second's worth is the burst. */
+/**
+ * A bucket of tokens refilled at `perSecond`, holding at most one second's worth (the burst).
+ * A take larger than a second's worth passes when the bucket is full and leaves it in debt, so
+ * a message longer than the per-second byte budget is slow to follow, not refused for ever;
+ * the rate holds on average either way.
+ */
 export class TokenBucket {
   private tokens: number;
   private last: number;
@@ -18,12 +23,22 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Takes `count` tokens if there are that many; says whether it could. */
-  take(count: number, now: number): boolean {
+  /** Refills for the time since the last look; says whether `count` tokens may be taken now. */
+  allows(count: number, now: number): boolean {
     this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
-    if (this.tokens < count) return false;
+    return this.tokens >= Math.min(count, this.perSecond);
+  }
+
+  /** Takes `count` tokens (after {@link allows} said yes). */
+  spend(count: number): void {
     this.tokens -= count;
+  }
+
+  /** Takes `count` tokens if it {@link allows} it; says whether it could. */
+  take(count: number, now: number): boolean {
+    if (!this.allows(count, now)) return false;
+    this.spend(count);
     return true;
   }
 }
@@ -62,8 +77,14 @@ export class ClientLimiter {
    * an episode ends after a second without drops; one longer than `persistMs` is `close`.
    */
   judge(size: number, now: number): Verdict {
-    const fits = (this.messages?.take(1, now) ?? true) && (this.bytes?.take(size, now) ?? true);
-    if (fits) return 'pass';
+    // Both budgets asked before either is spent: a message dropped for its bytes costs no
+    // message token.
+    const fits = (this.messages?.allows(1, now) ?? true) && (this.bytes?.allows(size, now) ?? true);
+    if (fits) {
+      this.messages?.spend(1);
+      this.bytes?.spend(size);
+      return 'pass';
+    }
     const newEpisode = now - this.lastDrop > 1_000;
     this.lastDrop = now;
     if (newEpisode) {
