@@ -10,6 +10,7 @@ import type * as PinoPretty from 'pino-pretty';
 
 /** The log levels the CLI's `--log-level` accepts, quietest last. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+/** A log level: `--log-level`'s values and `ServerOptions.logLevel`'s. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 type LogMethod = (fields: object, message: string) => void;

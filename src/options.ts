@@ -204,6 +204,7 @@ export interface Requester {
 export type Authorize = (request: IncomingMessage, roomId: string, requester: Requester) => boolean | Refusal | Admitted | Promise<boolean | Refusal | Admitted>;
 
 type OptionalKeys = 'staticDir' | 'clientDir' | 'logger' | 'authorize' | 'metricsPort' | 'metricsToken' | 'stateDir' | 'store' | 'redis' | 'nodeUrl' | 'clusterSecret';
+/** {@link ServerOptions} with every default filled in (what `resolveServerOptions` returns). */
 export type ResolvedServerOptions = Readonly<Required<Omit<ServerOptions, OptionalKeys>>> & Readonly<Pick<ServerOptions, OptionalKeys>>;
 
 /** Every default, in one place; `stateroom serve --help` shows the same values. */

@@ -1,6 +1,6 @@
 /**
  * A single-producer, single-consumer queue of byte frames in a `SharedArrayBuffer`: how the
- * server thread and a guest worker thread talk (one ring each way, see `channel.ts`).
+ * server thread and a guest worker thread talk (one ring each way: `pool-worker.ts` on the server's side, `thread-main.ts` on the thread's).
  *
  * Why not `postMessage`: a message costs a structured clone (or a transfer), a `MessageEvent`
  * and a wake of the receiver's event loop, which is most of what a lone message paid for its
@@ -12,7 +12,7 @@
  * Layout: two int32 counters (bytes written and bytes read, ever; they wrap at 2^32), then
  * the data. A frame is a u32 length and its bytes, padded to 4; a frame never wraps: where
  * one would run past the end, a zero length says "go on at the start". A frame longer than
- * {@link Ring.maxFrame} cannot be written: the channel sends it by its `MessagePort` and
+ * {@link Ring.maxFrame} cannot be written: the sender sends it by its `MessagePort` and
  * writes {@link ELSEWHERE} in its place, so the order holds.
  * @module
  */
@@ -23,7 +23,7 @@ export const HEAD = 0;
 export const TAIL = 1;
 const CONTROL_BYTES = 8;
 const PAD = 0;
-/** A frame length meaning: this frame went by the channel's `MessagePort`. */
+/** A frame length meaning: this frame went by the `MessagePort` between the two threads. */
 export const ELSEWHERE = 0xffffffff;
 /** What {@link Ring.read} returns when nothing is published. */
 export const EMPTY = -1;
