@@ -1,6 +1,7 @@
 /**
  * A single-producer, single-consumer queue of byte frames in a `SharedArrayBuffer`: how the
- * server thread and a guest worker thread talk (one ring each way: `pool-worker.ts` on the server's side, `thread-main.ts` on the thread's).
+ * server thread and a guest worker thread talk (one ring each way: `pool-worker.ts` holds the
+ * server's ends, `thread-main.ts` the thread's).
  *
  * Why not `postMessage`: a message costs a structured clone (or a transfer), a `MessageEvent`
  * and a wake of the receiver's event loop, which is most of what a lone message paid for its
