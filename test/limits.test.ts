@@ -236,14 +236,18 @@ test("resumes that send a seat's kept tail again and again are refused with 429 
   sockets.push(await open(url('/ws/r?token=looping')));
 });
 
-test('a client piling messages up behind a slow service is closed with 1013; the room goes on', async (t) => {
+test('a client piling messages up behind a slow service is closed with 1013, its seat given up (the service hears its disconnect); the room goes on', async (t) => {
   let handled = 0;
+  const left: ClientId[] = [];
   const { url, logger } = await start(
     t,
     () => ({
       message: async () => {
         handled += 1;
         await new Promise((r) => setTimeout(r, 20)); // a slow service: 50 messages a second
+      },
+      disconnect: (client: ClientId) => {
+        left.push(client);
       },
     }),
     { maxQueuedBytes: 256 * 1024, maxPayloadBytes: 64 * 1024 },
@@ -255,6 +259,8 @@ test('a client piling messages up behind a slow service is closed with 1013; the
   assert.deepEqual(await shut, { code: 1013, reason: 'too many messages waiting for the room' });
   await logger.waitFor((e) => /too many of its messages wait/.test(e.message), 'the close logged');
   assert.ok(handled < 64, `the service was not made to work through the whole flood (${handled})`);
+  // Not a ghost: a seat closed for its queue is given up like any client that left.
+  await until(() => left.includes(1), 'the flooder\'s disconnect (client 1)', 10_000);
   const next = await open(url('/ws/slow-room'));
   next.terminate();
 });

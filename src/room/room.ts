@@ -253,6 +253,9 @@ export class Room {
       // Throttled by kind, as the transport's lines about one client are: not a line per client.
       throttleOf(this.log).write('warn', 'clients', 'queue-full', { roomId: this.id, clientId: client }, 'client closed with 1013: too many of its messages wait for the room', { kind: 'queue-full' });
       seat.close(CLOSE_TRY_AGAIN_LATER, 'too many messages waiting for the room');
+      // As for any client that left: its socket's close will not find the seat it no longer
+      // holds, so the seat is dropped here (held for a resume when it has a token).
+      this.seats.drop(seat, this.state === 'live');
       return;
     }
     seat.received += 1;
