@@ -252,10 +252,20 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
       const previous = source;
       createAdapter = durable?.wrap(adapterFactoryOf(next)) ?? adapterFactoryOf(next);
       source = next;
+      // With the adapters, in the same turn: a room started while the old ones close is of the
+      // new source, and its image must match that (each running room keeps the source it
+      // started with, pinned at its load).
+      durable?.reloaded(next);
       registry.prepareClose();
       transport.disconnectAll(CLOSE_SERVICE_RESTART, 'service reloaded');
-      await registry.close(); // saved as the previous service's rooms
-      durable?.reloaded(next);
+      const rooms = registry.size;
+      // Saved as the previous service's rooms. A callback that never settles must not hold
+      // the reload (and `stateroom dev`'s every later build) for ever: past the shutdown
+      // deadline the reload goes on, and those rooms' ids start afresh on the new service.
+      if (!(await settlesWithin(registry.close(), o.shutdownTimeoutMs))) {
+        registry.reopen();
+        log.warn({ rooms, deadlineMs: o.shutdownTimeoutMs }, `rooms of the previous service still busy ${o.shutdownTimeoutMs} ms after the reload began (a callback that never settles?); reloading without them`);
+      }
       await closeSource(previous, log);
     },
     close: () => {

@@ -282,6 +282,27 @@ test('a reload disposes the old service’s rooms: their dispose runs', async (t
   assert.deepEqual(log, ['connect 1', 'disconnect 1', 'dispose dev']);
 });
 
+test('a reload whose old room never finishes letting go goes on after the shutdown deadline: the room id starts afresh on the new service', async (t) => {
+  const before: string[] = [];
+  const after: string[] = [];
+  const { ws, server, logger } = await start(
+    t,
+    recording(before, () => new Promise<void>(() => {})),
+    { shutdownTimeoutMs: 200 },
+  );
+  const a = await client(ws('/ws/stuck'), 'a');
+  t.after(() => a.ws.terminate());
+  await until(() => before.includes('connect 1'), 'connect');
+  // `stateroom dev` awaits this before its next build: a reload that never returned stopped
+  // every rebuild after it.
+  await within(server.reload(recording(after)), 'the reload', 2_500);
+  await logger.waitFor((e) => e.level === 'warn' && /still busy 200 ms after the reload began/.test(e.message), 'the stuck room named');
+  const b = await client(ws('/ws/stuck'), 'b');
+  t.after(() => b.ws.terminate());
+  await until(() => after.length > 0, 'the new service to hear the new client');
+  assert.match(after[0]!, /^connect \d+$/);
+});
+
 /** A Room on an adapter the test controls, as a unit: `failed` reports a failure between calls. */
 function hookedRoom() {
   const calls: string[] = [];

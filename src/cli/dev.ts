@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { describeThrown } from '../errors.js';
 import type { LogLevel } from '../logger.js';
 import type { Authorize } from '../options.js';
 import type { Builder } from '../project/build.js';
@@ -91,19 +92,25 @@ async function watchAndReload(config: ProjectConfig, builder: Builder, learnt: r
       return;
     }
     building = true;
-    const built = await builder.build();
-    if (built.ok) {
-      const clients = server.clientCount;
-      // Clients reconnecting after the reload meet the new module's authorize (or none).
-      gate.current = built.authorize;
-      await server.reload(built.service);
-      watcher.add([...built.watch]);
-      say(`rebuilt in ${seconds(built.durationMs)}; reloaded (${clients} client${clients === 1 ? '' : 's'} closed with 1012 to reconnect)`);
-      built.notes.forEach(say);
-    } else {
-      say(`build failed; still serving the last good build:\n${built.diagnostics}`);
+    try {
+      const built = await builder.build();
+      if (built.ok) {
+        const clients = server.clientCount;
+        // Clients reconnecting after the reload meet the new module's authorize (or none).
+        gate.current = built.authorize;
+        await server.reload(built.service);
+        watcher.add([...built.watch]);
+        say(`rebuilt in ${seconds(built.durationMs)}; reloaded (${clients} client${clients === 1 ? '' : 's'} closed with 1012 to reconnect)`);
+        built.notes.forEach(say);
+      } else {
+        say(`build failed; still serving the last good build:\n${built.diagnostics}`);
+      }
+    } catch (thrown) {
+      // Whatever went wrong, the next change must still be built.
+      say(`reload failed; still watching for changes: ${describeThrown(thrown)}`);
+    } finally {
+      building = false;
     }
-    building = false;
     if (again) {
       again = false;
       void rebuild();

@@ -119,6 +119,11 @@ export class RoomRegistry implements Placement {
     for (const room of this.rooms.values()) room.expectRetire();
   }
 
+  /** Wakes rooms again after a {@link close} that is still letting rooms go (a reload that could not wait). */
+  reopen(): void {
+    this.closing = false;
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     const rooms = [...this.rooms.values()];
