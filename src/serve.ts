@@ -199,10 +199,10 @@ async function assemble(service: ServiceSource | AdapterSource, options: ServerO
     node === undefined ? durable?.keeper : node.keeper(durable?.keeper),
   );
   node?.rooms.attach({ isLive: (roomId) => registry.get(roomId) !== undefined, evict: (roomId, code, reason) => registry.evict(roomId, code, reason) }, metrics.cluster);
-  const wakeHere = (roomId: string): boolean => registry.wake(roomId);
+  const wakeHere = (roomId: string, prepare: () => Promise<boolean>): Promise<boolean> => prepare().then((go) => go && registry.wake(roomId));
   await durable?.start(
     {
-      wake: (roomId) => (node === undefined ? wakeHere(roomId) : node.rooms.wake(roomId, () => wakeHere(roomId))),
+      wake: (roomId, prepare) => (node === undefined ? wakeHere(roomId, prepare) : node.rooms.wake(roomId, () => wakeHere(roomId, prepare))),
       isLive: (roomId) => registry.get(roomId) !== undefined,
     },
     metrics.durability,

@@ -321,6 +321,41 @@ test('a WASM module that changes a table at run time: one warning at start-up na
   assert.equal((await status(server)).hibernatedRooms, undefined, 'not durable: no durability in its status');
 });
 
+test('a saved room whose timer is due while another node runs it is not read here: a join after its owner let it go reads the newest image', async () => {
+  const { DurableRooms } = await import('../src/durability/durable-rooms.js');
+  const { encodeImage } = await import('../src/durability/image.js');
+  const { encodeSavedRoom } = await import('../src/durability/saved-room.js');
+  const { MemoryLogger } = await import('./helpers/logs.js');
+  const bytes = new Map<string, Uint8Array>();
+  const store: RoomStore = {
+    description: 'a map',
+    get: (roomId) => Promise.resolve(bytes.get(roomId)),
+    put: (roomId, data) => Promise.resolve(void bytes.set(roomId, data)),
+    delete: (roomId) => Promise.resolve(bytes.delete(roomId)),
+    list: () => Promise.resolve([...bytes.keys()]),
+    setAside: () => Promise.resolve(undefined),
+    where: (roomId) => `map[${roomId}]`,
+  };
+  const saved = async (value: string): Promise<Uint8Array> => {
+    const body = encodeSavedRoom({ body: new TextEncoder().encode(value), timerDueAt: undefined, lastClientId: 1, clients: [], tokenIds: [] });
+    return encodeImage({ roomId: 'x', kind: 'native', moduleHash: '', savedAt: Date.now(), timerDueAt: Date.now() - 1_000, body });
+  };
+  bytes.set('x', await saved('S1'));
+  const keeper = new DurableRooms(store, { kind: 'native', moduleHash: '' }, { snapshotIntervalMs: 60_000 }, new MemoryLogger());
+  let asked = (): void => {};
+  const wakeAsked = new Promise<void>((resolve) => (asked = resolve));
+  // Its overdue timer wakes it, but another node holds its lease: that node runs it, so the
+  // placement answers without starting it here (nor reading it).
+  await keeper.start({ wake: () => (asked(), true), isLive: () => false });
+  await within(wakeAsked, 'the overdue timer to wake the room');
+  await new Promise((resolve) => setImmediate(resolve));
+  // Its owner saves once more as it lets the room go; its clients come here.
+  bytes.set('x', await saved('S2'));
+  assert.equal(await keeper.preload('x'), undefined);
+  const state = await keeper.load('x');
+  assert.equal(new TextDecoder().decode(state?.body), 'S2', 'the image its owner saved last, not one read before');
+});
+
 test('a room being let go: its next instance reads the state it was left in, never an older save', async () => {
   const { DurableRooms } = await import('../src/durability/durable-rooms.js');
   const { Room } = await import('../src/room/room.js');

@@ -64,13 +64,22 @@ export interface DurableRoomsOptions {
 
 /** What the keeper asks of the placement: start a saved room without a client; is a room live. */
 export interface KeptPlacement {
-  /** Starts the room without a client; false when there is no place for it now (asked again later). */
-  wake(roomId: string): boolean | Promise<boolean>;
+  /**
+   * Starts the room without a client, once it is sure the room runs here (in a cluster: once
+   * this node holds its lease) and `prepare` said to go on; false when there is no place for it
+   * now (asked again later). `prepare` reads the saved state then, not before: read earlier,
+   * an image could be older than the one the room's last owner saved as it let the room go.
+   */
+  wake(roomId: string, prepare: () => Promise<boolean>): boolean | Promise<boolean>;
   isLive(roomId: string): boolean;
 }
 
 export class DurableRooms implements RoomKeeper {
   private placement: KeptPlacement = { wake: () => false, isLive: () => false };
+  private readonly prepareWake = (roomId: string) => async (): Promise<boolean> => {
+    await this.preload(roomId);
+    return !this.wakesStopped;
+  };
   /** Rooms with a save scheduled, and since when (performance.now()) they have unsaved changes. */
   private readonly scheduled: SaveSchedule<Room>;
   /** Rooms whose periodic save is under way, and since when they had unsaved changes. */
@@ -513,12 +522,13 @@ export class DurableRooms implements RoomKeeper {
     this.wakeups.set(roomId, timer);
   }
 
-  /** Starts a saved room whose timer is due (read first, as for a client's join); later if there is no place now. */
+  /**
+   * Starts a saved room whose timer is due — here only if it runs here, its state read then,
+   * as for a client's join; later if there is no place now.
+   */
   private async wake(roomId: string): Promise<void> {
     if (this.placement.isLive(roomId)) return;
-    await this.preload(roomId);
-    if (this.wakesStopped) return;
-    if (!(await this.placement.wake(roomId))) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
+    if (!(await this.placement.wake(roomId, this.prepareWake(roomId)))) this.scheduleWake(roomId, Date.now() + WAKE_RETRY_MS);
   }
 
   private cancelWake(roomId: string): void {

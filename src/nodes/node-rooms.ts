@@ -116,7 +116,7 @@ export class NodeRooms implements Router {
    * Wakes a saved room whose timer is due, here if this node can take its lease; when another
    * node holds it, that node runs the room (and its timer): nothing to do here.
    */
-  async wake(roomId: string, wakeHere: () => boolean): Promise<boolean> {
+  async wake(roomId: string, wakeHere: () => boolean | Promise<boolean>): Promise<boolean> {
     const answer = await this.ask(roomId);
     if (answer === undefined) return false; // Redis does not answer: try again later
     return answer.granted ? wakeHere() : true;
