@@ -293,6 +293,24 @@ test('a server that accepts but never answers the upgrade counts as a failed att
   assert.deepEqual(c.of('error').map(([err]) => err.message), ['not connected after 50 ms', 'not connected after 50 ms']);
 });
 
+test('close() while connecting cancels the connect timeout: no error after the final close', async (t) => {
+  const silent = createServer(() => {}); // holds every connection, says nothing
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    silent.close();
+    silent.unref();
+  });
+  const { port } = silent.address() as { port: number };
+  const c = client(t, `ws://127.0.0.1:${port}`, { connectTimeoutMs: 50 });
+  c.client.close();
+  assert.deepEqual(await c.nth('close', 1), [1000, '', false]);
+  // Three connect timeouts later, still nothing: a timer left running would have said
+  // "not connected after 50 ms" on a client already closed.
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.deepEqual(c.of('error'), []);
+  assert.equal(c.events.at(-1)?.type, 'close', 'the final close is the last event');
+});
+
 test('an attempt given up on after connectTimeoutMs is closed with 4002, not 1000: the server keeps a seat it may already hold', async (t) => {
   // Upgrades with the exact subprotocol and never sends the seat frame that opens the client.
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (offered) => (offered.has('stateroom.exact') ? 'stateroom.exact' : false) });
@@ -322,6 +340,13 @@ test('a room whose service fails (1011) is retried with growing delays, not at t
   // must survive it, or a failing room would be retried at the shortest delay forever.
   assert.deepEqual(c.of('close').map(([code]) => code).slice(0, 3), [1011, 1011, 1011]);
   assert.deepEqual(c.of('reconnecting').map(([attempt]) => attempt), [1, 2, 3]);
+});
+
+test('the Node entry keeps ws when the options name WebSocket: undefined', async (t) => {
+  const server = await start(t, recording().service);
+  const c = client(t, `ws://127.0.0.1:${server.port}/ws/r`, { WebSocket: undefined });
+  c.client.send('who');
+  assert.deepEqual(await c.nth('message', 1), ['you are 1']);
 });
 
 test('text arrives as a string and binary as a Uint8Array; bytes sent are echoed unchanged', async (t) => {

@@ -144,6 +144,7 @@ export interface ClientEvents {
   lost: [count: number];
 }
 
+/** Where a client stands: dialling its first connection, open, between connections, or closed for good. */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 type Listener<K extends keyof ClientEvents> = (...args: ClientEvents[K]) => void;
@@ -175,6 +176,8 @@ export class Client {
   private seated = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The running attempt's connect timeout (cleared by close(), so it keeps no process alive). */
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @throws TypeError for an unknown or invalid option, a bad URL, or no WebSocket to use.
@@ -215,6 +218,7 @@ export class Client {
     return () => this.off(type, listener);
   }
 
+  /** Removes a listener added with {@link on}. */
   off<K extends keyof ClientEvents>(type: K, listener: Listener<K>): void {
     this.listeners.get(type)?.delete(listener);
   }
@@ -261,11 +265,12 @@ export class Client {
     ws.binaryType = 'arraybuffer';
     this.socket = ws;
     let opened = false;
-    const timeout = o.connectTimeoutMs > 0 ? setTimeout(() => {
+    const timeout = (this.connectTimer = o.connectTimeoutMs > 0 ? setTimeout(() => {
+      if (ws !== this.socket) return; // replaced meanwhile
       detach(ws, CLOSE_RETRYING, 'connect timeout');
       this.emit('error', new Error(`not connected after ${o.connectTimeoutMs} ms`));
       this.ended(ws, 1006, 'connect timeout', false);
-    }, o.connectTimeoutMs) : undefined;
+    }, o.connectTimeoutMs) : undefined);
     const ready = (resumed: boolean, confirmed?: number): void => {
       clearTimeout(timeout);
       opened = true;
@@ -349,6 +354,7 @@ export class Client {
 
   private stop(code: number, reason: string): void {
     clearTimeout(this.timer);
+    clearTimeout(this.connectTimer);
     this.socket = undefined;
     this.state = 'closed';
     this.queue.drain();
