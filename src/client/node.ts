@@ -52,7 +52,8 @@ class NodeWebSocket extends WebSocket {
 /** A client whose WebSocket defaults to `ws`'s. */
 export class Client extends CoreClient {
   constructor(url: string, options: ClientOptions = {}) {
-    super(url, { WebSocket: NodeWebSocket as unknown as SocketConstructor, ...options });
+    // `ws` unless the caller plugs in another: an explicit `WebSocket: undefined` keeps `ws` too.
+    super(url, { ...options, WebSocket: options.WebSocket ?? (NodeWebSocket as unknown as SocketConstructor) });
   }
 }
 
