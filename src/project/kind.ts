@@ -84,7 +84,7 @@ export async function detectKind(hints: KindHints): Promise<DetectedKind> {
     if (!(await manifestAbove(root))) throw invalid(`[service] language = "rust" but there is no Cargo.toml in ${root} or above it: run cargo init --lib there, or set language to "assemblyscript" or "typescript"`);
     return { kind: 'rust', entry: rustEntry };
   }
-  if (entry !== undefined) return { kind: entryKind(invalid, entry, forced), entry };
+  if (entry !== undefined) return { kind: entryKind(invalid, root, entry, forced), entry };
 
   const found = await firstCandidate(root);
   if (hasManifest && forced === undefined) {
@@ -102,17 +102,19 @@ export async function detectKind(hints: KindHints): Promise<DetectedKind> {
       { file: root },
     );
   }
-  return { kind: entryKind(invalid, found, forced), entry: found };
+  return { kind: entryKind(invalid, root, found, forced), entry: found };
 }
 
 /** An entry file's kind, checked against a forced language. */
-function entryKind(invalid: (message: string) => StateroomError, entry: string, forced: 'assemblyscript' | 'module' | undefined): ServiceKind {
+function entryKind(invalid: (message: string) => StateroomError, root: string, entry: string, forced: 'assemblyscript' | 'module' | undefined): ServiceKind {
   const extension = path.extname(entry).toLowerCase();
   if (extension === '.wasm' || extension === '.wat') return 'wasm';
   if (forced === 'assemblyscript' && extension !== '.ts') {
     throw invalid(`[service] language = "assemblyscript" but the entry ${entry} is not a .ts file: AssemblyScript sources end in .ts`);
   }
-  return forced ?? (entry.split(path.sep).includes('assembly') ? 'assemblyscript' : 'module');
+  // An `assembly/` folder of the project's own, not one the project happens to sit in.
+  const inProject = path.relative(root, path.resolve(root, entry)).split(path.sep);
+  return forced ?? (inProject.includes('assembly') ? 'assemblyscript' : 'module');
 }
 
 async function firstCandidate(root: string): Promise<string | undefined> {
