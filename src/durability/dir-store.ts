@@ -70,6 +70,7 @@ export class DirectoryStore implements RoomStore {
   /** Encodes and writes images on its own thread, started by the first write. */
   private readonly writer: ImageWriter;
 
+  /** @param dir - The state directory (`--state-dir`): one image file per saved room. */
   private constructor(readonly dir: string) {
     this.description = `directory ${dir}`;
     this.writer = new ImageWriter(dir);

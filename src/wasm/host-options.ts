@@ -16,6 +16,7 @@ export function defaultPoolSize(): number {
 /** Where each room's guest runs. */
 export type WasmIsolation = 'pool' | 'worker' | 'inline';
 
+/** How WebAssembly services are hosted: isolation, pool size, call timeout, memory limits and budgets (docs/wasm.md). */
 export interface WasmHostOptions {
   /**
    * `pool` (default): guests run on `poolSize` worker threads shared by all rooms; a call
