@@ -103,3 +103,29 @@ test('a call that throws or rejects still ends: the room sleeps once quiet', asy
   await until('the room to sleep after its failed calls', () => sleepers.count === 1);
   await room.dispose?.();
 });
+
+test('a wake whose new instance cannot be made fails as that failure, not as a bad image; a failed restore is the image\'s', async () => {
+  const { StateroomError, ErrorCode } = await import('../errors.js');
+  for (const [fault, code] of [
+    ['make', ErrorCode.WASM_START],
+    ['restore', ErrorCode.RESTORE_FAILED],
+  ] as const) {
+    const made = { count: 0, restored: [] as string[] };
+    const counter = counterFactory(made);
+    const factory = hibernating(
+      () => {
+        if (made.count === 1 && fault === 'make') throw new StateroomError(ErrorCode.WASM_START, 'guest instance did not start within 5000 ms');
+        const adapter = counter();
+        if (made.count === 2 && fault === 'restore') adapter.restore = () => Promise.reject(new Error('not an image of mine'));
+        return adapter;
+      },
+      AFTER_MS,
+      new Sleepers(),
+    );
+    const adapter = await factory('room', {} as Context, {} as Logger, () => {});
+    await adapter.init();
+    await adapter.message(1, 'x');
+    await until('the room to sleep', () => adapter.asleep === true);
+    await assert.rejects(Promise.resolve(adapter.message(1, 'x')), (err: unknown) => err instanceof StateroomError && err.code === code, `${fault}: ${code}`);
+  }
+});

@@ -159,6 +159,10 @@ class HibernatingAdapter implements ServiceAdapter {
       // The old instance was disposed when the room fell asleep, and the new one is let go here.
       this.lost = true;
       void Promise.resolve(adapter?.dispose?.()).catch(() => {});
+      // Only a restore that failed says something about the image (the room then sets it
+      // aside); an instance that could not be made (a start timeout, a lost thread) fails as
+      // itself.
+      if (adapter === undefined) throw err;
       throw new StateroomError(ErrorCode.RESTORE_FAILED, `room "${this.roomId}" could not wake from hibernation: ${describeThrown(err)}`, { roomId: this.roomId }, { cause: err });
     } finally {
       this.forgetImage();
