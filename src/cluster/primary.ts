@@ -161,7 +161,12 @@ export class Primary {
     // A fork that fails (EAGAIN, EMFILE) is reported here, then as an exit.
     child.on('error', (err) => this.log.error({ err, worker: index }, `worker ${index}: ${describeThrown(err)}`));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(this.startError(index, `it did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        // Killed, not left to finish starting: its replacement serves the same rooms, and two
+        // processes must never own one room (both would write its images).
+        child.kill('SIGKILL');
+        reject(this.startError(index, `it did not start within ${START_TIMEOUT_MS / 1000} s`));
+      }, START_TIMEOUT_MS);
       child.on('message', (message: FromWorker) => {
         if (message.type === 'failed' && slot.child === child && !slot.ready) {
           // At start, the worker's own error is the one line the command prints; on a restart, a log line.
@@ -178,9 +183,12 @@ export class Primary {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        // Sockets still on their way to it will never arrive: their clients see a drop.
-        for (const socket of slot.handing) socket.destroy();
-        slot.handing.clear();
+        // Sockets still on their way to it will never arrive: their clients see a drop. (A child
+        // replaced meanwhile leaves its successor's alone.)
+        if (slot.child === child) {
+          for (const socket of slot.handing) socket.destroy();
+          slot.handing.clear();
+        }
         if (!slot.ready) reject(this.startError(index, `it exited (${signal ?? `code ${code}`}) before it was ready`));
         else this.exited(slot, child, code, signal);
       });
