@@ -72,13 +72,22 @@ export interface RunningServer {
  */
 export async function serve(service: ServiceSource | AdapterSource, options?: ServerOptions): Promise<RunningServer> {
   const { transport, running, log, o } = await assemble(service, options);
-  const address = await listen(transport, o.port, o.host);
+  // A server that cannot listen lets go of all it assembled (saved rooms' wake-ups, leases and
+  // Redis, the source's threads), as its close() would: nothing runs on without a port.
+  const release = (): Promise<void> => running(0, '').close().catch(() => undefined);
+  let address: { port: number };
+  try {
+    address = await listen(transport, o.port, o.host);
+  } catch (err) {
+    await release();
+    throw err;
+  }
   let metricsPort: number | undefined;
   if (o.metricsPort !== undefined) {
     try {
       metricsPort = (await transport.listenMetrics(o.metricsPort, o.metricsHost)).port;
     } catch (cause) {
-      await transport.close();
+      await release();
       throw new StateroomError(ErrorCode.LISTEN_FAILED, `cannot serve metrics on ${o.metricsHost}:${o.metricsPort}: ${describeThrown(cause)}`, {}, { cause });
     }
     log.info({ metricsPort, metricsHost: o.metricsHost }, `metrics on ${displayUrl(o.metricsHost, metricsPort)}/metrics`);

@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { WebSocket } from 'ws';
 import SharedCounter from '../examples/counter/service.js';
 import { serve, type ClientId, type Context, type Payload, type RunningServer, type ServerOptions, type ServiceSource } from '../src/index.js';
+import { nativeAdapterFactory } from '../src/service/native.js';
 import { within } from './helpers/deadline.js';
 import { MemoryLogger } from './helpers/logs.js';
 import { client, closed, open } from './helpers/sockets.js';
@@ -272,12 +273,16 @@ test('close() closes every client with 1001, delivers their disconnects, and dis
   await assert.rejects(open(`ws://127.0.0.1:${server.port}/ws/x`), 'no longer listening');
 });
 
-test('a second server on a busy port fails with one clear line', async (t) => {
+test('a second server on a busy port fails with one clear line, and lets go of what it assembled', async (t) => {
   const { server } = await start(t, SharedCounter);
   await assert.rejects(serve(SharedCounter, { port: server.port, host: '127.0.0.1', logLevel: 'silent' }), {
     code: 'SR_ERR_LISTEN_FAILED',
     message: new RegExp(`port ${server.port} is already in use`),
   });
+  let released = false;
+  const source = { name: 'a source with threads', createAdapter: nativeAdapterFactory(SharedCounter), close: () => Promise.resolve(void (released = true)) };
+  await assert.rejects(serve(source, { port: server.port, host: '127.0.0.1', logLevel: 'silent' }), { code: 'SR_ERR_LISTEN_FAILED' });
+  assert.equal(released, true, 'the source it was given is closed, as close() would');
 });
 
 test('random bytes instead of an HTTP request do not disturb the server', async (t) => {
