@@ -279,14 +279,19 @@ test('after maxAttempts failed attempts in a row the client gives up', async (t)
   assert.equal(c.of('error').length, 4, 'the first connection and three attempts failed');
 });
 
-test('a server that accepts but never answers the upgrade counts as a failed attempt after connectTimeoutMs', async (t) => {
-  const silent = createServer(() => {}); // holds every connection, says nothing
+/** A TCP server that holds every connection and says nothing; its port. */
+async function silentServer(t: TestContext): Promise<number> {
+  const silent = createServer(() => {});
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   t.after(() => {
     silent.close();
     silent.unref();
   });
-  const { port } = silent.address() as { port: number };
+  return (silent.address() as { port: number }).port;
+}
+
+test('a server that accepts but never answers the upgrade counts as a failed attempt after connectTimeoutMs', async (t) => {
+  const port = await silentServer(t);
   const c = client(t, `ws://127.0.0.1:${port}`, { connectTimeoutMs: 50, maxAttempts: 1 });
   assert.deepEqual(await c.nth('close', 1), [1006, 'connect timeout', false]);
   assert.deepEqual(c.of('reconnecting').map(([attempt]) => attempt), [1]);
@@ -294,13 +299,7 @@ test('a server that accepts but never answers the upgrade counts as a failed att
 });
 
 test('close() while connecting cancels the connect timeout: no error after the final close', async (t) => {
-  const silent = createServer(() => {}); // holds every connection, says nothing
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  t.after(() => {
-    silent.close();
-    silent.unref();
-  });
-  const { port } = silent.address() as { port: number };
+  const port = await silentServer(t);
   const c = client(t, `ws://127.0.0.1:${port}`, { connectTimeoutMs: 50 });
   c.client.close();
   assert.deepEqual(await c.nth('close', 1), [1000, '', false]);

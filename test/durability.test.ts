@@ -321,11 +321,8 @@ test('a WASM module that changes a table at run time: one warning at start-up na
   assert.equal((await status(server)).hibernatedRooms, undefined, 'not durable: no durability in its status');
 });
 
-test('a saved room whose timer is due while another node runs it is not read here: a join after its owner let it go reads the newest image', async () => {
-  const { DurableRooms } = await import('../src/durability/durable-rooms.js');
-  const { encodeImage } = await import('../src/durability/image.js');
-  const { encodeSavedRoom } = await import('../src/durability/saved-room.js');
-  const { MemoryLogger } = await import('./helpers/logs.js');
+/** A store in a Map, for the keeper's own ordering (the directory and Redis stores have their own tests). */
+function mapStore(): { bytes: Map<string, Uint8Array>; store: RoomStore } {
   const bytes = new Map<string, Uint8Array>();
   const store: RoomStore = {
     description: 'a map',
@@ -336,6 +333,15 @@ test('a saved room whose timer is due while another node runs it is not read her
     setAside: () => Promise.resolve(undefined),
     where: (roomId) => `map[${roomId}]`,
   };
+  return { bytes, store };
+}
+
+test('a saved room whose timer is due while another node runs it is not read here: a join after its owner let it go reads the newest image', async () => {
+  const { DurableRooms } = await import('../src/durability/durable-rooms.js');
+  const { encodeImage } = await import('../src/durability/image.js');
+  const { encodeSavedRoom } = await import('../src/durability/saved-room.js');
+  const { MemoryLogger } = await import('./helpers/logs.js');
+  const { bytes, store } = mapStore();
   const saved = async (value: string): Promise<Uint8Array> => {
     const body = encodeSavedRoom({ body: new TextEncoder().encode(value), timerDueAt: undefined, lastClientId: 1, clients: [], tokenIds: [] });
     return encodeImage({ roomId: 'x', kind: 'native', moduleHash: '', savedAt: Date.now(), timerDueAt: Date.now() - 1_000, body });
@@ -361,16 +367,7 @@ test('a room being let go: its next instance reads the state it was left in, nev
   const { Room } = await import('../src/room/room.js');
   const { nativeAdapterFactory } = await import('../src/service/native.js');
   const { MemoryLogger } = await import('./helpers/logs.js');
-  const bytes = new Map<string, Uint8Array>();
-  const store: RoomStore = {
-    description: 'a map',
-    get: (roomId) => Promise.resolve(bytes.get(roomId)),
-    put: (roomId, data) => Promise.resolve(void bytes.set(roomId, data)),
-    delete: (roomId) => Promise.resolve(bytes.delete(roomId)),
-    list: () => Promise.resolve([...bytes.keys()]),
-    setAside: () => Promise.resolve(undefined),
-    where: (roomId) => `map[${roomId}]`,
-  };
+  const { bytes, store } = mapStore();
   const log = new MemoryLogger();
   const keeper = new DurableRooms(store, { kind: 'native', moduleHash: '' }, { snapshotIntervalMs: 60_000 }, log);
   await keeper.start({ wake: () => false, isLive: () => false });
