@@ -367,7 +367,7 @@ test('a room being let go: its next instance reads the state it was left in, nev
   const { Room } = await import('../src/room/room.js');
   const { nativeAdapterFactory } = await import('../src/service/native.js');
   const { MemoryLogger } = await import('./helpers/logs.js');
-  const { bytes, store } = mapStore();
+  const { store } = mapStore();
   const log = new MemoryLogger();
   const keeper = new DurableRooms(store, { kind: 'native', moduleHash: '' }, { snapshotIntervalMs: 60_000 }, log);
   await keeper.start({ wake: () => false, isLive: () => false });
