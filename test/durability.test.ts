@@ -212,7 +212,7 @@ test('a changed room is saved within the snapshot interval, and status says what
   assert.equal(typeof s.oldestUnsavedChangeSeconds, 'number');
 });
 
-test('a service without snapshot()/restore() is said once at start-up and runs as without a state directory', async (t) => {
+test('a service class without snapshot()/restore() methods is said once at start-up; a room of it saves nothing', async (t) => {
   const dir = stateDir();
   class Plain {
     message(_c: number, _p: Payload, ctx: Context): void {
@@ -220,9 +220,32 @@ test('a service without snapshot()/restore() is said once at start-up and runs a
     }
   }
   const logs = new LogLines();
-  const server = await serve(Plain, { port: 0, host: '127.0.0.1', stateDir: dir, logger: createLogger('info', logs) });
+  const server = await serve(Plain, { port: 0, host: '127.0.0.1', stateDir: dir, logger: createLogger('info', logs), snapshotIntervalMs: 100 });
   t.after(() => server.close());
-  await logs.waitFor((e) => /has no snapshot\(\)\/restore\(\) hooks/.test(String(e.msg)), 'the start-up line');
+  await logs.waitFor((e) => /declares no snapshot\(\)\/restore\(\) methods/.test(String(e.msg)), 'the start-up line');
+  assert.equal(await ask(`ws://127.0.0.1:${server.port}/ws/plain`, 'x'), 'hi');
+  await server.close();
+  assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('.')), [], 'nothing saved');
+});
+
+test('hooks written as class fields are saved and restored like methods', async (t) => {
+  const dir = stateDir();
+  class Fields {
+    value = 0;
+    message = (_c: number, payload: Payload, ctx: Context): void => {
+      if (payload === 'increment') this.value += 1;
+      ctx.sendMessage('broadcast', `value ${this.value}`);
+    };
+    snapshot = (): string => String(this.value);
+    restore = (data: Payload): void => {
+      this.value = Number(data);
+    };
+  }
+  const first = await start(t, dir, {}, Fields as unknown as typeof DurableCounter);
+  assert.equal(await ask(first.url('f'), 'increment'), 'value 1');
+  await first.server.close();
+  const second = await start(t, dir, {}, Fields as unknown as typeof DurableCounter);
+  assert.equal(await ask(second.url('f'), 'show'), 'value 1', 'restored after the restart');
 });
 
 test('hibernation with clients: a WASM room with no event frees its instance, keeps its sockets, and answers the next message as before', async (t) => {

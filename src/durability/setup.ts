@@ -92,9 +92,10 @@ export async function durableRooms(
 /** What a source's images must match, or `undefined` (said once) when its rooms cannot be saved. */
 function durabilityOf(service: ServiceSource | AdapterSource, log: Logger): SourceDurability | undefined {
   if (typeof service === 'function') {
+    // Only a hint: hooks written as class fields are the instances', not the prototype's, and
+    // each room's service is saved by what it has (adaptService).
     if (hasDurabilityHooks(service) === false) {
-      log.info({ service: service.name }, `the service ${service.name || '(anonymous class)'} has no snapshot()/restore() hooks: its rooms start fresh after a restart (see docs/durability.md)`);
-      return undefined;
+      log.info({ service: service.name }, `the service ${service.name || '(anonymous class)'} declares no snapshot()/restore() methods: unless its instances have them (as fields), its rooms start fresh after a restart (see docs/durability.md)`);
     }
     return { kind: 'native', moduleHash: '' };
   }

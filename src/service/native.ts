@@ -49,7 +49,10 @@ export function adaptService(service: Service, ctx: Context): ServiceAdapter {
   return adapter;
 }
 
-/** Whether a service class declares both durability hooks (a factory's services are known only per room). */
+/**
+ * Whether a service class's prototype declares both durability hooks: false may still mean
+ * hooks written as class fields (the instances'); a factory's services are known only per room.
+ */
 export function hasDurabilityHooks(source: ServiceSource): boolean | undefined {
   if (!isServiceClass(source)) return undefined;
   const proto = source.prototype as Partial<Record<string, unknown>>;
