@@ -70,6 +70,14 @@ test('MessageFromProcess: broadcast, one client, everyone except, bytes, and Set
   assert.deepEqual(decodeFromProcess(bytes('01000000 ffffffff')), { type: 'setTimer', msDelay: 2 ** 32 - 1 });
 });
 
+test('a text that begins with a byte order mark keeps it, byte for byte', () => {
+  assert.deepEqual(decodeFromProcess(bytes('00000000 00000000 01000000 0400000000000000 efbbbf41')), {
+    type: 'message',
+    recipient: 'broadcast',
+    payload: '\ufeffA',
+  });
+});
+
 test('encodeFromProcess is the exact inverse of decodeFromProcess', () => {
   for (const h of ['00000000 02000000 09000000 01000000 0200000000000000 c3a9', '01000000 00000000']) {
     assert.equal(hex(encodeFromProcess(decodeFromProcess(bytes(h)))), h.replace(/ /g, ''));

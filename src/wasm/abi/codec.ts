@@ -35,7 +35,7 @@ const RECIPIENT_CLIENT = 1;
 const RECIPIENT_EXCEPT = 2;
 
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Bytes from a guest that do not decode; the guest that sent them has failed. */
 export class CodecError extends Error {

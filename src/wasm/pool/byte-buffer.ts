@@ -12,7 +12,7 @@ const MIN_CAPACITY = 4_096;
 const MAX_KEPT_CAPACITY = 1024 * 1024;
 const utf8 = new TextEncoder();
 const encodeText = (target: Uint8Array, text: string): number => utf8.encodeInto(text, target).written;
-const utf8Decoder = new TextDecoder();
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true }); // a room id may begin with U+FEFF
 
 /** Little-endian fields appended to a buffer that grows as needed. */
 export class ByteWriter {
