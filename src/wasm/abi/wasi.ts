@@ -122,12 +122,15 @@ function clockNow(clock: number): bigint | undefined {
   }
 }
 
+/** The longest line of a guest's output that reaches the log, in characters. */
+const MAX_LINE = 16_384;
+
 /** Turns a byte stream into lines; a guest may print a line in several `fd_write`s. */
 class LineBuffer {
   private pending = '';
   private readonly decoder = new TextDecoder();
   /** A guest printing without newlines must not grow this without bound. */
-  private static readonly MAX = 16_384;
+  private static readonly MAX = MAX_LINE;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -135,14 +138,19 @@ class LineBuffer {
     this.pending += this.decoder.decode(bytes, { stream: true });
     let newline: number;
     while ((newline = this.pending.indexOf('\n')) >= 0) {
-      this.emit(this.pending.slice(0, newline));
+      this.emit(clipped(this.pending.slice(0, newline)));
       this.pending = this.pending.slice(newline + 1);
     }
     if (this.pending.length > LineBuffer.MAX) this.flush();
   }
 
   flush(): void {
-    if (this.pending !== '') this.emit(this.pending);
+    if (this.pending !== '') this.emit(clipped(this.pending));
     this.pending = '';
   }
+}
+
+/** A line cut at {@link MAX_LINE} characters (one `fd_write` may hold all of guest memory). */
+function clipped(line: string): string {
+  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)` : line;
 }
