@@ -119,7 +119,12 @@ export class NodeRooms implements Router {
   async wake(roomId: string, wakeHere: () => boolean | Promise<boolean>): Promise<boolean> {
     const answer = await this.ask(roomId);
     if (answer === undefined) return false; // Redis does not answer: try again later
-    return answer.granted ? wakeHere() : true;
+    if (!answer.granted) return true;
+    const woken = await wakeHere();
+    // No place here (the room limit, the memory budget, closing): the lease goes back, so that
+    // a node with room takes the room (and its timer) rather than this one renewing it empty.
+    if (!woken && !this.rooms.isLive(roomId)) this.leases.release(roomId).catch(() => {}); // it expires by itself otherwise
+    return woken;
   }
 
   /** {@link Router.forwardedClient}: the client's address, when a node holding the cluster secret forwarded the request. */
