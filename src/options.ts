@@ -71,8 +71,9 @@ export interface ServerOptions {
   /** How much of each seat's newest traffic is kept for a resume, in bytes. Default 256 KiB. */
   resumeBufferBytes?: number;
   /**
-   * Per-client outgoing buffer limit in bytes: a client that does not read is closed with
-   * 1013 once this much is waiting for it. Default 4 MiB.
+   * Per-client outgoing buffer limit in bytes: a client whose socket backlog is still over it
+   * 2 s after it first went over, or is over 4× it at any moment, is closed with 1013.
+   * Default 4 MiB.
    */
   maxBufferedBytes?: number;
   /** Messages per second one client may send (0: no limit); more are dropped. Default 0. */

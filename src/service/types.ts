@@ -117,7 +117,8 @@ export interface ClientInfo {
   /**
    * The query parameters of the URL the client connected with (`/ws/room?lang=fr` gives
    * `{ lang: 'fr' }`), but those the server reads itself (`token`, `received`: a resume token
-   * is a secret the service never sees). The client chooses them, so they are bounded: the
+   * is a secret the service never sees) and credentials by their usual names (`access_token`,
+   * `jwt`, `password`, … — see docs/service.md). The client chooses them, so they are bounded: the
    * first 16 parameters, in URL order; a name longer than 64 characters is left out, a value is
    * cut at 256; for a name given twice, its first value. `{}` when there are none.
    */
