@@ -32,3 +32,8 @@ test('a heartbeat timeout not longer than its interval is refused', () => {
   );
   assert.doesNotThrow(() => resolveServerOptions({ heartbeatIntervalMs: 0, heartbeatTimeoutMs: 1 }));
 });
+
+test('a store without every RoomStore method is refused at start, naming them', () => {
+  const halfStore = { get: () => Promise.resolve(undefined), put: () => Promise.resolve() };
+  assert.throws(() => resolveServerOptions({ store: halfStore as never }), { code: 'SR_ERR_OPTIONS_INVALID', message: /get, put, delete, list, setAside, where/ });
+});

@@ -253,6 +253,8 @@ export const DEFAULT_SERVER_OPTIONS: ResolvedServerOptions = Object.freeze({
 });
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** What a RoomStore must have (its interface, room-store.ts), checked before anything starts. */
+const STORE_METHODS = ['get', 'put', 'delete', 'list', 'setAside', 'where'] as const;
 
 /**
  * Merges `input` over the defaults and checks every value; `input` is not modified.
@@ -284,7 +286,7 @@ export function resolveServerOptions(input: ServerOptions = {}): ResolvedServerO
   checkInteger('maxRooms', o.maxRooms, 0, 2 ** 32 - 1);
   checkInteger('shutdownTimeoutMs', o.shutdownTimeoutMs, 0, MAX_TIMER_MS);
   if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || o.stateDir === '')) throw invalid('stateDir', 'stateDir must be a directory path');
-  if (o.store !== undefined && (typeof o.store !== 'object' || o.store === null || typeof o.store.get !== 'function' || typeof o.store.put !== 'function')) {
+  if (o.store !== undefined && (typeof o.store !== 'object' || o.store === null || STORE_METHODS.some((name) => typeof o.store?.[name] !== 'function'))) {
     throw invalid('store', 'store must be a RoomStore (get, put, delete, list, setAside, where)');
   }
   if (o.store !== undefined && o.stateDir !== undefined) throw invalid('store', 'give stateDir or store, not both');

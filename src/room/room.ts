@@ -9,7 +9,7 @@ import { ErrorCode, StateroomError, describeThrown, fatalCloseReason } from '../
 import { throttleOf, type Logger } from '../logger.js';
 import { CLOSE_INTERNAL_ERROR, CLOSE_TRY_AGAIN_LATER } from '../protocol.js';
 import type { AdapterFactory, ServiceAdapter } from '../service/adapter.js';
-import { isClientId, isDelay, whyNotAClose, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
+import { isClientId, isDelay, shown, whyNotAClose, whyNotAPayload, whyNotARecipient } from '../service/checks.js';
 import type { ClientId, ClientInfo, Context, Payload, Recipient } from '../service/types.js';
 import { MESSAGE_OVERHEAD, type ClientSink, type Identity, type Seat } from './seat.js';
 import { Seats, type SeatOptions } from './seats.js';
@@ -660,7 +660,7 @@ export class Room {
 
   /** {@link Context.close}: closes a connected client's socket and gives up its seat at once. */
   private closeClient(client: ClientId, code = 1000, reason = ''): void {
-    const problem = (isClientId(client) ? undefined : `${JSON.stringify(client) ?? String(client)} is not a client id`) ?? whyNotAClose(code, reason);
+    const problem = (isClientId(client) ? undefined : `${shown(client)} is not a client id`) ?? whyNotAClose(code, reason);
     if (problem !== undefined) {
       throw new StateroomError(ErrorCode.BAD_SEND, `close in room "${this.id}": ${problem}`, { roomId: this.id });
     }

@@ -19,7 +19,16 @@ export function whyNotARecipient(recipient: unknown): string | undefined {
     const except = (recipient).except;
     return isClientId(except) ? undefined : `{ except: ${String(except)} } does not name a client id`;
   }
-  return `${JSON.stringify(recipient) ?? String(recipient)} is not a client id, 'broadcast' or { except: id }`;
+  return `${shown(recipient)} is not a client id, 'broadcast' or { except: id }`;
+}
+
+/** A value a service passed, shown in an error: JSON when it has one, else its kind (a BigInt or a cycle has none). */
+export function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value === 'bigint' ? `${value}n` : `a value of type ${typeof value} that is not JSON`;
+  }
 }
 
 /** Why `payload` is not a `Payload`, or `undefined` when it is one. */
