@@ -103,6 +103,17 @@ export interface ThrottleLimits {
 /** The levels a throttled line may have. */
 export type ThrottledLevel = 'error' | 'warn' | 'info';
 
+const GRAVITY: Readonly<Record<ThrottledLevel, number>> = { info: 0, warn: 1, error: 2 };
+
+function graver(a: ThrottledLevel, b: ThrottledLevel): ThrottledLevel {
+  return GRAVITY[b] > GRAVITY[a] ? b : a;
+}
+
+/** What a summary calls the lines it counts. */
+function kindOf(level: ThrottledLevel): string {
+  return level === 'error' ? 'errors' : level === 'warn' ? 'warnings' : 'lines';
+}
+
 const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 10_000, perScope: 5, maxKeys: 1_000, perWindow: 100 };
 
 /**
@@ -116,9 +127,11 @@ const DEFAULT_THROTTLE: ThrottleLimits = { windowMs: 10_000, perScope: 5, maxKey
 export class LogThrottle {
   private readonly repeats = new Map<string, Repeat>();
   /** Full lines written this window, and kinds counted only, per scope. */
-  private readonly scopes = new Map<string, { full: number; others: number }>();
+  private readonly scopes = new Map<string, { full: number; others: number; level: ThrottledLevel }>();
   /** Lines counted only because every slot was taken. */
   private overflow = 0;
+  /** The gravest level among the lines counted in {@link overflow}: its summary line's. */
+  private overflowLevel: ThrottledLevel = 'info';
   /** Lines written in full this window. */
   private written = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -147,13 +160,15 @@ export class LogThrottle {
       return;
     }
     let counts = this.scopes.get(scope);
-    if (counts === undefined && this.scopes.size < this.limits.maxKeys) this.scopes.set(scope, (counts = { full: 0, others: 0 }));
+    if (counts === undefined && this.scopes.size < this.limits.maxKeys) this.scopes.set(scope, (counts = { full: 0, others: 0, level: 'info' }));
     if (counts === undefined || this.repeats.size >= this.limits.maxKeys || this.written >= this.limits.perWindow) {
       this.overflow += 1;
+      this.overflowLevel = graver(this.overflowLevel, level);
       return;
     }
     if (counts.full >= this.limits.perScope) {
       counts.others += 1;
+      counts.level = graver(counts.level, level);
       return;
     }
     counts.full += 1;
@@ -172,13 +187,16 @@ export class LogThrottle {
       const short = message.length > 200 ? `${message.slice(0, 200)}…` : message;
       this.log[level]({ ...summary, repeated }, `${short} … and ${formatCount(repeated)} more like it in ${scope} ${window}`);
     }
-    for (const [scope, { others }] of this.scopes) {
-      if (others > 0) this.log.error({ repeated: others }, `… and ${formatCount(others)} more errors of other kinds in ${scope} ${window}`);
+    // Summaries at the gravest level they count, and named for what they count: refused upgrades
+    // (info) must not page an operator as errors.
+    for (const [scope, { others, level }] of this.scopes) {
+      if (others > 0) this.log[level]({ repeated: others }, `… and ${formatCount(others)} more ${kindOf(level)} of other kinds in ${scope} ${window}`);
     }
-    if (this.overflow > 0) this.log.error({ repeated: this.overflow }, `… and ${formatCount(this.overflow)} more errors ${window}`);
+    if (this.overflow > 0) this.log[this.overflowLevel]({ repeated: this.overflow }, `… and ${formatCount(this.overflow)} more ${kindOf(this.overflowLevel)} ${window}`);
     this.repeats.clear();
     this.scopes.clear();
     this.overflow = 0;
+    this.overflowLevel = 'info';
     this.written = 0;
   }
 }
