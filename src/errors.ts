@@ -72,19 +72,29 @@ export const ErrorCode = {
   /** A room image write was refused: its fencing token is older than the room's newest lease (another node owns the room now). */
   FENCED: 'SR_ERR_FENCED',
 } as const;
+/** One of the `SR_ERR_*` codes (docs/errors.md has a row for each). */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Where an error happened. */
 export interface ErrorContext {
+  /** The room it happened in. */
   readonly roomId?: string;
+  /** The client whose event it was. */
   readonly clientId?: number;
+  /** The file concerned (a service module, a state directory's image). */
   readonly file?: string;
+  /** The option that was refused. */
   readonly option?: string;
 }
 
 /** The one error class stateroom throws; `code` says which kind it is. */
 export class StateroomError extends Error {
   override readonly name = 'StateroomError';
+  /**
+   * @param code - Which kind of error (docs/errors.md: what it means, what to do).
+   * @param message - One line: what went wrong, where, and what to do.
+   * @param context - The room, client, file or option it concerns.
+   */
   constructor(
     readonly code: ErrorCode,
     message: string,

@@ -17,10 +17,15 @@ type LogMethod = (fields: object, message: string) => void;
 
 /** The part of a pino logger stateroom uses. */
 export interface Logger {
+  /** Details for finding a problem; off by default. */
   debug: LogMethod;
+  /** What the server does (listening, rooms saved, a reload). */
   info: LogMethod;
+  /** Expected trouble: a client refused or closed, a guest cut off. */
   warn: LogMethod;
+  /** Something failed: a service threw, a save failed. */
   error: LogMethod;
+  /** A logger whose lines all carry `fields` too. */
   child(fields: object): Logger;
 }
 

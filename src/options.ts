@@ -176,7 +176,9 @@ export interface ServerOptions {
 
 /** A refusal from {@link ServerOptions.authorize}: an HTTP status (4xx/5xx) and a short reason. */
 export interface Refusal {
+  /** The HTTP status the upgrade is answered with (400–599). */
   readonly status: number;
+  /** The response's body: a short reason the client may show. */
   readonly reason: string;
 }
 

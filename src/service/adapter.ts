@@ -10,10 +10,15 @@ import type { ClientId, Context, MaybePromise, Payload } from './types.js';
 
 /** One room's service, as the room drives it. Every call is made one at a time, in order. */
 export interface ServiceAdapter {
+  /** The room starts (not called when it starts from a saved image: see {@link restore}). */
   init(): MaybePromise<void>;
+  /** `client` joined the room; from now on it receives what the service sends. */
   connect(client: ClientId): MaybePromise<void>;
+  /** `client` left (or its held seat was given up); nothing more is sent to it. */
   disconnect(client: ClientId): MaybePromise<void>;
+  /** A message from `client`: text as a string, binary as bytes. */
   message(client: ClientId, payload: Payload): MaybePromise<void>;
+  /** The room's timer (set with `setTimer`) came due. */
   timer(): MaybePromise<void>;
   /**
    * Optional: client messages queued one behind the other, as one call — for adapters whose
@@ -56,6 +61,7 @@ export type ImageKind = 'wasm' | 'native';
 
 /** Whether, and how, the rooms of a source can be saved and restored. */
 export interface SourceDurability {
+  /** Which kind of adapter makes the images; only that kind restores them. */
   readonly kind: ImageKind;
   /**
    * What an image must match to be restored here: a WASM module's content hash (sha256, hex,

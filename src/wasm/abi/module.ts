@@ -18,6 +18,7 @@ import { WASI_FUNCTIONS, WASI_MODULE } from './wasi.js';
 export interface StateroomModule {
   /** The file it came from, for messages and logs. */
   readonly name: string;
+  /** The compiled module, instantiated once per room (and sent to pool threads as is). */
   readonly module: WebAssembly.Module;
   /** The bytes it was compiled from (rewritten at load for the memory limit; see rewrite.ts). */
   readonly bytes?: Uint8Array;
