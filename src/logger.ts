@@ -114,6 +114,14 @@ function graver(a: ThrottledLevel, b: ThrottledLevel): ThrottledLevel {
   return GRAVITY[b] > GRAVITY[a] ? b : a;
 }
 
+/** The longest message a throttled line carries, and the longest kind it remembers, in characters. */
+const MAX_MESSAGE_CHARS = 4_096;
+const MAX_KEY_CHARS = 1_024;
+
+function clipped(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
+}
+
 /** What a summary calls the lines it counts. */
 function kindOf(level: ThrottledLevel): string {
   return level === 'error' ? 'errors' : level === 'warn' ? 'warnings' : 'lines';
@@ -157,8 +165,12 @@ export class LogThrottle {
    *   the error, the client and the address. Lines of many clients must not name the first
    *   one's room or address there.
    */
-  write(level: ThrottledLevel, scope: string, key: string, fields: object, message: string, summary: object = stripError(fields)): void {
+  write(level: ThrottledLevel, scope: string, wholeKey: string, fields: object, wholeMessage: string, summary: object = stripError(fields)): void {
     this.timer ??= setTimeout(() => this.flush(), this.limits.windowMs).unref();
+    // Both may carry what a client sent (a service that throws `'bad ' + payload`): the kinds
+    // remembered for a window, and each line, stay small whatever it sent.
+    const key = clipped(wholeKey, MAX_KEY_CHARS);
+    const message = clipped(wholeMessage, MAX_MESSAGE_CHARS);
     const repeat = this.repeats.get(key);
     if (repeat !== undefined) {
       repeat.repeated += 1;

@@ -117,6 +117,18 @@ test('the throttle writes at most perWindow full lines in all, however many room
   assert.equal(log.entries.at(-1)?.level, 'warn');
 });
 
+test('a throttled line carries at most 4 KiB of message, however long the error a client caused', () => {
+  const log = new MemoryLogger();
+  const throttle = new LogThrottle(log, { windowMs: 60_000, perScope: 5, maxKeys: 1_000, perWindow: 100 });
+  const huge = `bad input: ${'x'.repeat(1_000_000)}`;
+  throttle.error('room "a"', `a\0message\0${huge}`, {}, huge);
+  throttle.error('room "a"', `a\0message\0${huge}`, {}, huge);
+  assert.equal(log.entries.length, 1, 'the second is the same kind, counted');
+  assert.ok(log.entries[0]!.message.length < 4_200, `a line of ${log.entries[0]!.message.length} characters`);
+  assert.match(log.entries[0]!.message, /… \(995915 more characters\)$/);
+  throttle.flush();
+});
+
 test('pretty (terminal) lines cannot be forged: control characters in any field are escaped', async (t) => {
   let text = '';
   const sink = new Writable({
