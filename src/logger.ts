@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { pino } from 'pino';
+import { clipped } from './clipped.js';
 import type * as PinoPretty from 'pino-pretty';
 
 /** The log levels the CLI's `--log-level` accepts, quietest last. */
@@ -117,10 +118,6 @@ function graver(a: ThrottledLevel, b: ThrottledLevel): ThrottledLevel {
 /** The longest message a throttled line carries, and the longest kind it remembers, in characters. */
 const MAX_MESSAGE_CHARS = 4_096;
 const MAX_KEY_CHARS = 1_024;
-
-function clipped(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
-}
 
 /** What a summary calls the lines it counts. */
 function kindOf(level: ThrottledLevel): string {

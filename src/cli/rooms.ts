@@ -10,6 +10,7 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
+import { clipped } from '../clipped.js';
 import { DirectoryStore } from '../durability/dir-store.js';
 import { decodeImage, type ImageHeader } from '../durability/image.js';
 import { describeThrown } from '../errors.js';
@@ -176,7 +177,7 @@ const ratio = (header: ImageHeader): number => (header.storedBytes === 0 ? 1 : h
 
 function listedId(roomId: string): string {
   const escaped = escapeForTerminal(roomId);
-  return escaped.length <= LISTED_ID_CHARS ? escaped : `${escaped.slice(0, LISTED_ID_CHARS)}… (${escaped.length - LISTED_ID_CHARS} more characters)`;
+  return clipped(escaped, LISTED_ID_CHARS);
 }
 
 /** Sorts by code unit, as `list()` does, so the order is the same everywhere and needs no locale. */

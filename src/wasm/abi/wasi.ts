@@ -6,6 +6,7 @@
  * @module
  */
 import { getRandomValues } from 'node:crypto';
+import { clipped } from '../../clipped.js';
 
 /** The WASI functions a guest may import; any other import refuses the module. */
 export const WASI_FUNCTIONS = [
@@ -129,8 +130,6 @@ const MAX_LINE = 16_384;
 class LineBuffer {
   private pending = '';
   private readonly decoder = new TextDecoder();
-  /** A guest printing without newlines must not grow this without bound. */
-  private static readonly MAX = MAX_LINE;
 
   constructor(private readonly emit: (line: string) => void) {}
 
@@ -138,19 +137,17 @@ class LineBuffer {
     this.pending += this.decoder.decode(bytes, { stream: true });
     let newline: number;
     while ((newline = this.pending.indexOf('\n')) >= 0) {
-      this.emit(clipped(this.pending.slice(0, newline)));
+      // One `fd_write` may hold all of guest memory: a line is cut at MAX_LINE.
+      this.emit(clipped(this.pending.slice(0, newline), MAX_LINE));
       this.pending = this.pending.slice(newline + 1);
     }
-    if (this.pending.length > LineBuffer.MAX) this.flush();
+    // A guest printing without newlines must not grow this without bound.
+    if (this.pending.length > MAX_LINE) this.flush();
   }
 
   flush(): void {
-    if (this.pending !== '') this.emit(clipped(this.pending));
+    if (this.pending !== '') this.emit(clipped(this.pending, MAX_LINE));
     this.pending = '';
   }
 }
 
-/** A line cut at {@link MAX_LINE} characters (one `fd_write` may hold all of guest memory). */
-function clipped(line: string): string {
-  return line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}… (${line.length - MAX_LINE} more characters)` : line;
-}
