@@ -18,14 +18,10 @@ if (!MODES.includes(mode) || !(gapUs >= 0) || !(count >= 1)) {
   process.exit(2);
 }
 
-// cells[0]: the newest request, cells[1]: the newest answer.
+// cells[0]: the newest request, cells[1]: the newest answer; the far side is the crossing
+// floor's thread, which answers each request the moment it sees it.
 const cells = new Int32Array(new SharedArrayBuffer(8));
-const thread = new Worker(
-  `const cells = new Int32Array(require('node:worker_threads').workerData);
-   let seen = 0;
-   for (;;) { Atomics.wait(cells, 0, seen); seen = Atomics.load(cells, 0); if (seen < 0) break; Atomics.store(cells, 1, seen); Atomics.notify(cells, 1); }`,
-  { eval: true, workerData: cells.buffer },
-);
+const thread = new Worker(new URL('./servers/crossing-thread.mjs', import.meta.url), { workerData: cells.buffer });
 await new Promise((resolve) => thread.once('online', resolve));
 
 const busy = (us) => {
@@ -61,6 +57,4 @@ for (let seq = 1; seq <= count; seq++) {
 const perTrip = (cpuUs(start) - gapCpu) / count;
 const wallPerTrip = Number(process.hrtime.bigint() - wallStart) / 1e3 / count - gapUs;
 console.log(`${mode}, gap ${gapUs} µs: ${perTrip.toFixed(1)} µs of CPU per round trip beyond the gap (wall ${wallPerTrip.toFixed(1)} µs), ${count} round trips`);
-Atomics.store(cells, 0, -1);
-Atomics.notify(cells, 0);
-await thread.terminate();
+await thread.terminate(); // it sleeps in Atomics.wait, which terminate() ends

@@ -14,7 +14,7 @@
 // noisy (the machine is shared; the two servers' deliveries batch differently): read the spread.
 /* global fetch, AbortSignal -- Node 20 has both */
 import { fileURLToPath } from 'node:url';
-import { threadsUnderLoad } from './thread-cpu.mjs';
+import { secondsByGroup, threadsUnderLoad } from './thread-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PAIRS = Number(process.argv[2] ?? 3);
@@ -30,13 +30,9 @@ async function savesOf(port) {
 async function run(args) {
   const plan = { protocol: 'ws', rooms: 400, clientsPerRoom: 4, messages: 200, window: 4, deadlineMs: 120_000 };
   const measured = await threadsUnderLoad(ROOT, ['bench/servers/stateroom-wasm.mjs', ...args], plan, { beforeGo: savesOf, afterResult: savesOf });
-  const { serverPid, early, before, after, result } = measured;
-  const seconds = Object.fromEntries(GROUPS.map((group) => [group, 0]));
-  for (const [tid, [user, system]] of after) {
-    const group = tid === serverPid ? 'main' : early.has(tid) ? 'helpers' : before.has(tid) ? 'pool' : 'writer';
-    const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
-    seconds[group] += (user - userBefore + system - systemBefore) / 100;
-  }
+  const { serverPid, early, before, result } = measured;
+  const byGroup = secondsByGroup(measured, GROUPS, (tid) => (tid === serverPid ? 'main' : early.has(tid) ? 'helpers' : before.has(tid) ? 'pool' : 'writer'));
+  const seconds = Object.fromEntries(GROUPS.map((group) => [group, byGroup[group][0] + byGroup[group][1]]));
   return { seconds, saves: measured.afterValue - measured.beforeValue, delivered: result.delivered };
 }
 

@@ -29,6 +29,21 @@ export function threadTicks(pid) {
 }
 
 /**
+ * Seconds of CPU, `[user, system]`, each group of threads used between `before` and `after`
+ * (of {@link threadsUnderLoad}); `groupOf(tid)` names a thread's group, one of `groups`.
+ */
+export function secondsByGroup({ before, after }, groups, groupOf) {
+  const seconds = Object.fromEntries(groups.map((group) => [group, [0, 0]]));
+  for (const [tid, [user, system]] of after) {
+    const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
+    const sum = seconds[groupOf(tid)];
+    sum[0] += (user - userBefore) / 100;
+    sum[1] += (system - systemBefore) / 100;
+  }
+  return seconds;
+}
+
+/**
  * Starts `node <serverArgs>` in `root`, runs bench/load.ts with `plan` (its port filled in) and
  * returns the server's threads' ticks when it first listened (`early`, their ids), just before
  * "go" (`before`) and just after the result (`after`), with the result. `beforeGo(port)` and

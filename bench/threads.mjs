@@ -15,7 +15,7 @@
 // NOTE: a figure of one run is noisy on a shared machine; compare within alternating runs.
 import { fileURLToPath } from 'node:url';
 import { scenarios } from './scenarios.js';
-import { threadsUnderLoad } from './thread-cpu.mjs';
+import { secondsByGroup, threadsUnderLoad } from './thread-cpu.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const [SCENARIO = 'many-rooms', TARGETS = 'native,pool,inline', REPETITIONS = '2', WARMUP] = process.argv.slice(2);
@@ -33,15 +33,10 @@ async function run(target, scenario) {
   const { rooms, clientsPerRoom, messages, window } = scenario;
   const warmup = WARMUP === undefined ? scenario.warmup : Number(WARMUP);
   const plan = { protocol: 'ws', rooms, clientsPerRoom, messages, window, warmup, deadlineMs: 120_000 };
-  const { serverPid, early, before, after, result } = await threadsUnderLoad(ROOT, serverArgs(target), plan);
-  const seconds = Object.fromEntries(GROUPS.map((group) => [group, [0, 0]]));
-  for (const [tid, [user, system]] of after) {
-    const group = tid === serverPid ? 'server' : early.has(tid) ? 'helpers' : 'guests';
-    const [userBefore, systemBefore] = before.get(tid) ?? [0, 0];
-    seconds[group][0] += (user - userBefore) / 100;
-    seconds[group][1] += (system - systemBefore) / 100;
-  }
-  return { seconds, delivered: result.delivered };
+  const measured = await threadsUnderLoad(ROOT, serverArgs(target), plan);
+  const { serverPid, early } = measured;
+  const seconds = secondsByGroup(measured, GROUPS, (tid) => (tid === serverPid ? 'server' : early.has(tid) ? 'helpers' : 'guests'));
+  return { seconds, delivered: measured.result.delivered };
 }
 
 const scenario = scenarios(false).find((s) => s.name === SCENARIO && s.kind === 'traffic');

@@ -1,5 +1,6 @@
-// The far side of the crossing floor (stateroom-crossing.mjs): a thread that answers each
-// batch the moment it sees it — no guest, no records, only the two wake-ups a crossing needs.
+// The far side of the crossing floor (stateroom-crossing.mjs, and bench/crossing-cost.mjs): a
+// thread that answers each batch the moment it sees it — no guest, no records, only the two
+// wake-ups a crossing needs.
 // cells[0] is the newest batch asked for, cells[1] the newest answered.
 import { workerData } from 'node:worker_threads';
 
