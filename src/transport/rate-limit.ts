@@ -34,13 +34,6 @@ export class TokenBucket {
   spend(count: number): void {
     this.tokens -= count;
   }
-
-  /** Takes `count` tokens if it {@link allows} it; says whether it could. */
-  take(count: number, now: number): boolean {
-    if (!this.allows(count, now)) return false;
-    this.spend(count);
-    return true;
-  }
 }
 
 export interface ClientRates {
